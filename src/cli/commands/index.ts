@@ -1,0 +1,4 @@
+// The command table. Each command lives in its own module and exports a `Command`.
+import type { Command } from '../io.js';
+
+export const commands: Command[] = [];
