@@ -1,0 +1,172 @@
+// Reply builders: pure functions from (request, classification, policy answer) to the reply packet, exactly per
+// protocol.md §2.2-2.4 (proxy OFFER on :67), §3.2 (ACK on :4011) and §7 (full DHCP mode).
+
+import type { BootClient, DhcpBootAnswer } from '../boot/types.js';
+import {
+  BOOTREPLY,
+  FLAG_BROADCAST,
+  getOption,
+  IPXE_NO_PXEDHCP,
+  ipToBytes,
+  MSG,
+  OPT,
+  paramRequestList,
+  PXE_DIRECT_BOOT,
+  type DhcpOption,
+  type DhcpPacket,
+} from './codec.js';
+
+/** `file` holds 127 characters plus the NUL (RFC 2131 §2: 128 bytes). */
+const FILE_MAX = 127;
+
+export interface BootReplyParts {
+  client: BootClient;
+  /** The configured option-60 prefix the request matched; echoed as our option 60 (dnsmasq pxe_misc). */
+  vendorPrefix: string;
+  answer: DhcpBootAnswer;
+}
+
+/** Whether the :67 offer carries 43 = {6: 8}: BIOS always, UEFI PXE only with the 'direct' strategy, HTTP never. */
+export function sendsPxeDirect(client: BootClient, answer: DhcpBootAnswer): boolean {
+  if (client.isHttpClient || client.firmware.endsWith('-http')) return false;
+  if (client.firmware === 'bios') return true;
+  return answer.strategy === 'direct';
+}
+
+/** The strategy that was actually applied, for timeline events and logs. */
+export function appliedStrategy(client: BootClient, answer: DhcpBootAnswer): 'direct' | 'binl' | 'http' {
+  if (client.isHttpClient || client.firmware.endsWith('-http')) return 'http';
+  return sendsPxeDirect(client, answer) ? 'direct' : 'binl';
+}
+
+function base(req: DhcpPacket): DhcpPacket {
+  return {
+    op: BOOTREPLY,
+    htype: req.htype,
+    hlen: req.hlen,
+    hops: 0,
+    xid: req.xid,
+    secs: 0,
+    flags: req.flags,
+    ciaddr: '0.0.0.0',
+    yiaddr: '0.0.0.0',
+    siaddr: '0.0.0.0',
+    giaddr: req.giaddr,
+    chaddr: Buffer.from(req.chaddr),
+    sname: '',
+    file: '',
+    options: [],
+  };
+}
+
+const nulString = (s: string): Buffer => Buffer.concat([Buffer.from(s, 'latin1'), Buffer.from([0])]);
+
+/**
+ * Adds siaddr/sname/file and options 60, 97, 43, (175), 67 to `reply`. `file` stays empty when the boot file is longer
+ * than 127 bytes; option 67 then carries it regardless of option 55.
+ */
+function addBoot(reply: DhcpPacket, req: DhcpPacket, parts: BootReplyParts, fullMode: boolean, allow43 = true): void {
+  const { client, vendorPrefix, answer } = parts;
+  reply.siaddr = answer.nextServer;
+  reply.sname = answer.nextServer;
+  const fileBytes = Buffer.byteLength(answer.bootFile, 'latin1');
+  if (fileBytes <= FILE_MAX) reply.file = answer.bootFile;
+  reply.options.push({ code: OPT.VENDOR_CLASS, data: Buffer.from(vendorPrefix, 'latin1') });
+  const uuid = getOption(req, OPT.CLIENT_UUID);
+  if (uuid !== null && uuid.length === 17) reply.options.push({ code: OPT.CLIENT_UUID, data: Buffer.from(uuid) });
+  if (allow43 && sendsPxeDirect(client, answer)) reply.options.push({ code: OPT.VENDOR, data: Buffer.from(PXE_DIRECT_BOOT) });
+  if (fullMode && client.isIpxe) reply.options.push({ code: OPT.IPXE, data: Buffer.from(IPXE_NO_PXEDHCP) });
+  // Option 67 NUL-terminated (protocol.md Q19), only when requested (§2.3) or when `file` cannot hold it.
+  if (paramRequestList(req).includes(OPT.BOOTFILE) || fileBytes > FILE_MAX) {
+    reply.options.push({ code: OPT.BOOTFILE, data: nulString(answer.bootFile) });
+  }
+}
+
+function echoRelayInfo(reply: DhcpPacket, req: DhcpPacket): void {
+  // RFC 3046 §2.2: echo 82 verbatim, last (dnsmasq moves agent_id to the end).
+  const ri = getOption(req, OPT.RELAY_AGENT);
+  if (ri !== null) reply.options.push({ code: OPT.RELAY_AGENT, data: Buffer.from(ri) });
+}
+
+/** Proxy OFFER for a :67 DISCOVER (protocol.md §2.2/2.3; example §9.3). */
+export function buildProxyOffer(req: DhcpPacket, parts: BootReplyParts, serverAddress: string): DhcpPacket {
+  const reply = base(req);
+  reply.flags = FLAG_BROADCAST; // forced, whatever the client sent (dnsmasq, pixiecore)
+  reply.options.push({ code: OPT.MESSAGE_TYPE, data: Buffer.from([MSG.OFFER]) });
+  reply.options.push({ code: OPT.SERVER_ID, data: ipToBytes(serverAddress, 'server address') });
+  addBoot(reply, req, parts, false);
+  echoRelayInfo(reply, req);
+  return reply;
+}
+
+/** ACK for a boot-server REQUEST/INFORM on :4011 (protocol.md §3.2): ciaddr and flags echoed, yiaddr 0, no 43. */
+export function buildBootServerAck(req: DhcpPacket, parts: BootReplyParts, serverAddress: string): DhcpPacket {
+  const reply = base(req);
+  reply.ciaddr = req.ciaddr;
+  reply.options.push({ code: OPT.MESSAGE_TYPE, data: Buffer.from([MSG.ACK]) });
+  reply.options.push({ code: OPT.SERVER_ID, data: ipToBytes(serverAddress, 'server address') });
+  addBoot(reply, req, parts, false, false); // 43 is optional on 4011 and omitted
+  echoRelayInfo(reply, req);
+  return reply;
+}
+
+export interface NetworkOptions {
+  subnetMask: string;
+  router?: string | undefined;
+  dns?: readonly string[] | undefined;
+  domain?: string | undefined;
+}
+
+export interface LeaseReplyInput {
+  type: typeof MSG.OFFER | typeof MSG.ACK | typeof MSG.NAK;
+  /** The address handed out (OFFER/ACK), '0.0.0.0' for a NAK or an INFORM ACK. */
+  yiaddr: string;
+  serverAddress: string;
+  /** Seconds; omitted for NAK and INFORM. */
+  leaseSeconds?: number;
+  network?: NetworkOptions;
+  hostname?: string | null;
+  /** PXE boot options when the client is a PXE client the policy boots; the same as proxy mode (§7). */
+  boot?: BootReplyParts | null;
+  message?: string;
+  /** An INFORM ACK echoes ciaddr. */
+  echoCiaddr?: boolean;
+}
+
+/** OFFER / ACK / NAK of the full DHCP server (RFC 2131 §4.3, Table 3; boot info in both OFFER and ACK, §7). */
+export function buildLeaseReply(req: DhcpPacket, input: LeaseReplyInput): DhcpPacket {
+  const reply = base(req);
+  reply.yiaddr = input.yiaddr;
+  if (input.echoCiaddr) reply.ciaddr = req.ciaddr;
+  const opts: DhcpOption[] = reply.options;
+  opts.push({ code: OPT.MESSAGE_TYPE, data: Buffer.from([input.type]) });
+  opts.push({ code: OPT.SERVER_ID, data: ipToBytes(input.serverAddress, 'server address') });
+  if (input.type === MSG.NAK) {
+    if (input.message) opts.push({ code: OPT.MESSAGE, data: Buffer.from(input.message, 'latin1') });
+    echoRelayInfo(reply, req);
+    return reply;
+  }
+  if (input.leaseSeconds !== undefined) {
+    const u32 = (n: number): Buffer => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32BE(Math.max(0, Math.floor(n)) >>> 0);
+      return b;
+    };
+    opts.push({ code: OPT.LEASE_TIME, data: u32(input.leaseSeconds) });
+    opts.push({ code: OPT.RENEWAL_T1, data: u32(input.leaseSeconds / 2) });
+    opts.push({ code: OPT.REBINDING_T2, data: u32((input.leaseSeconds * 7) / 8) });
+  }
+  const net = input.network;
+  if (net) {
+    opts.push({ code: OPT.SUBNET_MASK, data: ipToBytes(net.subnetMask, 'subnet mask') });
+    if (net.router) opts.push({ code: OPT.ROUTER, data: ipToBytes(net.router, 'router') });
+    if (net.dns && net.dns.length > 0) {
+      opts.push({ code: OPT.DNS, data: Buffer.concat(net.dns.map((d) => ipToBytes(d, 'dns server'))) });
+    }
+    if (net.domain) opts.push({ code: OPT.DOMAIN, data: Buffer.from(net.domain, 'latin1') });
+  }
+  if (input.hostname) opts.push({ code: OPT.HOSTNAME, data: Buffer.from(input.hostname, 'latin1') });
+  if (input.boot) addBoot(reply, req, input.boot, true);
+  echoRelayInfo(reply, req);
+  return reply;
+}
