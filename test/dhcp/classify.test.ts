@@ -48,33 +48,33 @@ const TABLE: [number, number, Firmware][] = [
   [0x1234, 0x1234, 'unsupported'],
 ];
 
-test('every option-93 value of protocol.md §4.1 maps to the expected arch and firmware', () => {
+void test('every option-93 value of protocol.md §4.1 maps to the expected arch and firmware', () => {
   for (const [a, arch, firmware] of TABLE) {
     const c = classifyClient(pkt([[OPT.CLIENT_ARCH, u16(a)], vc('PXEClient')]));
     assert.deepEqual({ a, arch: c.arch, firmware: c.firmware }, { a, arch, firmware });
   }
 });
 
-test('93 lists: the first known value wins; unknown-only lists report the first value', () => {
+void test('93 lists: the first known value wins; unknown-only lists report the first value', () => {
   assert.equal(classifyClient(pkt([[OPT.CLIENT_ARCH, u16(2, 11, 7)]])).firmware, 'efi-arm64');
   const c = classifyClient(pkt([[OPT.CLIENT_ARCH, u16(3, 4)]]));
   assert.deepEqual([c.arch, c.firmware], [3, 'unsupported']);
 });
 
-test('without 93: Arch:NNNNN from option 60, else 0', () => {
+void test('without 93: Arch:NNNNN from option 60, else 0', () => {
   assert.equal(classifyClient(pkt([vc('PXEClient:Arch:00011:UNDI:003000')])).firmware, 'efi-arm64');
   assert.equal(classifyClient(pkt([vc('PXEClient:Arch:00009:UNDI:003000')])).arch, 7);
   assert.equal(classifyClient(pkt([vc('PXEClient')])).firmware, 'bios');
   assert.equal(classifyClient(pkt([])).arch, 0);
 });
 
-test('HTTPClient: http firmware, also when 93 carries a PXE value', () => {
+void test('HTTPClient: http firmware, also when 93 carries a PXE value', () => {
   const c = classifyClient(pkt([[OPT.CLIENT_ARCH, u16(16)], vc('HTTPClient:Arch:00016:UNDI:003000')]));
   assert.deepEqual([c.firmware, c.isHttpClient, c.isIpxe], ['efi-x64-http', true, false]);
   assert.equal(classifyClient(pkt([[OPT.CLIENT_ARCH, u16(11)], vc('HTTPClient')])).firmware, 'efi-arm64-http');
 });
 
-test('iPXE detection: 77 plain or RFC 3004, 175 alone, our own user-class', () => {
+void test('iPXE detection: 77 plain or RFC 3004, 175 alone, our own user-class', () => {
   assert.equal(classifyClient(pkt([[OPT.USER_CLASS, Buffer.from('iPXE')]])).isIpxe, true);
   assert.equal(classifyClient(pkt([[OPT.USER_CLASS, encodeUserClasses(['x', 'iPXE'])]])).isIpxe, true);
   assert.equal(classifyClient(pkt([[OPT.IPXE, Buffer.from('130101', 'hex')]])).isIpxe, true);
@@ -85,14 +85,14 @@ test('iPXE detection: 77 plain or RFC 3004, 175 alone, our own user-class', () =
   assert.equal(classifyClient(pkt([[OPT.USER_CLASS, Buffer.from('foo')]])).isIpxe, false);
 });
 
-test('mac is lower-case colon form; uuid and vendor class are reported', () => {
+void test('mac is lower-case colon form; uuid and vendor class are reported', () => {
   const c = classifyClient(pkt([[OPT.CLIENT_UUID, Buffer.from('00' + '00112233445566778899aabbccddeeff', 'hex')], vc('PXEClient:x')]));
   assert.equal(c.mac, '52:54:00:77:ab:10');
   assert.equal(c.uuid, '33221100-5544-7766-8899-aabbccddeeff');
   assert.equal(c.vendorClass, 'PXEClient:x');
 });
 
-test('vendor prefixes: case-sensitive, configurable, first match returned', () => {
+void test('vendor prefixes: case-sensitive, configurable, first match returned', () => {
   assert.equal(matchVendorPrefix(pkt([vc('PXEClient:Arch:00000')])), 'PXEClient');
   assert.equal(matchVendorPrefix(pkt([vc('pxeclient')])), null);
   assert.equal(matchVendorPrefix(pkt([vc('AAPLBSDPC/i386')])), null);
@@ -100,7 +100,7 @@ test('vendor prefixes: case-sensitive, configurable, first match returned', () =
   assert.equal(matchVendorPrefix(pkt([])), null);
 });
 
-test('captured firmware packets classify as expected', () => {
+void test('captured firmware packets classify as expected', () => {
   const cases: [string, Partial<Record<string, unknown>>][] = [
     ['uefi-pxe-01-fw-client-discover.bin', { firmware: 'efi-x64', isIpxe: false, arch: 7 }],
     ['uefi-pxe-08-ipxe-client-discover.bin', { firmware: 'efi-x64', isIpxe: true }],

@@ -35,7 +35,7 @@ function template(): DhcpPacket {
   };
 }
 
-test('golden: every captured firmware packet decodes to the stored text', () => {
+void test('golden: every captured firmware packet decodes to the stored text', () => {
   assert.ok(bins.length >= 30, `expected the captured fixtures, found ${bins.length}`);
   for (const f of bins) {
     const text = renderPacket(decode(fs.readFileSync(`${dir}/${f}`)));
@@ -45,7 +45,7 @@ test('golden: every captured firmware packet decodes to the stored text', () => 
   }
 });
 
-test('round trip: decode(encode(p)) equals p for every capture; replies are padded to 300 bytes', () => {
+void test('round trip: decode(encode(p)) equals p for every capture; replies are padded to 300 bytes', () => {
   for (const f of bins) {
     const p = decode(fs.readFileSync(`${dir}/${f}`));
     const wire = encode(p);
@@ -54,7 +54,7 @@ test('round trip: decode(encode(p)) equals p for every capture; replies are padd
   }
 });
 
-test('typed accessors on the captured EDK2 and iPXE DISCOVERs', () => {
+void test('typed accessors on the captured EDK2 and iPXE DISCOVERs', () => {
   const fw = decode(fs.readFileSync(`${dir}/uefi-pxe-01-fw-client-discover.bin`));
   assert.equal(messageType(fw), 1);
   assert.deepEqual(clientArchs(fw), [7]);
@@ -68,7 +68,7 @@ test('typed accessors on the captured EDK2 and iPXE DISCOVERs', () => {
   assert.deepEqual(pxeVendorOptions(offer)?.map((s) => s.code), [6, 10]);
 });
 
-test('option 77 in both encodings; 93 as a list; 97 lenient; 82 raw', () => {
+void test('option 77 in both encodings; 93 as a list; 97 lenient; 82 raw', () => {
   const p = template();
   p.options.push({ code: OPT.USER_CLASS, data: encodeUserClasses(['foo', 'pxed']) });
   p.options.push({ code: OPT.CLIENT_ARCH, data: Buffer.from('00070000', 'hex') });
@@ -86,7 +86,7 @@ test('option 77 in both encodings; 93 as a list; 97 lenient; 82 raw', () => {
   assert.throws(() => clientArchs(p), (e) => isPxedError(e, 'DHCP_MALFORMED'));
 });
 
-test('RFC 3396 long options are split on encode and concatenated on decode', () => {
+void test('RFC 3396 long options are split on encode and concatenated on decode', () => {
   const p = template();
   const long = Buffer.alloc(600, 0x41);
   p.options.push({ code: 120, data: long });
@@ -96,7 +96,7 @@ test('RFC 3396 long options are split on encode and concatenated on decode', () 
   assert.deepEqual(decode(wire), p);
 });
 
-test('option overload (52): options in file and sname are merged in RFC 3396 order, 52 is dropped', () => {
+void test('option overload (52): options in file and sname are merged in RFC 3396 order, 52 is dropped', () => {
   const wire = encode(template(), 0);
   const buf = Buffer.concat([wire.subarray(0, wire.length - 1), Buffer.from([52, 1, 3, 60, 3, 0x50, 0x58, 0x45, 0xff]), Buffer.alloc(20)]);
   Buffer.from([60, 3, 0x43, 0x6c, 0x69, 0xff]).copy(buf, 108); // file: continues 60
@@ -109,7 +109,7 @@ test('option overload (52): options in file and sname are merged in RFC 3396 ord
   assert.deepEqual(decode(encode(d)), d);
 });
 
-test('malformed input gives DHCP_MALFORMED naming what was read', () => {
+void test('malformed input gives DHCP_MALFORMED naming what was read', () => {
   const cases: [Buffer, RegExp][] = [
     [Buffer.alloc(100), /fixed header/],
     [Buffer.alloc(300), /magic cookie/],
@@ -129,7 +129,7 @@ function rng(seed: number): () => number {
   };
 }
 
-test('fuzz: 100 000 mutated and random packets give DHCP_MALFORMED or a packet, never another exception', () => {
+void test('fuzz: 100 000 mutated and random packets give DHCP_MALFORMED or a packet, never another exception', () => {
   const seeds = bins.map((f) => fs.readFileSync(`${dir}/${f}`));
   const r = rng(0xc0ffee);
   let ok = 0;
