@@ -1,0 +1,78 @@
+// The one confinement function every TFTP path goes through (static roots and dynamic policy files alike).
+// Firmware facts: some ROMs send `\` separators and a leading `/` (dnsmasq tftp.c normalises both); nobody
+// legitimately sends `..`. Symlinks are allowed only when their real target stays inside the same root.
+
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { PxedError } from '../errors.js';
+
+/** Longest accepted name in bytes (UTF-8). A 512-byte RRQ cannot carry much more anyway. */
+export const MAX_NAME_BYTES = 255;
+
+export interface ConfinedPath {
+  /** Normalised relative name ("ipxe/snponly.efi"): what the boot policy is asked about and what logs show. */
+  name: string;
+  /** Real path of a regular file inside one of the roots (first root that has it), or null when none has it. */
+  file: string | null;
+}
+
+function denied(reason: string, raw: string): PxedError {
+  return new PxedError('TFTP_ACCESS_DENIED', `path refused: ${reason}`, { path: raw.slice(0, 300) });
+}
+
+/**
+ * Pure half of confine(): the normalised relative name, or throws TFTP_ACCESS_DENIED.
+ * Rules: NUL and control characters refused; `\` becomes `/`; leading `/` stripped; empty and `.` segments dropped;
+ * any `..` segment refused (not resolved); drive-letter / UNC forms refused; at most MAX_NAME_BYTES.
+ */
+export function normalizeName(raw: string): string {
+  if (Buffer.byteLength(raw, 'utf8') > MAX_NAME_BYTES) throw denied('name too long', raw);
+  if (/[\u0000-\u001f\u007f]/.test(raw)) throw denied('control character or NUL in name', raw);
+  if (/^[A-Za-z]:/.test(raw)) throw denied('drive-letter path', raw);
+  const segments = raw.replace(/\\/g, '/').split('/');
+  const kept: string[] = [];
+  for (const seg of segments) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') throw denied('parent-directory segment', raw);
+    kept.push(seg);
+  }
+  if (kept.length === 0) throw denied('empty name', raw);
+  return kept.join('/');
+}
+
+async function realRoot(root: string): Promise<string | null> {
+  try {
+    return await fs.realpath(root);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Confines a requested TFTP path. Throws TFTP_ACCESS_DENIED for hostile names; otherwise returns the normalised name
+ * and the first root (in order) holding a regular file of that name whose real path (symlinks resolved) stays
+ * inside that root's real path.
+ */
+export async function confine(raw: string, roots: readonly string[]): Promise<ConfinedPath> {
+  const name = normalizeName(raw);
+  for (const root of roots) {
+    const rootReal = await realRoot(root);
+    if (!rootReal) continue;
+    let real: string;
+    try {
+      real = await fs.realpath(path.join(rootReal, name));
+    } catch {
+      continue;
+    }
+    const rel = path.relative(rootReal, real);
+    if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) continue; // symlink leading out of the root
+    try {
+      const st = await fs.stat(real);
+      if (!st.isFile()) continue;
+    } catch {
+      continue;
+    }
+    return { name, file: real };
+  }
+  return { name, file: null };
+}

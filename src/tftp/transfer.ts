@@ -1,0 +1,240 @@
+// One read transfer on its own socket (its own TID, RFC 1350 §4). Lock-step is windowsize 1 (RFC 7440).
+// Contracts (protocol.md §6):
+// - Retransmit only when the timer fires (bounded retries, back-off); a duplicate ACK never triggers a send
+//   (RFC 1123 §4.2.3.1, sorcerer's apprentice). ACKs for blocks not yet sent are ignored.
+// - An ACK for block k below the last block sent acknowledges up to k and restarts the window at k+1 (RFC 7440 §4).
+// - Block numbers wrap past 65535 to 0 (EDK2, iPXE and dnsmasq agree); internally blocks are absolute numbers.
+// - A file whose size is a multiple of blksize ends with a 0-byte DATA.
+// - Packets from another address/port get ERROR 5 and leave the transfer alone.
+// - The final ACK may never come ("some clients never send it", dnsmasq): after the retries on the last block the
+//   transfer ends as complete.
+
+import type dgram from 'node:dgram';
+import { ackBlock, decode, encode, ERR, DATA_HEADER, MAX_BLOCK, writeDataHeader, type TftpOption } from './codec.js';
+import type { Source } from './source.js';
+
+export interface TransferTiming {
+  initialTimeoutMs: number;
+  maxTimeoutMs: number;
+  backoff: number;
+  retries: number;
+}
+
+export interface TransferEnd {
+  outcome: 'complete' | 'client-error' | 'timeout' | 'aborted' | 'source-error';
+  detail?: string;
+  /** The client's ERROR code when outcome is 'client-error'. */
+  clientErrorCode?: number;
+}
+
+export interface TransferParams {
+  socket: dgram.Socket;
+  address: string;
+  port: number;
+  name: string;
+  source: Source;
+  blksize: number;
+  windowsize: number;
+  /** OACK options; empty means the client asked for none and DATA 1 goes first. */
+  oack: TftpOption[];
+  timing: TransferTiming;
+  onEnd: (t: Transfer, end: TransferEnd) => void;
+}
+
+export class Transfer {
+  readonly address: string;
+  readonly port: number;
+  readonly name: string;
+  readonly size: number;
+  readonly blksize: number;
+  readonly windowsize: number;
+  readonly startedAt = Date.now();
+  /** Absolute number of the last block (short or empty). */
+  readonly totalBlocks: number;
+
+  private readonly socket: dgram.Socket;
+  private readonly source: Source;
+  private readonly timing: TransferTiming;
+  private readonly onEnd: TransferParams['onEnd'];
+  private readonly slots: Buffer[] = [];
+  private readonly oackPacket: Buffer | null;
+  private state: 'oack' | 'data' | 'done';
+  /** Lowest unacknowledged block. */
+  private base = 1;
+  /** Next block to (re)send. */
+  private next = 1;
+  /** Highest block whose bytes are in a slot. */
+  private filled = 0;
+  private loading = false;
+  private retries = 0;
+  private curTimeoutMs: number;
+  deadline: number;
+
+  constructor(p: TransferParams) {
+    this.socket = p.socket;
+    this.address = p.address;
+    this.port = p.port;
+    this.name = p.name;
+    this.source = p.source;
+    this.size = p.source.size;
+    this.blksize = p.blksize;
+    this.windowsize = p.windowsize;
+    this.timing = p.timing;
+    this.onEnd = p.onEnd;
+    this.totalBlocks = Math.floor(this.size / this.blksize) + 1;
+    const slotCount = Math.min(this.windowsize, this.totalBlocks);
+    for (let i = 0; i < slotCount; i++) this.slots.push(Buffer.allocUnsafe(DATA_HEADER + Math.min(this.blksize, this.size)));
+    this.oackPacket = p.oack.length > 0 ? encode({ op: 'oack', options: p.oack }) : null;
+    this.state = this.oackPacket ? 'oack' : 'data';
+    this.curTimeoutMs = this.timing.initialTimeoutMs;
+    this.deadline = Date.now() + this.curTimeoutMs;
+  }
+
+  /** Bytes acknowledged by the client so far. */
+  get bytesAcked(): number {
+    return Math.min((this.base - 1) * this.blksize, this.size);
+  }
+
+  get done(): boolean {
+    return this.state === 'done';
+  }
+
+  /** Sends the OACK or the first window. */
+  begin(): void {
+    this.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
+    if (this.oackPacket) this.socket.send(this.oackPacket, this.port, this.address);
+    else this.pump();
+  }
+
+  /** Called by the server's sweep; retransmits or gives up when the deadline has passed. */
+  tick(now: number): void {
+    if (this.state === 'done' || now < this.deadline) return;
+    if (this.retries >= this.timing.retries) {
+      if (this.state === 'data' && this.base === this.totalBlocks && this.next > this.totalBlocks) {
+        this.finish({ outcome: 'complete', detail: 'final ACK not received' });
+      } else {
+        this.sendError(ERR.NOT_DEFINED, 'transfer timed out');
+        this.finish({ outcome: 'timeout', detail: `no ACK after ${this.retries} retransmissions` });
+      }
+      return;
+    }
+    this.retries++;
+    this.curTimeoutMs = Math.min(this.curTimeoutMs * this.timing.backoff, this.timing.maxTimeoutMs);
+    this.deadline = now + this.curTimeoutMs;
+    if (this.state === 'oack') {
+      this.socket.send(this.oackPacket!, this.port, this.address);
+      return;
+    }
+    for (let b = this.base; b < this.next; b++) this.sendBlock(b);
+  }
+
+  /** Ends the transfer from outside (server stopping, superseded request). */
+  abort(detail: string): void {
+    this.finish({ outcome: 'aborted', detail });
+  }
+
+  private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.state === 'done') return;
+    if (rinfo.port !== this.port || rinfo.address !== this.address) {
+      // RFC 1350 §4: wrong TID gets ERROR 5 at its source; the transfer carries on.
+      this.socket.send(encode({ op: 'error', code: ERR.UNKNOWN_TID, message: 'unknown transfer ID' }), rinfo.port, rinfo.address);
+      return;
+    }
+    const block = ackBlock(msg);
+    if (block >= 0) {
+      this.onAck(block);
+      return;
+    }
+    let pkt;
+    try {
+      pkt = decode(msg);
+    } catch {
+      return; // garbage from the client's own port: ignore, the timer covers loss
+    }
+    if (pkt.op === 'error') {
+      this.finish({ outcome: 'client-error', detail: pkt.message, clientErrorCode: pkt.code });
+    }
+  }
+
+  private onAck(block: number): void {
+    if (this.state === 'oack') {
+      if (block !== 0) return;
+      this.state = 'data';
+      this.progress();
+      this.pump();
+      return;
+    }
+    const last = this.base - 1;
+    const delta = (block - (last & MAX_BLOCK)) & MAX_BLOCK;
+    if (delta === 0) return; // duplicate ACK: never retransmit on it
+    const acked = last + delta;
+    if (acked >= this.next) return; // ACK for a block not yet sent
+    this.base = acked + 1;
+    this.progress();
+    if (this.base > this.totalBlocks) {
+      this.finish({ outcome: 'complete' });
+      return;
+    }
+    if (acked < this.next - 1) this.next = this.base; // partial window: restart at k+1
+    this.pump();
+  }
+
+  private progress(): void {
+    this.retries = 0;
+    this.curTimeoutMs = this.timing.initialTimeoutMs;
+    this.deadline = Date.now() + this.curTimeoutMs;
+  }
+
+  private blockLen(abs: number): number {
+    return abs < this.totalBlocks ? this.blksize : this.size - (this.totalBlocks - 1) * this.blksize;
+  }
+
+  /** Sends blocks next..(base + window - 1), filling slots from the source; pauses while the source loads. */
+  private pump(): void {
+    const end = Math.min(this.base + this.windowsize - 1, this.totalBlocks);
+    while (this.next <= end && this.state === 'data') {
+      const abs = this.next;
+      if (abs > this.filled) {
+        const len = this.blockLen(abs);
+        if (this.source.available() < len) {
+          if (!this.loading) {
+            this.loading = true;
+            this.source.load().then(
+              () => {
+                this.loading = false;
+                this.pump();
+              },
+              (err: unknown) => this.finish({ outcome: 'source-error', detail: err instanceof Error ? err.message : String(err) }),
+            );
+          }
+          return;
+        }
+        const slot = this.slots[abs % this.slots.length]!;
+        writeDataHeader(slot, abs & MAX_BLOCK);
+        if (len > 0) this.source.copyTo(slot, DATA_HEADER, len);
+        this.filled = abs;
+      }
+      this.sendBlock(abs);
+      this.next++;
+    }
+  }
+
+  private sendBlock(abs: number): void {
+    this.socket.send(this.slots[abs % this.slots.length]!, 0, DATA_HEADER + this.blockLen(abs), this.port, this.address);
+  }
+
+  private sendError(code: number, message: string): void {
+    try {
+      this.socket.send(encode({ op: 'error', code, message }), this.port, this.address);
+    } catch {
+      /* socket already closing */
+    }
+  }
+
+  private finish(end: TransferEnd): void {
+    if (this.state === 'done') return;
+    if (end.outcome === 'source-error') this.sendError(ERR.NOT_DEFINED, 'read error');
+    this.state = 'done';
+    this.onEnd(this, end);
+  }
+}
