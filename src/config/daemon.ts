@@ -10,7 +10,8 @@ import { PxedError } from '../errors.js';
 import { ipInCidr, isIpv4, parseCidr, parseIpv4 } from './net.js';
 
 const ipv4 = z.string().refine(isIpv4, { message: 'expected an IPv4 address like 192.0.2.1' });
-const port = (def: number) => z.number().int().min(1).max(65535).default(def);
+/** 0 = let the OS pick (tests). */
+const port = (def: number) => z.number().int().min(0).max(65535).default(def);
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'expected an environment variable name' });
 const nonEmptyPath = z.string().min(1, { message: 'expected a path' });
 
