@@ -1,4 +1,5 @@
 // The command table. Each command lives in its own module and exports a `Command`.
 import type { Command } from '../io.js';
+import { configCommand } from './config.js';
 
-export const commands: Command[] = [];
+export const commands: Command[] = [configCommand];
