@@ -32,6 +32,11 @@ export interface InstallContext {
   nocloudUrl: string;
   /** `<serverUrl>/nixos/<token>/` (trailing slash). */
   nixosUrl: string;
+  /**
+   * iPXE's ${buildarch} as reported by the bootstrap ('x86_64', 'i386', 'arm64', ...), when known; lets a profile
+   * pick `Image` over `bzImage` on arm64. Absent in artifact requests and previews.
+   */
+  buildarch?: string;
 }
 
 /**

@@ -1,0 +1,26 @@
+// IP -> MAC pairs learned from DHCP (4011 ciaddr, option 50, leases) and from iPXE script requests, so that TFTP
+// transfers and asset downloads (which only carry an address) land on the right machine's timeline.
+// Bounded: the least recently set pair is dropped first.
+
+export class IpMacMap {
+  private readonly map = new Map<string, string>();
+
+  constructor(private readonly capacity = 4096) {}
+
+  set(ip: string, mac: string): void {
+    this.map.delete(ip);
+    this.map.set(ip, mac);
+    if (this.map.size > this.capacity) {
+      const oldest = this.map.keys().next();
+      if (!oldest.done) this.map.delete(oldest.value);
+    }
+  }
+
+  get(ip: string): string | undefined {
+    return this.map.get(ip);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}

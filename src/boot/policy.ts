@@ -1,0 +1,668 @@
+// BootPolicy: the one answer to "what does this machine get, and what state is it in". DHCP, TFTP and HTTP call it
+// through the seams in ./types.ts; it reads the registry and the provisioning model and nothing else.
+//
+// Decisions (documented for operators in docs and README):
+//   - DHCP (protocol.md §4.3 loop breaker): an iPXE client gets the bootstrap URL http://S:P/boot.ipxe — never
+//     undionly again; BIOS PXE gets undionly.kpxe ('direct'); UEFI PXE gets snponly.efi (per-machine ipxe.efi) with
+//     the machine's UEFI strategy; UEFI HTTP boot gets http://S:P/assets/ipxe/<arch>/<binary>.
+//   - Installed/configured machines in install mode 'once' still get the iPXE chain: the local-boot decision is
+//     made in their iPXE script (`exit`, or `sanboot` on BIOS), so the machine leaves network boot through its
+//     firmware's own boot order, and the timeline shows that it asked and was told to boot locally. Staying silent
+//     instead would make every such boot wait for the PXE timeout and leave no trace.
+//   - Discovered machines (unknown_macs: discover) are recorded and then left alone by DHCP, unless
+//     settings.bootDiscovered is set, in which case they boot to a script that says how to register them.
+//   - `failed` is hard (lifecycle.ts): a failed machine that netboots gets a script that says so and leaves.
+//   - dhcpBoot does only synchronous registry work (one lookup, at most one event append), no rendering.
+
+import { PxedError, describeError, isPxedError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { HostSpec, Provisioning } from '../config/provisioning.js';
+import { normalizeMac } from '../config/net.js';
+import { WATCHED_STATES } from '../registry/lifecycle.js';
+import type { BootEvent, BootToken, InstallMode, Machine, MachineRegistry, MachineState } from '../registry/types.js';
+import { renderCustomInstall } from './custom.js';
+import { IpMacMap } from './ipmap.js';
+import { PREVIEW_TOKEN, installContext, type InstallBoot, type OsProfiles } from './os-profile.js';
+import {
+  assetUrl,
+  renderBootstrap,
+  renderDiscovered,
+  renderInstall,
+  renderLocalBoot,
+  renderRefusal,
+  renderUnknown,
+  type LocalBootMethod,
+} from './scripts.js';
+import { hashToken, isTokenShaped, mintToken, newBootId } from './tokens.js';
+import type {
+  AddressObservation,
+  BootClient,
+  DhcpBootAnswer,
+  DhcpBootPolicy,
+  DhcpBootQuery,
+  HttpBootPolicy,
+  HttpDocument,
+  IpxeScriptRequest,
+  PhoneHomeRequest,
+  TftpBootPolicy,
+  TftpClientRef,
+  TftpOpenResult,
+  TftpTransferReport,
+  TokenArtifactRequest,
+  UefiStrategy,
+} from './types.js';
+
+export const IPXE_CONTENT_TYPE = 'text/plain; charset=utf-8';
+
+/** The daemon settings the policy needs (from configs/pxed.yaml, resolved once at start-up). */
+export interface BootSettings {
+  /** Our IPv4 address on the provisioning network: siaddr, and the host of every URL we hand out. */
+  serverAddress: string;
+  httpPort: number;
+  /** Unknown MACs: stay silent, or record them as `discovered` (and still stay silent). */
+  unknownMacs: 'ignore' | 'discover';
+  /** Answer DHCP for `discovered` machines so they reach a script explaining how to register them. Default false. */
+  bootDiscovered?: boolean;
+  /** Default install mode for machines created without one. */
+  installMode: InstallMode;
+  /** Default UEFI :67 strategy (machine override > host pxe.uefi_strategy > this). */
+  uefiStrategy: UefiStrategy;
+  /** Default iPXE EFI binary (machine override > host pxe.efi_binary > this). */
+  efiBinary: 'snponly.efi' | 'ipxe.efi';
+  /** How iPXE leaves for the local disk, by iPXE ${platform}. */
+  localBoot: { bios: LocalBootMethod; efi: 'exit' };
+  tokenTtlMinutes: number;
+  /** booting/installing with no event for this long → stalled. */
+  watchdogMinutes: number;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface BootPolicyDeps {
+  registry: MachineRegistry;
+  /** The validated provisioning model; only install entries by name are read. */
+  provisioning: Pick<Provisioning, 'hostByName'>;
+  settings: BootSettings;
+  /** Renderers by host.install.os ('ubuntu', 'nixos'); `custom` is built in. */
+  osProfiles: OsProfiles;
+  /** Defaults to the system clock. */
+  clock?: Clock;
+  logger: Logger;
+}
+
+/** Result of an `ipxe` preview (admin API) or of a live rendering. */
+export type ScriptVariant = 'install' | 'local-boot' | 'discovered' | 'unknown' | 'refused' | 'error';
+
+/**
+ * Where the Debian `ipxe` package's EFI binaries are (x86_64 only: /usr/lib/ipxe/{snponly,ipxe}.efi at the TFTP
+ * root). Other architectures are looked up in a sub-directory of the TFTP roots / under /assets/ipxe/<dir>/ that
+ * the operator fills from an iPXE build (bin-arm64-efi/snponly.efi → <root>/arm64/snponly.efi).
+ */
+const EFI_ARCH_DIR: Readonly<Partial<Record<BootClient['firmware'], string>>> = {
+  'efi-x64': 'x86_64',
+  'efi-ia32': 'i386',
+  'efi-arm64': 'arm64',
+  'efi-x64-http': 'x86_64',
+  'efi-ia32-http': 'i386',
+  'efi-arm64-http': 'arm64',
+};
+
+/** States whose netboot renders an install (installed/configured only in 'always' mode). */
+const INSTALL_STATES: readonly MachineState[] = ['registered', 'booting', 'installing', 'stalled'];
+/** States that accept a phone-home or artifact as progress. */
+const ACTIVE_STATES: readonly MachineState[] = ['booting', 'installing', 'stalled'];
+const DONE_STATES: readonly MachineState[] = ['installed', 'configured', 'failed'];
+
+interface ResolvedToken {
+  token: BootToken;
+  machine: Machine;
+  status: 'live' | 'expired' | 'revoked';
+}
+
+/** A Subiquity reporting-webhook event or a script's status report, validated. */
+type PhoneHomeReport =
+  | { type: 'status'; status: 'installed' | 'failed'; detail: string | null }
+  | {
+      type: 'subiquity';
+      eventType: string;
+      name: string;
+      result: string | null;
+      description: string | null;
+      origin: string | null;
+      timestamp: number | string | null;
+    };
+
+function clip(s: string, n = 500): string {
+  return s.length > n ? `${s.slice(0, n)}...` : s;
+}
+
+/** The top-level late stage of a Subiquity install (its `finish` with SUCCESS means the install is done). */
+export function isSubiquityLateStage(name: string): boolean {
+  return name === 'subiquity/Late/run' || /\/late$/i.test(name);
+}
+
+export function parsePhoneHome(body: unknown): PhoneHomeReport {
+  const bad = (field: string, msg: string): PxedError =>
+    new PxedError('BOOT_BAD_REQUEST', `phone-home body: ${field} ${msg}`, { field });
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('body', 'must be a JSON object');
+  const o = body as Record<string, unknown>;
+  const optStr = (k: string): string | null => {
+    const v = o[k];
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'string') throw bad(k, 'must be a string');
+    return clip(v);
+  };
+  if ('status' in o) {
+    if (o.status !== 'installed' && o.status !== 'failed') throw bad('status', 'must be "installed" or "failed"');
+    const d = o.detail;
+    const detail = d === undefined || d === null ? null : clip(typeof d === 'string' ? d : JSON.stringify(d));
+    return { type: 'status', status: o.status, detail };
+  }
+  if (typeof o.event_type !== 'string' || o.event_type.length === 0) throw bad('event_type', 'must be a non-empty string');
+  if (typeof o.name !== 'string' || o.name.length === 0) throw bad('name', 'must be a non-empty string');
+  const ts = o.timestamp;
+  return {
+    type: 'subiquity',
+    eventType: clip(o.event_type, 40),
+    name: clip(o.name, 200),
+    result: optStr('result'),
+    description: optStr('description'),
+    origin: optStr('origin'),
+    timestamp: typeof ts === 'number' || typeof ts === 'string' ? ts : null,
+  };
+}
+
+export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolicy {
+  private readonly registry: MachineRegistry;
+  private readonly settings: BootSettings;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly ipMap = new IpMacMap();
+  /** Last event time and kind per MAC, kept from the registry's event stream, for the watchdog. */
+  private readonly lastEvent = new Map<string, { ms: number; kind: string }>();
+  private readonly unsubscribe: () => void;
+  private ipScanAt = 0;
+  private bootstrapCache: HttpDocument | null = null;
+  readonly serverUrl: string;
+
+  constructor(private readonly deps: BootPolicyDeps) {
+    this.registry = deps.registry;
+    this.settings = deps.settings;
+    this.clock = deps.clock ?? { now: () => new Date() };
+    this.log = deps.logger;
+    this.serverUrl = `http://${deps.settings.serverAddress}:${deps.settings.httpPort}`;
+    this.unsubscribe = this.registry.eventSubscribe((e) => this.noteEvent(e));
+  }
+
+  /** Stops following the registry's event stream. */
+  close(): void {
+    this.unsubscribe();
+  }
+
+  private noteEvent(e: BootEvent): void {
+    const ms = Date.parse(e.time);
+    if (Number.isFinite(ms)) this.lastEvent.set(e.mac, { ms, kind: e.kind });
+    if (this.lastEvent.size > 100_000) this.lastEvent.clear();
+  }
+
+  private nowIso(): string {
+    return this.clock.now().toISOString();
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // DHCP
+
+  async dhcpBoot(query: DhcpBootQuery): Promise<DhcpBootAnswer | null> {
+    return Promise.resolve(this.dhcpBootSync(query));
+  }
+
+  /** The synchronous core of dhcpBoot (exported for benchmarks and tests). */
+  dhcpBootSync(query: DhcpBootQuery): DhcpBootAnswer | null {
+    const { client } = query;
+    const machine = this.registry.machineGet(client.mac);
+    if (machine === null) {
+      if (this.settings.unknownMacs === 'discover' && client.firmware !== 'unsupported') this.discover(query);
+      return null;
+    }
+    if (machine.state === 'discovered' && !this.settings.bootDiscovered) return null;
+    const host = machine.host === null ? null : this.deps.provisioning.hostByName(machine.host);
+    const answer = this.bootFileFor(client, machine, host);
+    const kind = query.stage === 'proxy-offer' || query.stage === 'dhcp-offer' ? 'dhcp-offer' : 'dhcp-ack';
+    this.registry.eventAppend(machine.mac, kind, {
+      stage: query.stage,
+      xid: query.xid,
+      arch: client.arch,
+      firmware: client.firmware,
+      ipxe: client.isIpxe,
+      strategy: answer?.strategy ?? null,
+      bootFile: answer?.bootFile ?? null,
+      ...(answer === null ? { ignored: `no iPXE build for firmware ${client.firmware}` } : {}),
+    });
+    if (answer === null) return null;
+    this.refreshIdentity(machine, client);
+    // A netboot is a sign of life: registered (first boot) and stalled (the watchdog's guess) move to booting.
+    if (machine.state === 'registered' || machine.state === 'stalled') {
+      this.registry.machineTransition(machine.mac, 'booting', `netboot (${query.stage})`, { stage: query.stage });
+    }
+    return answer;
+  }
+
+  /** The boot file for a client (protocol.md §4.3), or null for firmware we have no iPXE build for. */
+  private bootFileFor(client: BootClient, machine: Machine, host: HostSpec | null): DhcpBootAnswer | null {
+    const nextServer = this.settings.serverAddress;
+    if (client.firmware === 'unsupported') return null;
+    // iPXE first: iPXE EFI sends PXEClient/93=7 even when it was loaded by HTTP boot (ipxe#1527).
+    if (client.isIpxe) return { bootFile: `${this.serverUrl}/boot.ipxe`, nextServer, strategy: 'direct' };
+    if (client.firmware === 'bios') return { bootFile: 'undionly.kpxe', nextServer, strategy: 'direct' };
+    const dir = EFI_ARCH_DIR[client.firmware];
+    if (dir === undefined) return null;
+    const binary = machine.overrides.efiBinary ?? host?.pxe.efi_binary ?? this.settings.efiBinary;
+    if (client.isHttpClient || client.firmware.endsWith('-http')) {
+      return { bootFile: `${this.serverUrl}/assets/ipxe/${dir}/${binary}`, nextServer, strategy: 'direct' };
+    }
+    const strategy = machine.overrides.uefiStrategy ?? host?.pxe.uefi_strategy ?? this.settings.uefiStrategy;
+    return { bootFile: dir === 'x86_64' ? binary : `${dir}/${binary}`, nextServer, strategy };
+  }
+
+  private discover(query: DhcpBootQuery): void {
+    const c = query.client;
+    try {
+      this.registry.machineCreate({
+        mac: c.mac,
+        host: null,
+        state: 'discovered',
+        installMode: this.settings.installMode,
+        arch: c.arch,
+        firmware: c.firmware,
+        uuid: c.uuid,
+        vendorClass: c.vendorClass,
+      });
+    } catch (err) {
+      if (isPxedError(err, 'REGISTRY_EXISTS')) return;
+      throw err;
+    }
+    this.registry.eventAppend(c.mac, 'discovered', {
+      stage: query.stage,
+      arch: c.arch,
+      firmware: c.firmware,
+      ipxe: c.isIpxe,
+      uuid: c.uuid,
+      vendorClass: c.vendorClass,
+    });
+    this.log.info('discovered machine', { mac: c.mac, firmware: c.firmware, xid: query.xid });
+  }
+
+  /** Keeps arch/firmware/uuid/vendor class current (written only when they change; native PXE over iPXE). */
+  private refreshIdentity(machine: Machine, c: BootClient): void {
+    if (c.isIpxe) return; // iPXE reports its own arch/vendor class, not the firmware's.
+    if (machine.arch === c.arch && machine.firmware === c.firmware && (c.uuid === null || machine.uuid === c.uuid)) return;
+    this.registry.machineUpdate(machine.mac, {
+      arch: c.arch,
+      firmware: c.firmware,
+      ...(c.uuid !== null ? { uuid: c.uuid } : {}),
+      ...(c.vendorClass !== null ? { vendorClass: c.vendorClass } : {}),
+    });
+  }
+
+  dhcpObserved(obs: AddressObservation): void {
+    const mac = normalizeMac(obs.mac);
+    if (mac === null) return;
+    this.ipMap.set(obs.ip, mac);
+    const machine = this.registry.machineGet(mac);
+    if (machine !== null && machine.ip !== obs.ip) this.registry.machineUpdate(mac, { ip: obs.ip });
+  }
+
+  /** The MAC that last used `ip`: DHCP observations and script requests, then leases, then the registry's ip column. */
+  macForIp(ip: string): string | null {
+    const hit = this.ipMap.get(ip);
+    if (hit !== undefined) return hit;
+    const lease = this.registry.leaseGet(ip);
+    if (lease !== null) {
+      this.ipMap.set(ip, lease.mac);
+      return lease.mac;
+    }
+    // Registry scan, at most every 5 s (an unknown address asking for assets must not cost a scan per request).
+    const now = Date.now();
+    if (now - this.ipScanAt < 5000) return null;
+    this.ipScanAt = now;
+    let found: string | null = null;
+    for (const m of this.registry.machineList()) {
+      if (m.ip === null) continue;
+      if (this.ipMap.get(m.ip) === undefined) this.ipMap.set(m.ip, m.mac);
+      if (m.ip === ip) found = m.mac;
+    }
+    return found;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // TFTP
+
+  /**
+   * No generated TFTP files: everything comes from the static roots (undionly.kpxe, snponly.efi, ...).
+   * `autoexec.ipxe` is the TFTP server's business (protocol.md Q14).
+   */
+  async tftpOpen(_path: string, _client: TftpClientRef): Promise<TftpOpenResult | null> {
+    return Promise.resolve(null);
+  }
+
+  tftpTransferred(report: TftpTransferReport): void {
+    const mac = this.macForIp(report.client.address);
+    const detail = {
+      path: report.path,
+      bytes: report.bytes,
+      durationMs: report.durationMs,
+      outcome: report.outcome,
+      options: report.options,
+      client: `${report.client.address}:${report.client.port}`,
+      ...(report.detail !== undefined ? { detail: report.detail } : {}),
+    };
+    if (mac === null || this.registry.machineGet(mac) === null) {
+      this.log.debug('tftp transfer from an address with no known machine', detail);
+      return;
+    }
+    this.registry.eventAppend(mac, 'tftp', detail);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // HTTP: scripts
+
+  bootstrapScript(_clientAddress: string): HttpDocument {
+    this.bootstrapCache ??= { contentType: IPXE_CONTENT_TYPE, body: renderBootstrap(this.serverUrl) };
+    return this.bootstrapCache;
+  }
+
+  async machineScript(req: IpxeScriptRequest): Promise<HttpDocument> {
+    return Promise.resolve(this.machineScriptSync(req));
+  }
+
+  machineScriptSync(req: IpxeScriptRequest): HttpDocument {
+    const doc = (body: string): HttpDocument => ({ contentType: IPXE_CONTENT_TYPE, body });
+    const mac = normalizeMac(req.mac);
+    if (mac === null) return doc(renderUnknown(req.mac));
+    this.ipMap.set(req.clientAddress, mac);
+    const machine = this.registry.machineGet(mac);
+    if (machine === null) {
+      this.log.info('iPXE script for an unknown machine', { mac, client: req.clientAddress });
+      return doc(renderUnknown(mac));
+    }
+    const rendered = this.renderScript(machine, req.query, false);
+    const detail: Record<string, unknown> = { variant: rendered.variant, client: req.clientAddress, ...rendered.detail };
+    if (rendered.variant === 'install' && rendered.bootId !== null && rendered.token !== null) {
+      this.armBoot(machine, rendered.bootId, rendered.token);
+    }
+    this.registry.eventAppend(mac, 'ipxe-script', detail);
+    return doc(rendered.body);
+  }
+
+  /** Revokes the previous tokens, stores the new one (hashed) and moves the machine to booting. */
+  private armBoot(machine: Machine, bootId: string, token: string): void {
+    const now = this.clock.now();
+    const reason =
+      machine.state === 'installed' || machine.state === 'configured'
+        ? 'netboot in install mode always: reinstalling'
+        : 'iPXE install script rendered';
+    this.registry.machineTransition(machine.mac, 'booting', reason, { bootId });
+    this.registry.tokenRevokeAll(machine.mac, now.toISOString());
+    this.registry.tokenInsert({
+      hash: hashToken(token),
+      mac: machine.mac,
+      bootId,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + this.settings.tokenTtlMinutes * 60_000).toISOString(),
+      revokedAt: null,
+    });
+  }
+
+  /**
+   * Renders the machine's script without side effects. In preview mode the token is PREVIEW_TOKEN and rendering
+   * errors are thrown; live, they become a refusal script (the console shows why) with variant 'error'.
+   */
+  renderScript(
+    machine: Machine,
+    query: Record<string, string | undefined>,
+    preview: boolean,
+  ): { variant: ScriptVariant; body: string; bootId: string | null; token: string | null; detail: Record<string, unknown> } {
+    const none = { bootId: null, token: null };
+    if (machine.state === 'discovered' || machine.host === null) {
+      return { variant: 'discovered', body: renderDiscovered(machine.mac), ...none, detail: {} };
+    }
+    if (machine.state === 'failed') {
+      const msg = `the last install failed; an operator must re-arm it (pxed machines reinstall ${machine.mac})`;
+      return { variant: 'refused', body: renderRefusal(machine.mac, msg), ...none, detail: { reason: 'failed' } };
+    }
+    const host = this.deps.provisioning.hostByName(machine.host);
+    if (host === null) {
+      const msg = `install entry "${machine.host}" is not in the provisioning config`;
+      if (preview) throw new PxedError('BOOT_HOST_MISSING', msg, { host: machine.host });
+      return { variant: 'refused', body: renderRefusal(machine.mac, msg), ...none, detail: { reason: 'host-missing', host: machine.host } };
+    }
+    const hostname = host.install.network.hostname;
+    const reinstall = machine.installMode === 'always';
+    if ((machine.state === 'installed' || machine.state === 'configured') && !reinstall) {
+      const platform = this.platformOf(machine, query.platform);
+      const method: LocalBootMethod = platform === 'pcbios' ? this.settings.localBoot.bios : this.settings.localBoot.efi;
+      return { variant: 'local-boot', body: renderLocalBoot(machine.mac, hostname, method), ...none, detail: { platform, method } };
+    }
+    if (!INSTALL_STATES.includes(machine.state) && !reinstall) {
+      return { variant: 'refused', body: renderRefusal(machine.mac, `state ${machine.state}`), ...none, detail: {} };
+    }
+    const token = preview ? PREVIEW_TOKEN : mintToken();
+    const bootId = preview ? 'preview' : newBootId();
+    try {
+      const boot = this.installBoot(host, machine.mac, token, query);
+      const body = renderInstall({
+        mac: machine.mac,
+        hostname,
+        os: host.install.os,
+        bootId,
+        kernelUrl: assetUrl(this.serverUrl, boot.kernel),
+        initrdUrls: boot.initrds.map((i) => assetUrl(this.serverUrl, i)),
+        args: boot.cmdline.split(/\s+/).filter((a) => a.length > 0),
+      });
+      return { variant: 'install', body, bootId, token, detail: { os: host.install.os, bootId } };
+    } catch (err) {
+      if (preview || !isPxedError(err)) throw err;
+      this.log.warn('cannot render install script', { mac: machine.mac, err: describeError(err) });
+      return {
+        variant: 'error',
+        body: renderRefusal(machine.mac, `cannot render the install script: ${err.message}`),
+        ...none,
+        detail: { code: err.code, error: err.message, ...(err.details?.field !== undefined ? { field: err.details.field } : {}) },
+      };
+    }
+  }
+
+  private installBoot(host: HostSpec, mac: string, token: string, query: Record<string, string | undefined>): InstallBoot {
+    const ctx = installContext(this.serverUrl, token, mac, host.install.network.hostname);
+    const buildarch = query.arch;
+    if (buildarch !== undefined && /^[a-z0-9_]{1,16}$/.test(buildarch)) ctx.buildarch = buildarch;
+    if (host.install.os === 'custom') {
+      if (host.install.custom === null) {
+        throw new PxedError('BOOT_SCRIPT_INVALID', `host ${host.name} has os custom but no custom section`, { field: 'custom' });
+      }
+      return renderCustomInstall(host.install.custom, ctx, this.settings.serverAddress, this.settings.httpPort);
+    }
+    const profile = this.deps.osProfiles[host.install.os];
+    if (profile === undefined) {
+      throw new PxedError('BOOT_PROFILE_MISSING', `no OS profile for os ${host.install.os}`, { field: 'os' });
+    }
+    return profile.renderInstall(host, ctx);
+  }
+
+  /** iPXE ${platform} ('pcbios' | 'efi'), else guessed from the firmware the DHCP side saw. */
+  private platformOf(machine: Machine, platform: string | undefined): 'pcbios' | 'efi' {
+    if (platform === 'pcbios' || platform === 'efi') return platform;
+    return machine.firmware === 'bios' ? 'pcbios' : 'efi';
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // HTTP: token routes
+
+  private resolveToken(token: string): ResolvedToken | null {
+    if (!isTokenShaped(token)) return null;
+    const t = this.registry.tokenGet(hashToken(token));
+    if (t === null) return null;
+    const machine = this.registry.machineGet(t.mac);
+    if (machine === null) return null;
+    let status: ResolvedToken['status'] = 'live';
+    if (Date.parse(t.expiresAt) <= this.clock.now().getTime()) status = 'expired';
+    else if (t.revokedAt !== null) status = 'revoked';
+    return { token: t, machine, status };
+  }
+
+  private refuseToken(r: ResolvedToken, route: string, clientAddress: string): null {
+    this.registry.eventAppend(r.machine.mac, 'token', {
+      outcome: r.status,
+      route,
+      bootId: r.token.bootId,
+      client: clientAddress,
+    });
+    return null;
+  }
+
+  async tokenArtifact(req: TokenArtifactRequest): Promise<HttpDocument | null> {
+    return Promise.resolve(this.tokenArtifactSync(req));
+  }
+
+  tokenArtifactSync(req: TokenArtifactRequest): HttpDocument | null {
+    const r = this.resolveToken(req.token);
+    if (r === null) return null;
+    const route = `${req.family}/${req.name}`;
+    if (r.status !== 'live') return this.refuseToken(r, route, req.clientAddress);
+    const { machine } = r;
+    const host = machine.host === null ? null : this.deps.provisioning.hostByName(machine.host);
+    if (host === null) return null;
+    const profile = this.deps.osProfiles[host.install.os];
+    if (profile === undefined) return null;
+    const ctx = installContext(this.serverUrl, req.token, machine.mac, host.install.network.hostname);
+    let doc: HttpDocument | null;
+    try {
+      doc = profile.renderArtifact(req.family, req.name, host, ctx);
+    } catch (err) {
+      if (isPxedError(err, 'ARTIFACT_INVALID')) {
+        const field = typeof err.details?.field === 'string' ? err.details.field : 'unknown field';
+        const reason = `generated ${route} is invalid (${field}): ${err.message}`;
+        this.fail(machine, reason, { route, field, bootId: r.token.bootId });
+      }
+      throw err;
+    }
+    if (doc === null) return null;
+    this.ipMap.set(req.clientAddress, machine.mac);
+    this.registry.eventAppend(machine.mac, 'artifact', {
+      route,
+      bootId: r.token.bootId,
+      bytes: Buffer.byteLength(doc.body),
+      client: req.clientAddress,
+    });
+    if (machine.state === 'booting' || machine.state === 'stalled') {
+      this.registry.machineTransition(machine.mac, 'installing', `installer fetched ${route}`, { bootId: r.token.bootId });
+    }
+    return doc;
+  }
+
+  /** → failed (when the lifecycle allows it) and the install's tokens are revoked. */
+  private fail(machine: Machine, reason: string, detail: Record<string, unknown>): void {
+    if (ACTIVE_STATES.includes(machine.state)) this.registry.machineTransition(machine.mac, 'failed', reason, detail);
+    else this.registry.eventAppend(machine.mac, 'error', { reason, ...detail });
+    this.registry.tokenRevokeAll(machine.mac, this.nowIso());
+  }
+
+  async phoneHome(req: PhoneHomeRequest): Promise<{ state: string } | null> {
+    return Promise.resolve(this.phoneHomeSync(req));
+  }
+
+  /** Throws BOOT_BAD_REQUEST (→ 400) for a body that is neither a Subiquity event nor a status report. */
+  phoneHomeSync(req: PhoneHomeRequest): { state: string } | null {
+    const r = this.resolveToken(req.token);
+    if (r === null) return null;
+    const { machine, token } = r;
+    if (r.status !== 'live') {
+      // Idempotence: the install already ended (which revoked the token) and the installer repeats itself.
+      if (r.status === 'revoked' && DONE_STATES.includes(machine.state)) {
+        const report = parsePhoneHome(req.body);
+        this.registry.eventAppend(machine.mac, 'phone-home', { bootId: token.bootId, after: machine.state, ...report, client: req.clientAddress });
+        return { state: machine.state };
+      }
+      return this.refuseToken(r, 'phone-home', req.clientAddress);
+    }
+    const report = parsePhoneHome(req.body);
+    this.registry.eventAppend(machine.mac, 'phone-home', { bootId: token.bootId, ...report, client: req.clientAddress });
+    const detail = { bootId: token.bootId };
+    let outcome: 'installed' | 'failed' | 'progress';
+    let why: string;
+    if (report.type === 'status') {
+      outcome = report.status;
+      why = `installer reported ${report.status}${report.detail !== null ? `: ${report.detail}` : ''}`;
+    } else if (report.eventType === 'finish' && report.result === 'FAIL' && report.name.startsWith('subiquity/')) {
+      outcome = 'failed';
+      why = `Subiquity ${report.name} failed${report.description !== null ? `: ${report.description}` : ''}`;
+    } else if (
+      report.eventType === 'finish' &&
+      (report.result === 'SUCCESS' || report.result === 'WARN') &&
+      isSubiquityLateStage(report.name)
+    ) {
+      outcome = 'installed';
+      why = `Subiquity ${report.name} finished (${report.result})`;
+    } else {
+      outcome = 'progress';
+      why = `installer reported progress (${report.eventType} ${report.name})`;
+    }
+    const state = machine.state;
+    if (outcome === 'installed') {
+      if (ACTIVE_STATES.includes(state)) this.registry.machineTransition(machine.mac, 'installed', why, detail);
+      this.registry.tokenRevokeAll(machine.mac, this.nowIso());
+    } else if (outcome === 'failed') {
+      this.fail(machine, why, detail);
+    } else if (state === 'booting' || state === 'stalled') {
+      this.registry.machineTransition(machine.mac, 'installing', why, detail);
+    }
+    return { state: this.registry.machineGet(machine.mac)?.state ?? state };
+  }
+
+  assetServed(clientAddress: string, path: string, bytes: number, status: number): void {
+    const mac = this.macForIp(clientAddress);
+    if (mac === null || this.registry.machineGet(mac) === null) {
+      if (this.log.enabled('debug')) this.log.debug('asset served to an address with no known machine', { client: clientAddress, path, bytes, status });
+      return;
+    }
+    this.registry.eventAppend(mac, 'asset', { path, bytes, status, client: clientAddress });
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Watchdog
+
+  /**
+   * Moves booting/installing machines with no event (and no state change) for settings.watchdogMinutes to
+   * `stalled`, naming the last thing they did. Returns the MACs it moved.
+   */
+  checkWatchdog(): string[] {
+    const now = this.clock.now().getTime();
+    const limitMs = this.settings.watchdogMinutes * 60_000;
+    const moved: string[] = [];
+    for (const state of WATCHED_STATES) {
+      for (const m of this.registry.machineList({ state })) {
+        const changed = Date.parse(m.stateChangedAt);
+        const last = this.lastEvent.get(m.mac);
+        const lastMs = Math.max(Number.isFinite(changed) ? changed : 0, last?.ms ?? 0);
+        if (now - lastMs < limitMs) continue;
+        const minutes = Math.floor((now - lastMs) / 60_000);
+        const lastKind = last !== undefined && last.ms >= changed ? last.kind : 'state';
+        const reason = `no progress for ${minutes} min while ${m.state} (last event: ${lastKind})`;
+        try {
+          this.registry.machineTransition(m.mac, 'stalled', reason, {
+            watchdogMinutes: this.settings.watchdogMinutes,
+            lastEventAt: new Date(lastMs).toISOString(),
+            lastEvent: lastKind,
+          });
+          moved.push(m.mac);
+          this.log.warn('install stalled', { mac: m.mac, reason });
+        } catch (err) {
+          this.log.warn('watchdog could not mark machine stalled', { mac: m.mac, err: describeError(err) });
+        }
+      }
+    }
+    return moved;
+  }
+}
