@@ -22,7 +22,7 @@ import { WATCHED_STATES } from '../registry/lifecycle.js';
 import type { BootEvent, BootToken, InstallMode, Machine, MachineRegistry, MachineState } from '../registry/types.js';
 import { renderCustomInstall } from './custom.js';
 import { IpMacMap } from './ipmap.js';
-import { PREVIEW_TOKEN, installContext, type InstallBoot, type OsProfiles } from './os-profile.js';
+import { PREVIEW_TOKEN, installContext, type InstallBoot, type OsProfile, type OsProfiles } from './os-profile.js';
 import {
   assetUrl,
   renderBootstrap,
@@ -194,6 +194,11 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     this.log = deps.logger;
     this.serverUrl = `http://${deps.settings.serverAddress}:${deps.settings.httpPort}`;
     this.unsubscribe = this.registry.eventSubscribe((e) => this.noteEvent(e));
+  }
+
+  /** The renderer for `os` (undefined for `custom` and unknown OSes). */
+  osProfile(os: string): OsProfile | undefined {
+    return this.deps.osProfiles[os];
   }
 
   /** Stops following the registry's event stream. */
