@@ -1,5 +1,6 @@
 // The command table. Each command lives in its own module and exports a `Command`.
 import type { Command } from '../io.js';
 import { configCommand } from './config.js';
+import { machinesCommand } from './machines.js';
 
-export const commands: Command[] = [configCommand];
+export const commands: Command[] = [configCommand, machinesCommand];
