@@ -1,0 +1,150 @@
+// The HTTP app: boot scripts and installer artifacts (through HttpBootPolicy), static assets, health, metrics, the
+// admin page and the /api/v1 REST API (through AdminApi). Building is separate from listening: tests call
+// buildHttpApp(...).inject(), the daemon uses HttpService (service.ts).
+
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { HttpDocument } from '../boot/types.js';
+import { PxedError, describeError } from '../errors.js';
+import type { MachineState } from '../registry/types.js';
+import { API_PREFIX, apiRoutes, registerApi, type ApiRoute } from './api.js';
+import { assetResolver, serveAsset } from './assets.js';
+import { errorAnswer } from './errors.js';
+import { HttpMetrics } from './metrics.js';
+import { buildOpenApi } from './openapi.js';
+import { TokenParams, describeIssues } from './schemas.js';
+import type { HttpDeps } from './types.js';
+import { UI_CSP, UI_HTML, UI_JS } from './ui.js';
+
+export const HTTP_API_VERSION = '1.0.0';
+
+/** IPv4 clients on a dual-stack socket appear as ::ffff:a.b.c.d; the policy and timelines want a.b.c.d. */
+export function clientAddressOf(req: FastifyRequest): string {
+  const a = req.socket.remoteAddress ?? '';
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+function sendDocument(reply: FastifyReply, doc: HttpDocument): FastifyReply {
+  // A string or Buffer body: fastify sets Content-Length (iPXE needs it, protocol.md §10).
+  return reply.code(200).header('content-type', doc.contentType).header('cache-control', 'no-store').send(doc.body);
+}
+
+/** The /api/v1 route table including openapi.json (exported for tests that walk every route). */
+export function apiRouteTable(deps: HttpDeps, streams: Set<() => void> = new Set()): ApiRoute[] {
+  const routes = apiRoutes({ admin: deps.admin, logger: deps.logger, sseHeartbeatMs: deps.sseHeartbeatMs ?? 15_000 }, streams);
+  let doc: Record<string, unknown> | null = null;
+  routes.push({
+    method: 'GET',
+    url: '/openapi.json',
+    summary: 'This document (OpenAPI 3.1, generated from the request/response schemas)',
+    response: { contentType: 'application/json', description: 'OpenAPI 3.1 document' },
+    handler: async () => (doc ??= buildOpenApi(routes, HTTP_API_VERSION)),
+  });
+  return routes;
+}
+
+export function buildHttpApp(deps: HttpDeps): FastifyInstance {
+  const log = deps.logger;
+  const { policy, admin } = deps;
+  const metrics = new HttpMetrics();
+  const streams = new Set<() => void>();
+  const app = Fastify({
+    logger: false,
+    // stop() must not wait for wrk-style keep-alive clients or half-done downloads.
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    bodyLimit: 1024 * 1024,
+    routerOptions: { maxParamLength: 256 },
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const { status, body } = errorAnswer(err);
+    if (status >= 500) log.error('request failed', { method: req.method, url: req.url, err: describeError(err) });
+    else log.debug('request refused', { method: req.method, url: req.url, status, error: body.error });
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'HTTP_NOT_FOUND', message: 'no such route' }));
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.countRequest(route, req.method, reply.statusCode);
+    if (log.enabled('debug')) {
+      log.debug('http', { method: req.method, url: req.url, status: reply.statusCode, client: clientAddressOf(req), ms: Math.round(reply.elapsedTime) });
+    }
+  });
+  // SSE streams would otherwise hold close() open until the client goes away.
+  app.addHook('preClose', async () => {
+    for (const end of [...streams]) end();
+  });
+
+  // ---- health, metrics, admin page ----
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => (deps.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'starting' })));
+  app.get('/metrics', async (_req, reply) => {
+    let counts: Partial<Record<MachineState, number>> | null = null;
+    try {
+      if (admin.counts) counts = await admin.counts();
+      else {
+        counts = {};
+        for (const m of await admin.list()) counts[m.state] = (counts[m.state] ?? 0) + 1;
+      }
+    } catch (err) {
+      log.warn('metrics: machine counts unavailable', { err: describeError(err) });
+    }
+    return reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(metrics.render(counts));
+  });
+  app.get('/', async (_req, reply) =>
+    reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', UI_CSP).header('x-frame-options', 'DENY').send(UI_HTML),
+  );
+  app.get('/ui/app.js', async (_req, reply) => reply.header('content-type', 'text/javascript; charset=utf-8').send(UI_JS));
+
+  // ---- iPXE scripts ----
+  app.get('/boot.ipxe', async (req, reply) => sendDocument(reply, policy.bootstrapScript(clientAddressOf(req))));
+  app.get<{ Params: { mac: string }; Querystring: Record<string, string | undefined> }>('/ipxe/:mac', async (req, reply) => {
+    const query: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(req.query)) query[k] = Array.isArray(v) ? String(v[0]) : v;
+    return sendDocument(reply, await policy.machineScript({ mac: req.params.mac, query, clientAddress: clientAddressOf(req) }));
+  });
+
+  // ---- installer artifacts (per-boot token) ----
+  for (const family of ['nocloud', 'nixos'] as const) {
+    app.get<{ Params: { token: string; name: string } }>(`/${family}/:token/:name`, async (req, reply) => {
+      const doc = await policy.tokenArtifact({ family, token: req.params.token, name: req.params.name, clientAddress: clientAddressOf(req) });
+      if (doc === null) return reply.code(404).send({ error: 'HTTP_NOT_FOUND', message: 'no such artifact' });
+      return sendDocument(reply, doc);
+    });
+  }
+
+  // ---- phone-home: token in the path instead of the bearer; takes any content type and parses JSON itself,
+  // because scripts often post with curl -d (application/x-www-form-urlencoded) ----
+  void app.register(async (ph) => {
+    ph.removeAllContentTypeParsers();
+    ph.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    ph.post<{ Params: { token: string } }>(`${API_PREFIX}/boot/:token/events`, async (req, reply) => {
+      const p = TokenParams.safeParse(req.params);
+      if (!p.success) throw new PxedError('HTTP_BAD_REQUEST', describeIssues('params', p.error), { status: 400 });
+      let body: unknown;
+      try {
+        if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw new Error('empty');
+        body = JSON.parse(req.body.toString('utf8'));
+      } catch {
+        throw new PxedError('HTTP_BAD_REQUEST', 'body: must be a JSON document', { status: 400 });
+      }
+      const out = await policy.phoneHome({ token: p.data.token, body, clientAddress: clientAddressOf(req) });
+      if (out === null) return reply.code(404).send({ error: 'HTTP_NOT_FOUND', message: 'unknown or expired token' });
+      return reply.send(out);
+    });
+  });
+
+  // ---- assets: GET and HEAD handled by one function (HEAD is not fastify's auto-HEAD: no body is read) ----
+  const resolver = assetResolver(deps.assetRoots, deps.ipxeBinRoots);
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/assets/*',
+    exposeHeadRoute: false,
+    handler: async (req, reply) => serveAsset(req, reply, resolver, policy, clientAddressOf(req)),
+  });
+
+  // ---- REST API ----
+  registerApi(app, apiRouteTable(deps, streams), deps.adminToken);
+  return app;
+}

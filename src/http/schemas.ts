@@ -1,0 +1,96 @@
+// Request and response schemas of /api/v1 (zod 4). The same schemas validate requests and generate the OpenAPI
+// document (openapi.ts), so the two cannot drift apart.
+
+import { z } from 'zod';
+import { MACHINE_STATES } from '../registry/types.js';
+import { PREVIEW_ARTIFACTS } from './types.js';
+
+/** MAC spellings accepted in URLs and bodies: colon or dash separated, Cisco dotted, or 12 bare hex digits. */
+const MAC_RE = /^(?:[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}|[0-9A-Fa-f]{12})$/;
+
+/** Lower-case colon form of a MAC that matched MAC_RE. */
+export function normalizeMacLoose(s: string): string {
+  return s.replace(/[^0-9A-Fa-f]/g, '').toLowerCase().match(/../g)!.join(':');
+}
+
+export const Mac = z.string().regex(MAC_RE, 'must be a MAC address like 52:54:00:12:34:56').describe('MAC address (any common spelling; answered in lower-case colon form)');
+/** install_config.yaml entry names. */
+export const HostName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be an install entry name (letters, digits, . _ -; at most 63)')
+  .describe('Install entry name (install_config.yaml key)');
+export const State = z.enum(MACHINE_STATES);
+export const InstallModeSchema = z.enum(['once', 'always']).describe("'once': boot the local disk after installed; 'always': reinstall on every netboot");
+
+export const Overrides = z
+  .object({
+    efiBinary: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a file name').optional(),
+    uefiStrategy: z.enum(['binl', 'direct']).optional(),
+  })
+  .strict();
+
+export const MachineSchema = z
+  .object({
+    mac: z.string(),
+    host: z.string().nullable(),
+    state: State,
+    installMode: InstallModeSchema,
+    arch: z.number().int().nullable(),
+    firmware: z.string().nullable(),
+    uuid: z.string().nullable(),
+    vendorClass: z.string().nullable(),
+    ip: z.string().nullable(),
+    overrides: Overrides,
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    stateChangedAt: z.string(),
+  })
+  .describe('Machine');
+
+export const BootEventSchema = z
+  .object({
+    id: z.number().int(),
+    mac: z.string(),
+    time: z.string(),
+    kind: z.string(),
+    detail: z.record(z.string(), z.unknown()),
+  })
+  .describe('BootEvent');
+
+export const ErrorSchema = z.object({ error: z.string(), message: z.string() }).describe('Error');
+
+export const MacParams = z.object({ mac: Mac }).strict();
+export const RenderParams = z.object({ mac: Mac, artifact: z.enum(PREVIEW_ARTIFACTS) }).strict();
+export const TokenParams = z.object({ token: z.string().min(1).max(200) }).strict();
+
+export const ListQuery = z.object({ state: State.optional() }).strict();
+const Count = z
+  .string()
+  .regex(/^\d{1,15}$/, 'must be a non-negative integer')
+  .transform(Number);
+export const EventsQuery = z.object({ after: Count.optional(), limit: Count.optional() }).strict();
+
+export const MachineCreateBody = z
+  .object({ mac: Mac, host: HostName, installMode: InstallModeSchema.optional(), overrides: Overrides.optional() })
+  .strict();
+export const MachinePatchBody = z
+  .object({ host: HostName.optional(), installMode: InstallModeSchema.optional(), overrides: Overrides.optional() })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, { message: 'at least one of host, installMode, overrides' });
+export const ReinstallBody = z.object({ reason: z.string().max(200).optional() }).strict();
+
+export const PhoneHomeBody = z
+  .unknown()
+  .describe('A Subiquity reporting-webhook event, or {"status": "installed"|"failed", "detail": …}');
+export const PhoneHomeResponse = z.object({ state: z.string() });
+export const DeleteResponse = z.object({ deleted: z.literal(true) });
+
+/** One line per problem: `body.mac: must be a MAC address …` — the field always comes first. */
+export function describeIssues(where: string, error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      if (i.code === 'unrecognized_keys') return i.keys.map((k) => `${[where, ...i.path.map(String), k].join('.')}: unknown field`).join('; ');
+      return `${[where, ...i.path.map(String)].join('.')}: ${i.message}`;
+    })
+    .join('; ');
+}
