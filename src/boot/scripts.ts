@@ -78,23 +78,23 @@ export function assetUrl(serverUrl: string, ref: string): string {
 /** An install script: kernel + initrd(s) + boot. Throws BOOT_SCRIPT_INVALID naming the offending value. */
 export function renderInstall(input: InstallScriptInput): string {
   const kernel = ipxeUrl(input.kernelUrl, 'kernel URL');
-  const initrds = input.initrdUrls.map((u, i) => ipxeUrl(u, `initrd URL #${i + 1}`));
+  const initrds = input.initrdUrls.map((u, i) => ipxeUrl(u, `initrd URL ${i + 1}`));
   const names = initrds.map(imageName);
   const initrdArgs: string[] = [];
   const seen = new Set<string>();
   for (const [i, name] of names.entries()) {
     // iPXE names each image after its URL's last segment; the EFI stub finds initrds by those names.
-    ipxeArg(name, `initrd name #${i + 1}`);
+    ipxeArg(name, `initrd name ${i + 1}`);
     if (seen.has(name)) {
       throw new PxedError('BOOT_SCRIPT_INVALID', `two initrds are both called "${name}"; the kernel could not tell them apart`, {
-        field: `initrd URL #${i + 1}`,
+        field: `initrd URL ${i + 1}`,
         value: initrds[i],
       });
     }
     seen.add(name);
     if (!input.args.includes(`initrd=${name}`)) initrdArgs.push(`initrd=${name}`);
   }
-  const args = [...initrdArgs, ...input.args.map((a, i) => ipxeArg(a, `kernel argument #${i + 1}`))];
+  const args = [...initrdArgs, ...input.args.map((a, i) => ipxeArg(a, `kernel argument ${i + 1}`))];
   const who = ipxeEchoText(`${input.hostname} (${input.mac})`);
   return ipxeScript([
     `# pxed install: ${who}, boot ${ipxeEchoText(input.bootId)}`,
