@@ -61,7 +61,11 @@ export function formatIssue(i: ConfigIssue): string {
 }
 
 /** The CONFIG_INVALID error for a non-empty issue list. */
-export function configError(issues: ConfigIssue[]): PxedError {
+export function configError(unsorted: ConfigIssue[]): PxedError {
+  // Group by file (in order of first appearance), then by position.
+  const fileOrder = new Map<string, number>();
+  for (const i of unsorted) if (!fileOrder.has(i.file)) fileOrder.set(i.file, fileOrder.size);
+  const issues = [...unsorted].sort((a, b) => fileOrder.get(a.file)! - fileOrder.get(b.file)! || a.line - b.line || a.col - b.col);
   const n = issues.length;
   const lines = issues.map((i) => `  ${formatIssue(i)}`);
   return new PxedError('CONFIG_INVALID', [`invalid configuration (${n} error${n === 1 ? '' : 's'}):`, ...lines].join('\n'), {
@@ -135,22 +139,47 @@ export class YamlSource {
   }
 }
 
-/** Turns zod issues into ConfigIssues located in `src` (paths prefixed by `prefix`). */
-export function zodIssues(src: YamlSource, error: z.ZodError, prefix: readonly PathSeg[] = []): ConfigIssue[] {
+/** Turns zod issues into ConfigIssues located in `src` (paths prefixed by `prefix`; `schema` is the one parsed). */
+export function zodIssues(src: YamlSource, error: z.ZodError, prefix: readonly PathSeg[] = [], schema?: z.ZodType): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const zi of error.issues) {
     const p = [...prefix, ...(zi.path as PathSeg[])];
     if (zi.code === 'unrecognized_keys') {
-      for (const k of zi.keys) out.push(src.issue([...p, k], `unknown key "${k}"`, true));
+      const allowed = schema ? keysAt(schema, zi.path as PathSeg[]) : null;
+      const hint = allowed ? `; expected one of ${allowed.join(', ')}` : '';
+      for (const k of zi.keys) out.push(src.issue([...p, k], `unknown key "${k}"${hint}`, true));
       continue;
     }
+    // zod's own messages start with "Invalid ..."; ours (set in the schemas) already say what is expected.
     let message = zi.message;
     if (zi.code === 'invalid_type' && !src.has(p)) message = `missing required key; expected ${zi.expected}`;
-    else if (zi.code === 'invalid_type') message = `expected ${zi.expected}`;
-    else if (zi.code === 'invalid_value') message = `expected one of ${zi.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    else if (zi.code === 'invalid_type' && message.startsWith('Invalid')) message = `expected ${zi.expected}`;
+    else if (zi.code === 'invalid_value' && message.startsWith('Invalid')) message = `expected one of ${zi.values.map((v) => JSON.stringify(v)).join(', ')}`;
     out.push(src.issue(p, message));
   }
   return out;
+}
+
+/** The keys an object schema at `p` inside `schema` allows (for "unknown key" hints); null when not an object. */
+function keysAt(schema: z.ZodType, p: readonly PathSeg[]): string[] | null {
+  let cur: unknown = schema;
+  const def = (x: unknown) => (x as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+  const unwrap = () => {
+    for (let d = def(cur); d && ['optional', 'nullable', 'default', 'prefault', 'pipe', 'readonly'].includes(d.type as string); d = def(cur)) {
+      cur = d.type === 'pipe' ? d.in : d.innerType;
+    }
+  };
+  for (const seg of p) {
+    unwrap();
+    const d = def(cur);
+    if (d?.type === 'object') cur = (d.shape as Record<string, unknown>)[String(seg)];
+    else if (d?.type === 'array') cur = d.element;
+    else if (d?.type === 'record') cur = d.valueType;
+    else return null;
+  }
+  unwrap();
+  const d = def(cur);
+  return d?.type === 'object' ? Object.keys(d.shape as Record<string, unknown>) : null;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -178,7 +207,7 @@ export function parseDaemonConfig(text: string, file: string, overrides: DaemonO
   // A section whose every line is commented out reads as null: treat it as absent.
   const data = isPlainObject(src.data) ? Object.fromEntries(Object.entries(src.data).filter(([, v]) => v !== null)) : (src.data ?? {});
   const parsed = daemonConfigSchema.safeParse(data);
-  if (!parsed.success) throw configError(zodIssues(src, parsed.error));
+  if (!parsed.success) throw configError(zodIssues(src, parsed.error, [], daemonConfigSchema));
   let cfg = resolveDaemonPaths(parsed.data, path.dirname(path.resolve(file)));
   cfg = applyOverrides(cfg, overrides);
   return deepFreeze(cfg);
@@ -358,13 +387,13 @@ function validateProvisioning(
   if (defSrc) {
     const r = defaultsFileSchema.safeParse(defSrc.data ?? {});
     if (r.success) defaults = r.data;
-    else issues.push(...zodIssues(defSrc, r.error));
+    else issues.push(...zodIssues(defSrc, r.error, [], defaultsFileSchema));
   }
   const vmEntries: Array<{ index: number; vm: VmSpec }> = [];
   const vmRawNames: Array<{ index: number; name: string }> = [];
   if (vmSrc) {
     const r = vmSpecsFileSchema.safeParse(vmSrc.data ?? {});
-    if (!r.success) issues.push(...zodIssues(vmSrc, r.error));
+    if (!r.success) issues.push(...zodIssues(vmSrc, r.error, [], vmSpecsFileSchema));
     const raw = isPlainObject(vmSrc.data) && Array.isArray(vmSrc.data.vms) ? (vmSrc.data.vms as unknown[]) : [];
     raw.forEach((entry, index) => {
       if (isPlainObject(entry) && typeof entry.name === 'string') vmRawNames.push({ index, name: entry.name });
@@ -376,7 +405,7 @@ function validateProvisioning(
   const instRawNames: string[] = [];
   if (instSrc) {
     const r = installConfigFileSchema.safeParse(instSrc.data ?? {});
-    if (!r.success) issues.push(...zodIssues(instSrc, r.error));
+    if (!r.success) issues.push(...zodIssues(instSrc, r.error, [], installConfigFileSchema));
     const raw = isPlainObject(instSrc.data) && isPlainObject(instSrc.data.installs) ? instSrc.data.installs : {};
     for (const [name, entry] of Object.entries(raw)) {
       instRawNames.push(name);
@@ -405,29 +434,30 @@ function validateProvisioning(
     }
   }
 
-  // 3. Merge each valid VM with its valid install entry and check the merged result.
+  // 3. Merge and check. VM-level checks run on every valid VM, install-level checks on every valid install entry
+  //    that has a VM (with a stand-in when that VM entry is itself invalid), so one broken entry does not hide
+  //    the problems of its partner. Checks that need defaults.yaml are skipped when it is invalid (reported).
+  const d: DefaultsFile = defaults ?? { images: {} };
   const hosts: HostSpec[] = [];
   const macOwner = new Map<string, { host: string; where: string }>();
+  const validVms = new Map<string, VmSpec>();
   for (const { index, vm } of vmEntries) {
     if (firstByName.get(vm.name) !== index) continue; // duplicate: already reported
-    const inst = instEntries.get(vm.name);
-    if (inst === undefined) continue; // missing or invalid: already reported
-    const host = mergeHost(vm, inst, defaults ?? { images: {} });
+    validVms.set(vm.name, vm);
+    const host = mergeHost(vm, { os: 'custom' }, d);
     const at = (p: readonly PathSeg[], message: string) => issues.push(vmSrc.issue(['vms', index, ...p], message));
-    const atInst = (p: readonly PathSeg[], message: string) =>
-      issues.push(locateInstall(instSrc, defSrc, vm.name, p).issue(message));
-
-    // VM-level checks.
     if (vm.hypervisor === 'proxmox' && vm.baremetal !== undefined) at(['baremetal'], 'a baremetal block is only allowed with hypervisor: baremetal');
     if (vm.hypervisor === 'baremetal' && vm.proxmox !== undefined) at(['proxmox'], 'a proxmox block is only allowed with hypervisor: proxmox');
-    if (vm.hypervisor === 'proxmox' && !host.proxmox?.node) at(['proxmox', 'node'], 'missing proxmox.node (here or in defaults vm.proxmox); expected the Proxmox node name');
+    if (defaults && vm.hypervisor === 'proxmox' && !host.proxmox?.node) {
+      at(['proxmox', 'node'], 'missing proxmox.node (here or in defaults vm.proxmox); expected the Proxmox node name');
+    }
     if (vm.boot_method === 'pxe' && vm.hypervisor === 'baremetal' && host.mac === null) {
       at(['baremetal', 'mac'], 'bare metal with boot_method: pxe needs a MAC; expected baremetal.mac (or netifs[0].mac)');
     }
-    if (vm.boot_method === 'pxe' && vm.hypervisor === 'proxmox' && host.netifs.length === 0) {
+    if (defaults && vm.boot_method === 'pxe' && vm.hypervisor === 'proxmox' && host.netifs.length === 0) {
       at(['netifs'], 'boot_method: pxe needs at least one network interface; expected netifs (here or in defaults vm.netifs)');
     }
-    // MACs unique across hosts.
+    // MACs unique across hosts (one host may repeat its own MAC, e.g. baremetal.mac = netifs[0].mac).
     const macPaths: Array<[PathSeg[], string | undefined]> = [
       [['baremetal', 'mac'], vm.baremetal?.mac],
       ...(vm.netifs ?? []).map((n, j): [PathSeg[], string | undefined] => [['netifs', j, 'mac'], n.mac]),
@@ -438,44 +468,64 @@ function validateProvisioning(
       if (owner && owner.host !== vm.name) at(p, `duplicate MAC ${mac} (also used by "${owner.host}" at ${owner.where}); expected a MAC unique to one host`);
       else if (!owner) macOwner.set(mac, { host: vm.name, where: `vms[${index}].${formatPath(p)}` });
     }
-
-    // Install-level checks.
-    const ins = host.install;
-    if (ins.os === 'custom') {
-      if (inst.custom === undefined) atInst(['custom'], 'os: custom needs a custom block; expected custom: {kernel, initrds, cmdline}');
-    } else {
-      if (inst.custom !== undefined) atInst(['custom'], `a custom block is only allowed with os: custom (os is ${ins.os})`);
-      if (ins.version === null) atInst(['version'], `missing version; expected a ${ins.os} version from defaults images.${ins.os}`);
-      else if (defaults && host.image === null) {
-        const known = Object.keys(defaults.images[ins.os] ?? {});
-        atInst(['version'], `no ${ins.os} "${ins.version}" in the image catalog (${defSrc.file} images.${ins.os}); expected one of ${known.length ? known.join(', ') : '(none defined)'}`);
-      }
-    }
-    const net = ins.network;
-    if (!net.dhcp && net.address_cidr === null) atInst(['network', 'address_cidr'], 'static network (dhcp: false) needs address_cidr; expected e.g. 192.0.2.10/24');
-    if (net.dhcp && net.address_cidr !== null) atInst(['network', 'address_cidr'], 'address_cidr is only used with dhcp: false; expected dhcp: false or no address_cidr');
-    if (net.address_cidr !== null && net.gateway !== null && parseCidr(net.address_cidr) && !ipInCidr(net.gateway, net.address_cidr)) {
-      atInst(['network', 'gateway'], `gateway ${net.gateway} is outside ${net.address_cidr}; expected an address in that subnet`);
-    }
-    const c = net.address_cidr !== null ? parseCidr(net.address_cidr) : null;
-    if (c && c.prefix < 31) {
-      const broadcast = (c.network | (~c.mask >>> 0)) >>> 0;
-      if (c.address === formatIpv4(c.network) || c.address === formatIpv4(broadcast)) {
-        atInst(['network', 'address_cidr'], `${net.address_cidr} is the network or broadcast address; expected a host address`);
-      }
-    }
-    if (net.domain !== null && !isHostname(`${net.hostname}.${net.domain}`)) {
-      atInst(['network', 'domain'], 'host name plus domain exceed 253 characters; expected a shorter FQDN');
-    }
-    if (!isHostname(net.hostname)) atInst(['network', 'hostname'], 'expected an RFC 1123 host name');
-    const seenUsers = new Set<string>();
-    ins.users.forEach((u, j) => {
-      if (seenUsers.has(u.username)) atInst(['users', j, 'username'], `duplicate user "${u.username}"; expected unique user names`);
-      seenUsers.add(u.username);
-    });
-    hosts.push(host);
   }
+  for (const [name, inst] of instEntries) {
+    if (!firstByName.has(name)) continue; // no VM: already reported
+    const vm = validVms.get(name);
+    const host = mergeHost(vm ?? { name, hypervisor: 'proxmox', boot_method: 'pxe' }, inst, d);
+    checkInstall(host, inst, defaults, (p, message) => issues.push(locateInstall(instSrc, defSrc, name, p).issue(message)), defSrc.file);
+    if (vm) hosts.push(host);
+  }
+  // Keep vm_specs order.
+  const order = new Map(vmEntries.map(({ vm }, i) => [vm.name, i]));
+  hosts.sort((x, y) => order.get(x.name)! - order.get(y.name)!);
   return defaults ? { defaults, hosts } : null;
+}
+
+function checkInstall(
+  host: HostSpec,
+  inst: InstallEntry,
+  defaults: DefaultsFile | null,
+  atInst: (p: readonly PathSeg[], message: string) => void,
+  defaultsFile: string,
+): void {
+  const ins = host.install;
+  if (ins.os === 'custom') {
+    if (inst.custom === undefined) atInst(['custom'], 'os: custom needs a custom block; expected custom: {kernel, initrds, cmdline}');
+  } else {
+    if (inst.custom !== undefined) atInst(['custom'], `a custom block is only allowed with os: custom (os is ${ins.os})`);
+    if (ins.version === null) atInst(['version'], `missing version; expected a ${ins.os} version from defaults images.${ins.os}`);
+    else if (defaults && host.image === null) {
+      const known = Object.keys(defaults.images[ins.os] ?? {});
+      atInst(['version'], `no ${ins.os} "${ins.version}" in the image catalog (${defaultsFile} images.${ins.os}); expected one of ${known.length ? known.join(', ') : '(none defined)'}`);
+    }
+  }
+  const net = ins.network;
+  if (!net.dhcp && net.address_cidr === null) atInst(['network', 'address_cidr'], 'static network (dhcp: false) needs address_cidr; expected e.g. 192.0.2.10/24');
+  if (net.dhcp && net.address_cidr !== null) atInst(['network', 'address_cidr'], 'address_cidr is only used with dhcp: false; expected dhcp: false or no address_cidr');
+  const c = net.address_cidr !== null ? parseCidr(net.address_cidr) : null;
+  if (c && net.gateway !== null && !ipInCidr(net.gateway, net.address_cidr!)) {
+    atInst(['network', 'gateway'], `gateway ${net.gateway} is outside ${net.address_cidr}; expected an address in that subnet`);
+  }
+  if (c && c.prefix < 31) {
+    const broadcast = (c.network | (~c.mask >>> 0)) >>> 0;
+    if (c.address === formatIpv4(c.network) || c.address === formatIpv4(broadcast)) {
+      atInst(['network', 'address_cidr'], `${net.address_cidr} is the network or broadcast address; expected a host address`);
+    }
+  }
+  if (c && net.gateway !== null && net.gateway === c.address) {
+    atInst(['network', 'gateway'], `gateway ${net.gateway} is the host's own address; expected another address in ${net.address_cidr}`);
+  }
+  // A hostname defaulted from the VM name was already checked there (as a host label).
+  if (net.hostname !== host.name && !isHostname(net.hostname)) atInst(['network', 'hostname'], 'expected an RFC 1123 host name');
+  else if (net.domain !== null && !isHostname(`${net.hostname}.${net.domain}`)) {
+    atInst(['network', 'domain'], 'host name plus domain exceed 253 characters; expected a shorter FQDN');
+  }
+  const seenUsers = new Set<string>();
+  ins.users.forEach((u, j) => {
+    if (seenUsers.has(u.username)) atInst(['users', j, 'username'], `duplicate user "${u.username}"; expected unique user names`);
+    seenUsers.add(u.username);
+  });
 }
 
 /** Where an install field comes from: the install entry if it sets it, else defaults.install, else the entry. */
