@@ -2,5 +2,6 @@
 import type { Command } from '../io.js';
 import { configCommand } from './config.js';
 import { machinesCommand } from './machines.js';
+import { serveCommand } from './serve.js';
 
-export const commands: Command[] = [configCommand, machinesCommand];
+export const commands: Command[] = [serveCommand, configCommand, machinesCommand];

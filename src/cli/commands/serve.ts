@@ -1,0 +1,134 @@
+// `pxed serve`: builds the daemon from the config, starts it, and stops it in reverse order on SIGTERM/SIGINT
+// within a deadline. The only signal handler in pxed lives here.
+
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { buildApp } from '../../app.js';
+import { loadDaemonConfig, loadProvisioning, type DaemonOverrides } from '../../config/load.js';
+import { describeError } from '../../errors.js';
+import { createLogger, type LogLevel } from '../../log.js';
+import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, usageError, type CliIO, type Command } from '../io.js';
+
+const STOP_DEADLINE_MS = 10_000;
+
+const options = {
+  config: { type: 'string', short: 'c' },
+  interface: { type: 'string', short: 'i' },
+  address: { type: 'string' },
+  'http-port': { type: 'string' },
+  'tftp-root': { type: 'string', multiple: true },
+  db: { type: 'string' },
+  defaults: { type: 'string' },
+  'vm-specs': { type: 'string' },
+  'install-config': { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+const help = `Usage: pxed serve [--config FILE] [overrides]
+
+Runs the daemon: registry, HTTP, TFTP, proxy-DHCP (or full DHCP), install watchdog.
+Logs are JSON lines on stderr. SIGTERM/SIGINT stop it in reverse start order within ${STOP_DEADLINE_MS / 1000} s.
+
+Options:
+  -c, --config FILE         daemon config (default: ./configs/pxed.yaml if present, else /etc/pxed/pxed.yaml)
+  -i, --interface IF        provisioning interface (server.interface)
+      --address IP          our address on it (server.address)
+      --http-port N         HTTP port (http.port)
+      --tftp-root DIR       TFTP root, repeatable; replaces tftp.roots
+      --db FILE             SQLite registry (registry.database)
+      --defaults FILE       provisioning defaults (provisioning.defaults)
+      --vm-specs FILE       VM specs (provisioning.vm_specs)
+      --install-config FILE install entries (provisioning.install_config); "-" reads standard input
+      --log-level LEVEL     debug | info | warn | error (log.level)
+
+Exit status: 0 after a clean stop, 1 on a fatal error, 2 on a usage or configuration error.
+`;
+
+function defaultConfig(cwd: string): string {
+  const local = path.join(cwd, 'configs', 'pxed.yaml');
+  return existsSync(local) ? local : '/etc/pxed/pxed.yaml';
+}
+
+/** Tells systemd (Type=notify) that every socket is bound. No-op outside systemd. */
+function notifySystemd(env: NodeJS.ProcessEnv, state: string): void {
+  if (!env.NOTIFY_SOCKET) return;
+  execFile('systemd-notify', [`--pid=${process.pid}`, state], () => undefined);
+}
+
+async function run(argv: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, options);
+  if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"`);
+  const overrides: DaemonOverrides = { cwd: io.cwd };
+  if (values.interface !== undefined) overrides.interface = values.interface;
+  if (values.address !== undefined) overrides.address = values.address;
+  if (values['http-port'] !== undefined) {
+    const n = Number(values['http-port']);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw usageError(`--http-port: expected a port number, got "${values['http-port']}"`);
+    overrides.http_port = n;
+  }
+  if (values['tftp-root'] !== undefined) overrides.tftp_roots = values['tftp-root'];
+  if (values.db !== undefined) overrides.database = values.db;
+  if (values.defaults !== undefined) overrides.defaults = values.defaults;
+  if (values['vm-specs'] !== undefined) overrides.vm_specs = values['vm-specs'];
+  if (values['install-config'] !== undefined) overrides.install_config = values['install-config'];
+  const level = values['log-level'];
+  if (level !== undefined && !['debug', 'info', 'warn', 'error'].includes(level)) {
+    throw usageError(`--log-level: expected debug, info, warn or error, got "${level}"`);
+  }
+
+  const configFile = path.resolve(io.cwd, values.config ?? defaultConfig(io.cwd));
+  const config = loadDaemonConfig(configFile, overrides);
+  const provisioning = await loadProvisioning(
+    { defaults: config.provisioning.defaults, vmSpecs: config.provisioning.vm_specs, installConfig: config.provisioning.install_config },
+    { readStdin: io.readStdin },
+  );
+  const log = createLogger({ level: (level as LogLevel | undefined) ?? config.log.level, write: io.stderr });
+  log.info('starting pxed', { config: configFile, hosts: provisioning.hosts.length, pid: process.pid });
+
+  let fatal: Error | null = null;
+  let wake: () => void = () => undefined;
+  const stopRequested = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const onSignal = (sig: NodeJS.Signals): void => {
+    log.info('signal received, stopping', { signal: sig });
+    wake();
+  };
+  const onHup = (): void => log.info('SIGHUP ignored: configuration is read once at start; restart pxed to apply changes');
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGHUP', onHup);
+  try {
+    const app = await buildApp({
+      config,
+      provisioning,
+      logger: log,
+      env: io.env,
+      onFatal: (err) => {
+        fatal ??= err;
+        wake();
+      },
+    });
+    try {
+      await app.start();
+    } catch (err) {
+      log.error('pxed failed to start', { err: describeError(err) });
+      return EXIT_FAILURE;
+    }
+    log.info('pxed ready', { address: app.serverAddress, http: `${config.http.listen}:${app.http.port}` });
+    notifySystemd(io.env, '--ready');
+    await stopRequested;
+    notifySystemd(io.env, '--stopping');
+    const clean = await app.stop(STOP_DEADLINE_MS);
+    log.info('pxed stopped', { clean });
+    if (fatal !== null) return EXIT_FAILURE;
+    return clean ? EXIT_OK : EXIT_FAILURE;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    process.off('SIGHUP', onHup);
+  }
+}
+
+export const serveCommand: Command = { name: 'serve', summary: 'run the daemon (proxy-DHCP, TFTP, HTTP, registry)', help, run };
