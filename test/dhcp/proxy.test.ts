@@ -1,0 +1,181 @@
+// Proxy-DHCP against real peers in namespaces: dnsmasq as the LAN DHCP (no PXE options), pxed's DhcpService as the
+// proxy, busybox udhcpc as BIOS / x64 UEFI / ARM64 PXE clients, a raw client for :4011 and for relayed requests.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { fixtures } from '../helpers/paths.js';
+import { killGroup } from '../helpers/netns.js';
+import { decode, encode, getOption, macOf, messageType, OPT, serverId, type DhcpPacket } from '../../src/dhcp/codec.js';
+import { capture, makeLab, rawClient, setMac, startLanDhcp, startResponder, udhcpc, type Captured, type Lab, type Responder } from './helpers/lab.js';
+
+const BIOS = '52:54:00:aa:00:01';
+const X64 = '52:54:00:aa:00:02';
+const ARM = '52:54:00:aa:00:03';
+const PLAIN = '52:54:00:aa:00:04'; // registered but not a PXE client
+const STRANGER = '52:54:00:aa:00:05'; // PXE client, not registered
+const RAW = '52:54:00:aa:00:06';
+
+let lab: Lab;
+let lan: ChildProcess;
+let pxed: Responder;
+const seen = new Map<string, Captured[]>();
+
+before(async () => {
+  lab = makeLab();
+  lan = await startLanDhcp(lab);
+  pxed = await startResponder(lab.server, {
+    interface: 'eth0',
+    registered: { [BIOS]: {}, [X64]: {}, [ARM]: { strategy: 'direct' }, [PLAIN]: {}, [RAW]: {} },
+  });
+  // One udhcpc run per client kind, each captured separately in the client namespace.
+  const runs: [string, { vendor?: string; arch?: number }][] = [
+    [BIOS, { vendor: 'PXEClient:Arch:00000:UNDI:002001', arch: 0 }],
+    [X64, { vendor: 'PXEClient:Arch:00007:UNDI:003016', arch: 7 }],
+    [ARM, { vendor: 'PXEClient:Arch:00011:UNDI:003016', arch: 11 }],
+    [PLAIN, {}],
+    [STRANGER, { vendor: 'PXEClient:Arch:00007:UNDI:003016', arch: 7 }],
+  ];
+  for (const [mac, o] of runs) {
+    setMac(lab.client, 'eth0', mac);
+    const cap = await capture(lab.client, 'eth0', `${lab.dir}/${mac.replace(/:/g, '')}.pcap`);
+    const r = await udhcpc(lab.client, o);
+    assert.equal(r.code, 0, `udhcpc for ${mac} got no lease from the LAN server: ${r.stderr}`);
+    seen.set(mac, await cap.stop());
+  }
+});
+
+after(async () => {
+  await pxed?.stop();
+  if (lan) await killGroup(lan);
+  await lab?.destroy();
+});
+
+function replies(mac: string, from: string): DhcpPacket[] {
+  return (seen.get(mac) ?? [])
+    .filter((c) => c.src === from && c.sport === 67)
+    .map((c) => decode(c.payload))
+    .filter((p) => p.op === 2 && macOf(p) === mac);
+}
+
+function assertProxyOffer(p: DhcpPacket, file: string, with43: boolean): void {
+  assert.equal(messageType(p), 2);
+  assert.equal(p.yiaddr, '0.0.0.0');
+  assert.equal(p.ciaddr, '0.0.0.0');
+  assert.equal(p.siaddr, '10.77.0.2');
+  assert.equal(p.sname, '10.77.0.2');
+  assert.equal(p.flags, 0x8000);
+  assert.equal(p.file, file);
+  assert.equal(serverId(p), '10.77.0.2');
+  assert.equal(getOption(p, OPT.VENDOR_CLASS)?.toString(), 'PXEClient');
+  assert.equal(getOption(p, OPT.BOOTFILE)?.toString(), `${file}\0`); // udhcpc -O bootfile requests 67
+  assert.equal(getOption(p, OPT.VENDOR)?.toString('hex') ?? null, with43 ? '060108ff' : null);
+  for (const forbidden of [1, 3, 6, 51, 58, 59]) assert.equal(getOption(p, forbidden), null, `option ${forbidden}`);
+}
+
+void test('BIOS (arch 0): proxy OFFER broadcast with undionly.kpxe and 43 {6:8}; LAN server still offers', () => {
+  const offers = replies(BIOS, '10.77.0.2');
+  assert.ok(offers.length >= 1, 'no offer from pxed');
+  assertProxyOffer(offers[0]!, 'undionly.kpxe', true);
+  const raw = seen.get(BIOS)!.find((c) => c.src === '10.77.0.2')!;
+  assert.deepEqual([raw.dst, raw.dport, raw.sport], ['255.255.255.255', 68, 67]);
+  assert.ok(raw.payload.length >= 300);
+  assert.ok(replies(BIOS, '10.77.0.1').some((p) => p.yiaddr.startsWith('10.77.0.1')), 'the LAN server answered too');
+});
+
+void test('x64 UEFI (arch 7): BINL offer, no option 43, snponly.efi', () => {
+  const offers = replies(X64, '10.77.0.2');
+  assert.ok(offers.length >= 1);
+  assertProxyOffer(offers[0]!, 'x86_64/snponly.efi', false);
+});
+
+void test("ARM64 UEFI (arch 11) with the per-machine 'direct' strategy: 43 {6:8}, arm64 binary", () => {
+  const offers = replies(ARM, '10.77.0.2');
+  assert.ok(offers.length >= 1);
+  assertProxyOffer(offers[0]!, 'arm64/snponly.efi', true);
+});
+
+void test('non-PXE clients and unregistered MACs get nothing from pxed', () => {
+  assert.equal(replies(PLAIN, '10.77.0.2').length, 0);
+  assert.ok(replies(PLAIN, '10.77.0.1').length > 0);
+  assert.equal(replies(STRANGER, '10.77.0.2').length, 0);
+  assert.ok(replies(STRANGER, '10.77.0.1').length > 0);
+  assert.ok(!pxed.events.some((e) => e.ev === 'boot' && e.mac === PLAIN), 'the policy is not even asked for a non-PXE client');
+  assert.ok(pxed.events.some((e) => e.ev === 'boot' && e.mac === STRANGER && e.answer === null));
+});
+
+void test('REQUESTs to the LAN server are never answered, but their option 50 is reported', () => {
+  const reqs = (seen.get(BIOS) ?? []).filter((c) => c.dport === 67).map((c) => decode(c.payload)).filter((p) => messageType(p) === 3);
+  assert.ok(reqs.length >= 1);
+  const acks = replies(BIOS, '10.77.0.2').filter((p) => messageType(p) === 5);
+  assert.equal(acks.length, 0);
+  const obs = pxed.events.find((e) => e.ev === 'observed' && e.mac === BIOS && e.source === 'request-opt50');
+  assert.ok(obs, 'observation of option 50');
+  assert.match(String(obs.ip), /^10\.77\.0\.1\d\d$/);
+});
+
+function request4011(mac: string, ciaddr: string): DhcpPacket {
+  const p = decode(fs.readFileSync(fixtures('dhcp', 'uefi-pxe-06-fw-client-request-4011.bin')));
+  Buffer.from(mac.replace(/:/g, ''), 'hex').copy(p.chaddr);
+  p.ciaddr = ciaddr;
+  return p;
+}
+
+void test(':4011 boot-server REQUEST (EDK2 capture): ACK unicast to the source ip:port with siaddr and file', async () => {
+  const req = request4011(RAW, '10.77.0.9');
+  const { replies: got } = await rawClient(lab.client, {
+    bind: { address: '10.77.0.9', port: 4011 },
+    send: [{ to: '10.77.0.2', port: 4011, hex: encode(req).toString('hex') }],
+    listenMs: 1500,
+  });
+  assert.equal(got.length, 1);
+  const r = got[0]!;
+  assert.deepEqual([r.from, r.port], ['10.77.0.2', 4011]);
+  const p = decode(r.payload);
+  assert.equal(messageType(p), 5);
+  assert.equal(p.xid, req.xid);
+  assert.equal(p.ciaddr, '10.77.0.9');
+  assert.equal(p.yiaddr, '0.0.0.0');
+  assert.equal(p.siaddr, '10.77.0.2');
+  assert.equal(p.file, 'x86_64/snponly.efi');
+  assert.equal(getOption(p, OPT.VENDOR), null);
+  assert.equal(getOption(p, OPT.CLIENT_UUID)?.length, 17);
+  assert.ok(pxed.events.some((e) => e.ev === 'observed' && e.mac === RAW && e.source === 'ciaddr' && e.ip === '10.77.0.9'));
+  assert.ok(pxed.events.some((e) => e.ev === 'boot' && e.mac === RAW && e.stage === 'proxy-ack-4011'));
+});
+
+void test(':4011 from iPXE-style source port 68 is answered to port 68; unregistered MACs get nothing', async () => {
+  const { replies: got } = await rawClient(lab.client, {
+    bind: { address: '10.77.0.9', port: 68 },
+    send: [
+      { to: '10.77.0.2', port: 4011, hex: encode(request4011(RAW, '10.77.0.9')).toString('hex') },
+      { to: '10.77.0.2', port: 4011, hex: encode(request4011(STRANGER, '10.77.0.9')).toString('hex') },
+    ],
+    listenMs: 1500,
+  });
+  const fromPxed = got.filter((r) => r.from === '10.77.0.2').map((r) => decode(r.payload));
+  assert.equal(fromPxed.length, 1);
+  assert.equal(macOf(fromPxed[0]!), RAW);
+});
+
+void test('relayed DISCOVER (giaddr set, option 82): OFFER unicast to giaddr:67, giaddr and 82 echoed', async () => {
+  const p = decode(fs.readFileSync(fixtures('dhcp', 'uefi-pxe-01-fw-client-discover.bin')));
+  Buffer.from(RAW.replace(/:/g, ''), 'hex').copy(p.chaddr);
+  p.giaddr = '10.77.0.9';
+  p.hops = 1;
+  p.options.push({ code: OPT.RELAY_AGENT, data: Buffer.from('0106657468312e37', 'hex') });
+  const { replies: got } = await rawClient(lab.client, {
+    bind: { address: '10.77.0.9', port: 67 },
+    send: [{ to: '10.77.0.2', port: 67, hex: encode(p).toString('hex') }],
+    listenMs: 1500,
+  });
+  const fromPxed = got.filter((r) => r.from === '10.77.0.2');
+  assert.equal(fromPxed.length, 1);
+  assert.equal(fromPxed[0]!.port, 67);
+  const o = decode(fromPxed[0]!.payload);
+  assert.equal(o.giaddr, '10.77.0.9');
+  assert.equal(o.hops, 0);
+  assert.equal(o.flags, 0x8000);
+  assert.equal(getOption(o, OPT.RELAY_AGENT)?.toString('hex'), '0106657468312e37');
+  assert.equal(o.file, 'x86_64/snponly.efi');
+});
