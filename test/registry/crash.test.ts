@@ -127,3 +127,32 @@ void it('every acknowledged write survives kill -9, over three rounds on one fil
   t.diagnostic(`total acknowledged ${totals.acks}, found after reopen ${totals.found}: ${JSON.stringify(totals)}`);
   assert.equal(totals.found, totals.acks);
 });
+
+void it('two processes writing one file at once (daemon + CLI) both succeed: IMMEDIATE transactions + busy_timeout', async (t) => {
+  const db = path.join(dir, 'shared.db');
+  openRegistry(db).close(); // migrate first, so both start on the same schema
+  const child = spawn(process.execPath, [burstScript, db, '7', '2000', '15000'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (c: string) => (stderr += c));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const reg = openRegistry(db);
+  let mine = 0;
+  try {
+    reg.machineCreate({ mac: '02:99:00:00:00:01', host: 'parent' });
+    const deadline = Date.now() + 15_000;
+    while (child.exitCode === null && Date.now() < deadline) {
+      for (let i = 0; i < 50; i++, mine++) reg.eventAppend('02:99:00:00:00:01', 'parent', { i: mine });
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(await exited, 0, `writer failed: ${stderr}`);
+    assert.equal(reg.eventList('02:99:00:00:00:01').length, mine + 1);
+    assert.equal(reg.machineList().length, 1 + 400); // the writer creates a machine every 5th write
+    assert.equal(reg.integrityCheck(), 'ok');
+    t.diagnostic(`parent wrote ${mine} events while the child wrote 2000`);
+    assert.ok(mine > 0);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    reg.close();
+  }
+});
