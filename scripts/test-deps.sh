@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  iproute2 ethtool tcpdump kmod curl
+  iproute2 ethtool tcpdump kmod curl systemd
   dnsmasq busybox-static cpio
   atftp tftp-hpa tftpd-hpa
   ipxe qemu-system-x86 ovmf ipxe-qemu
