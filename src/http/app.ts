@@ -54,6 +54,11 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     return503OnClosing: true,
     bodyLimit: 1024 * 1024,
     routerOptions: { maxParamLength: 256 },
+    // Malformed URLs (bad %-escapes) and the like: same JSON error shape as everything else.
+    frameworkErrors: (err, _req, reply) => {
+      const { status, body } = errorAnswer(err);
+      void (reply as unknown as FastifyReply).code(status).send(status === 400 ? { error: 'HTTP_BAD_REQUEST', message: 'malformed request URL' } : body);
+    },
   });
 
   app.setErrorHandler((err, req, reply) => {

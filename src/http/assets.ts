@@ -146,7 +146,7 @@ export async function serveAsset(
 
   if (range.kind === 'unsatisfiable') {
     report(416, 0);
-    reply.header('content-range', `bytes */${size}`);
+    reply.header('content-range', `bytes */${size}`).header('content-type', 'application/json; charset=utf-8');
     return reply.code(416).send({ error: 'HTTP_RANGE_NOT_SATISFIABLE', message: `range outside 0-${size - 1}` });
   }
   const start = range.kind === 'partial' ? range.start : 0;
@@ -164,11 +164,15 @@ export async function serveAsset(
 
   const stream = fs.createReadStream(file, { start, end, highWaterMark: READ_CHUNK });
   let reported = false;
-  reply.raw.once('close', () => {
-    if (reported) return;
+  // 'finish': the whole body was handed to the socket; 'close' without it: the client went away mid-transfer
+  // (what was read so far is the best upper bound we have).
+  reply.raw.once('finish', () => {
+    if (!reported) report(status, length);
     reported = true;
-    // Finished: the whole body went out; aborted: what was read so far is the best upper bound we have.
-    report(reply.raw.writableFinished ? status : 499, reply.raw.writableFinished ? length : Math.min(stream.bytesRead, length));
+  });
+  reply.raw.once('close', () => {
+    if (!reported) report(499, Math.min(stream.bytesRead, length));
+    reported = true;
   });
   return reply.send(stream);
 }
