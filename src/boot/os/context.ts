@@ -2,6 +2,7 @@
 // shell and JSON; they are validated here once (not escaped), so every artifact can use them verbatim.
 
 import { PxedError } from '../../errors.js';
+import type { HostSpec } from '../../config/provisioning.js';
 import type { InstallContext } from '../os-profile.js';
 
 /** http://<IPv4 | [IPv6] | host name>[:port], no path, no trailing slash, nothing sh/iPXE/cloud-init treats specially. */
@@ -27,4 +28,27 @@ export function checkContext(ctx: InstallContext): void {
     if (!url.startsWith(base) || /[\s;'"\\`$#&|<>{}]/.test(url)) throw invalid(key, `expected a plain URL under ${base}, got ${JSON.stringify(url)}`);
   }
   if (!ctx.nocloudUrl.endsWith('/') || !ctx.nixosUrl.endsWith('/')) throw invalid('nocloudUrl', 'seed URLs must end with "/"');
+}
+
+/** Device paths install.sh and Subiquity accept: /dev/ plus a conservative character set (no shell or YAML meaning). */
+export const DISK_PATH = /^\/dev\/[A-Za-z0-9/_.:+-]+$/;
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+/**
+ * Host checks beyond the config schema, for values whose meaning would change in an artifact even when escaped
+ * correctly: a line break in an SSH key line would add a second authorized_keys entry; a control character in a
+ * password hash or shell path cannot be what the operator meant. Throws ARTIFACT_INVALID naming the field.
+ */
+export function checkHost(host: HostSpec): void {
+  host.install.users.forEach((u, i) => {
+    u.ssh_authorized_keys.forEach((k, j) => {
+      if (CONTROL.test(k)) throw invalid(`install.users[${i}].ssh_authorized_keys[${j}]`, 'an SSH key must be one line without control characters');
+    });
+    if (u.password_hash !== null && CONTROL.test(u.password_hash)) throw invalid(`install.users[${i}].password_hash`, 'contains a control character');
+    if (CONTROL.test(u.shell)) throw invalid(`install.users[${i}].shell`, 'contains a control character');
+  });
+  const disk = host.install.partitioning.disk;
+  if (disk !== null && !DISK_PATH.test(disk)) {
+    throw invalid('install.partitioning.disk', `expected a device path of letters, digits and / _ . : + - under /dev/, got ${JSON.stringify(disk)}`);
+  }
 }

@@ -4,16 +4,15 @@
 // configuration.nix with builtins.fromJSON; install.sh is a static body (templates/nixos/install.sh) after a header
 // of variables quoted by shQuote. No user string is spliced into Nix source or unquoted into shell.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
 import { PxedError } from '../../errors.js';
 import type { HostSpec, ImageCatalog } from '../../config/provisioning.js';
 import type { InstallBoot, InstallContext } from '../os-profile.js';
 import type { HttpDocument } from '../types.js';
-import { checkContext, invalid } from './context.js';
+import { checkContext, checkHost, invalid } from './context.js';
 import { planNetwork } from './network.js';
 import { shAssign } from './shell.js';
 
@@ -198,6 +197,7 @@ export function stateVersion(version: string | null): string | null {
 export function hostJsonObject(host: HostSpec, ctx: InstallContext): Record<string, unknown> {
   checkContext(ctx);
   nixosImage(host);
+  checkHost(host);
   const inst = host.install;
   const plan = planNetwork(host, ctx.mac);
   return {
@@ -233,6 +233,7 @@ export function renderHostJson(host: HostSpec, ctx: InstallContext): string {
 export function renderInstallScript(host: HostSpec, ctx: InstallContext, templates: NixosTemplates): string {
   checkContext(ctx);
   nixosImage(host);
+  checkHost(host);
   const part = host.install.partitioning;
   const header = [
     '#!/bin/sh',

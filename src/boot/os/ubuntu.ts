@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { HostSpec } from '../../config/provisioning.js';
 import type { InstallBoot, InstallContext } from '../os-profile.js';
 import type { HttpDocument } from '../types.js';
-import { checkContext, invalid } from './context.js';
+import { checkContext, checkHost, invalid } from './context.js';
 import { planNetwork, type LinkPlan, type NetworkPlan } from './network.js';
 import { shCommand } from './shell.js';
 import { validateUserData } from './validate.js';
@@ -177,6 +177,7 @@ function splitUsers(users: readonly User[]): { identity: User | null; others: Us
 export function userDataObject(host: HostSpec, ctx: InstallContext): Obj {
   checkContext(ctx);
   ubuntuImage(host);
+  checkHost(host);
   const inst = host.install;
   const net = inst.network;
   const { identity, others } = splitUsers(inst.users);

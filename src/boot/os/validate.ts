@@ -59,7 +59,8 @@ export function errorField(err: ErrorObject, prefix: string): string {
 function pickError(errors: readonly ErrorObject[]): ErrorObject {
   const concrete = errors.filter((e) => !['oneOf', 'anyOf', 'allOf', 'if', 'not'].includes(e.keyword));
   const pool = concrete.length > 0 ? concrete : errors;
-  return pool.reduce((best, e) => (e.instancePath.split('/').length > best.instancePath.split('/').length ? e : best));
+  const depth = (e: ErrorObject): number => errorField(e, '').split(/[.[]/).length;
+  return pool.reduce((best, e) => (depth(e) > depth(best) ? e : best));
 }
 
 function check(validate: ValidateFunction, data: unknown, prefix: string, schemaName: string, artifact: string): void {
@@ -84,7 +85,7 @@ export function validateUserData(doc: unknown): void {
   check(cloudInitValidator(), doc, '', 'cloud-init', 'user-data');
   const ai = (doc as { autoinstall?: unknown }).autoinstall;
   if (typeof ai !== 'object' || ai === null) {
-    throw new PxedError('ARTIFACT_INVALID', 'user-data: autoinstall: missing autoinstall section', { field: 'autoinstall', artifact: 'user-data' });
+    throw new PxedError('ARTIFACT_INVALID', 'user-data: autoinstall: missing autoinstall section', { field: 'autoinstall', artifact: 'user-data', schema: 'pxed' });
   }
   check(autoinstallValidator(), ai, 'autoinstall', 'Subiquity autoinstall', 'user-data');
   const target = (ai as { 'user-data'?: unknown })['user-data'];
