@@ -272,11 +272,10 @@ export class SqliteRegistry implements MachineRegistry {
       if (this.machineRow(mac)) throw new PxedError('REGISTRY_EXISTS', `machine ${mac} is already registered`, { mac });
       const t = this.stamp();
       this.stmt(
-          `INSERT INTO machines (mac, host, arch, firmware, uuid, vendor_class, ip, state, install_mode, overrides,
-             created_at, updated_at, state_changed_at)
-           VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(mac, host, input.arch ?? null, input.firmware ?? null, input.uuid ?? null, input.vendorClass ?? null, state, installMode, overrides, t, t, t);
+        `INSERT INTO machines (mac, host, arch, firmware, uuid, vendor_class, ip, state, install_mode, overrides,
+           created_at, updated_at, state_changed_at)
+         VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)`,
+      ).run(mac, host, input.arch ?? null, input.firmware ?? null, input.uuid ?? null, input.vendorClass ?? null, state, installMode, overrides, t, t, t);
       this.insertEvent(mac, t, 'state', { from: null, to: state, reason: 'created', ...(host === null ? {} : { host }) });
       return rowToMachine(this.machineRow(mac)!);
     });
@@ -391,8 +390,14 @@ export class SqliteRegistry implements MachineRegistry {
       if (this.stmt('SELECT 1 FROM tokens WHERE hash = ?').get(token.hash)) {
         throw new PxedError('REGISTRY_EXISTS', 'a token with this hash already exists', { mac });
       }
-      this.stmt('INSERT INTO tokens (hash, mac, boot_id, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(token.hash, mac, token.bootId, token.createdAt, token.expiresAt, token.revokedAt);
+      this.stmt('INSERT INTO tokens (hash, mac, boot_id, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+        token.hash,
+        mac,
+        token.bootId,
+        token.createdAt,
+        token.expiresAt,
+        token.revokedAt,
+      );
     });
   }
 
@@ -421,8 +426,7 @@ export class SqliteRegistry implements MachineRegistry {
   leaseForMac(mac: string): Lease | null {
     const m = normalizeMac(mac);
     return this.read('leaseForMac', () => {
-      const r = this.stmt<[string], LeaseRow>('SELECT * FROM leases WHERE mac = ? ORDER BY updated_at DESC, ip LIMIT 1')
-        .get(m);
+      const r = this.stmt<[string], LeaseRow>('SELECT * FROM leases WHERE mac = ? ORDER BY updated_at DESC, ip LIMIT 1').get(m);
       return r ? rowToLease(r) : null;
     });
   }
@@ -436,11 +440,10 @@ export class SqliteRegistry implements MachineRegistry {
     if (!LEASE_STATES.includes(lease.state)) throw invalid(`lease state must be one of ${LEASE_STATES.join(', ')}`);
     this.write('leaseUpsert', () => {
       this.stmt(
-          `INSERT INTO leases (ip, mac, hostname, state, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (ip) DO UPDATE SET mac = excluded.mac, hostname = excluded.hostname, state = excluded.state,
-             expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
-        )
-        .run(lease.ip, mac, lease.hostname, lease.state, lease.expiresAt, lease.updatedAt);
+        `INSERT INTO leases (ip, mac, hostname, state, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (ip) DO UPDATE SET mac = excluded.mac, hostname = excluded.hostname, state = excluded.state,
+           expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
+      ).run(lease.ip, mac, lease.hostname, lease.state, lease.expiresAt, lease.updatedAt);
     });
   }
 
