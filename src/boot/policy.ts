@@ -389,7 +389,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     this.ipMap.set(req.clientAddress, mac);
     const machine = this.registry.machineGet(mac);
     if (machine === null) {
-      this.log.info('iPXE script for an unknown machine', { mac, client: req.clientAddress });
+      if (this.log.enabled('debug')) this.log.debug('iPXE script for an unknown machine', { mac, client: req.clientAddress });
       return doc(renderUnknown(mac));
     }
     const rendered = this.renderScript(machine, req.query, false);

@@ -102,3 +102,17 @@ void test('preview renders without minting a token, changing state or recording 
     r.close();
   }
 });
+
+void test('bootSettingsFromConfig maps the daemon config', async () => {
+  const { daemonConfigSchema } = await import('../../src/config/daemon.js');
+  const { bootSettingsFromConfig } = await import('../../src/boot/settings.js');
+  const cfg = daemonConfigSchema.parse({ admin: { token_env: 'PXED_TOKEN' }, http: { port: 9000 }, policy: { unknown_macs: 'discover' } });
+  const s = bootSettingsFromConfig(cfg, '10.0.0.2');
+  assert.equal(s.serverAddress, '10.0.0.2');
+  assert.equal(s.httpPort, 9000);
+  assert.equal(s.unknownMacs, 'discover');
+  assert.equal(s.uefiStrategy, 'binl');
+  assert.deepEqual(s.localBoot, { bios: 'sanboot', efi: 'exit' });
+  assert.equal(s.watchdogMinutes, 60);
+  assert.equal(s.tokenTtlMinutes, 240);
+});
