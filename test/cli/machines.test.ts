@@ -144,8 +144,10 @@ void describe('pxed machines', () => {
       [['machines', 'add', ALPHA], /missing --host/],
       [['machines', 'add', '--host', 'alpha'], /missing <mac>/],
     ];
-    for (const [args, message] of cases) {
-      const r = await pxed([...args, ...db, ...prov], dir);
+    // Independent runs: in parallel to keep the file fast.
+    const runs = await Promise.all(cases.map(([args]) => pxed([...args, ...db, ...prov], dir)));
+    for (const [i, [args, message]] of cases.entries()) {
+      const r = runs[i]!;
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, message);
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
@@ -216,8 +218,10 @@ void describe('pxed machines', () => {
   });
 
   void it('usage errors exit 2; --help exits 0', async () => {
-    for (const args of [['machines'], ['machines', 'frob'], ['machines', 'list', '--state', 'bogus'], ['machines', 'list', '--nope'], ['machines', 'show']]) {
-      const r = await pxed(args, dir);
+    const cases = [['machines'], ['machines', 'frob'], ['machines', 'list', '--state', 'bogus'], ['machines', 'list', '--nope'], ['machines', 'show']];
+    const runs = await Promise.all(cases.map((args) => pxed(args, dir)));
+    for (const [i, args] of cases.entries()) {
+      const r = runs[i]!;
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /^pxed machines: /);
     }
