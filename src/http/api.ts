@@ -129,7 +129,7 @@ export function apiRoutes(opts: ApiOptions, streams: Set<() => void>): ApiRoute[
       params: MacParams,
       response: DeleteResponse,
       handler: async ({ params }) => {
-        if (!(await admin.delete(normalizeMacLoose(params.mac)))) throw notFound('machine');
+        if ((await admin.delete(normalizeMacLoose(params.mac))) === false) throw notFound('machine');
         return { deleted: true };
       },
     }),
@@ -230,7 +230,7 @@ async function streamEvents(reply: FastifyReply, opts: ApiOptions, streams: Set<
   if (afterId !== undefined) {
     try {
       for (;;) {
-        const page = await admin.eventsAll({ afterId: sentId, limit: SSE_REPLAY_PAGE });
+        const page = await admin.allEvents({ afterId: sentId, limit: SSE_REPLAY_PAGE });
         for (const ev of page) send(ev);
         if (page.length < SSE_REPLAY_PAGE || closed) break;
       }

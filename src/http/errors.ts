@@ -10,15 +10,15 @@ export interface HttpErrorAnswer {
 
 /**
  * Maps a thrown value to an answer. PxedError codes map by name:
- *   ARTIFACT_INVALID (a generated installer config failed its own validation) → 500, message kept (operator must see it)
+ *   ARTIFACT_INVALID, BOOT_SCRIPT_INVALID (generated config/script failed its own validation) → 500, message kept
  *   HTTP_*: carries its own status in details.status (default 400)
- *   *_NOT_FOUND → 404; *_EXISTS, *_CONFLICT, LIFECYCLE_ILLEGAL → 409; *_INVALID, *_BAD_INPUT → 400
+ *   *_NOT_FOUND → 404; *_EXISTS, *_CONFLICT, LIFECYCLE_ILLEGAL → 409; *_BAD_INPUT → 400 ("field: message")
  * Anything else → 500 with a generic message (the detail goes to the log, not to the client).
  */
 export function errorAnswer(err: unknown): HttpErrorAnswer {
   if (isPxedError(err)) {
     const code = err.code;
-    if (code === 'ARTIFACT_INVALID') {
+    if (code === 'ARTIFACT_INVALID' || code === 'BOOT_SCRIPT_INVALID') {
       return { status: 500, body: { error: 'HTTP_ARTIFACT_INVALID', message: `generated artifact failed validation: ${err.message}`, cause: code } };
     }
     if (code.startsWith('HTTP_')) {
@@ -29,8 +29,10 @@ export function errorAnswer(err: unknown): HttpErrorAnswer {
     if (code.endsWith('_EXISTS') || code.endsWith('_CONFLICT') || code === 'LIFECYCLE_ILLEGAL') {
       return { status: 409, body: { error: 'HTTP_CONFLICT', message: err.message, cause: code } };
     }
-    if (code.endsWith('_INVALID') || code.endsWith('_BAD_INPUT')) {
-      return { status: 400, body: { error: 'HTTP_BAD_REQUEST', message: err.message, cause: code } };
+    if (code.endsWith('_BAD_INPUT')) {
+      const field = typeof err.details?.field === 'string' ? err.details.field : null;
+      const message = field !== null && !err.message.startsWith(field) ? `${field}: ${err.message}` : err.message;
+      return { status: 400, body: { error: 'HTTP_BAD_REQUEST', message, cause: code } };
     }
     return { status: 500, body: { error: 'HTTP_INTERNAL', message: 'internal error', cause: code } };
   }

@@ -37,25 +37,27 @@ export interface AdminEventQuery {
 /**
  * The operator-facing machine API behind /api/v1.
  *
- * Errors: throw PxedError with a code; the HTTP layer maps codes by suffix —
- *   *_NOT_FOUND → 404; *_EXISTS, *_CONFLICT, LIFECYCLE_ILLEGAL → 409; *_INVALID, *_BAD_INPUT → 400 —
- * and anything else to 500. Messages reach the operator verbatim, so they must not carry secrets.
+ * Errors: throw PxedError with a code; the HTTP layer maps codes by suffix (src/http/errors.ts) —
+ *   *_NOT_FOUND → 404; *_EXISTS, *_CONFLICT, LIFECYCLE_ILLEGAL → 409; *_BAD_INPUT → 400 (details.field, if set,
+ *   prefixes the message); ARTIFACT_INVALID, BOOT_SCRIPT_INVALID → 500 with the message —
+ * and anything else to 500 without detail. Messages reach the operator verbatim, so they must not carry secrets.
+ * Satisfied structurally by MachineAdmin (src/boot/admin.ts); test/http/api.test.ts checks that at compile time.
  * MACs arrive already normalised (lower-case colon form).
  */
 export interface AdminApi {
   list(filter?: { state?: MachineState }): MaybePromise<Machine[]>;
-  /** null = no such machine (→ 404). */
+  /** null (or a *_NOT_FOUND error) = no such machine (→ 404). */
   get(mac: string): MaybePromise<Machine | null>;
   create(input: AdminMachineCreate): MaybePromise<Machine>;
   update(mac: string, patch: AdminMachinePatch): MaybePromise<Machine>;
-  /** false = no such machine (→ 404). */
-  delete(mac: string): MaybePromise<boolean>;
+  /** false (or a *_NOT_FOUND error) = no such machine (→ 404); void or true = deleted. */
+  delete(mac: string): MaybePromise<boolean | void>;
   /** Re-arms the machine (→ registered, tokens revoked). */
   reinstall(mac: string, reason?: string): MaybePromise<Machine>;
   /** One machine's events, oldest first. Throws *_NOT_FOUND for an unknown machine. */
   events(mac: string, opts?: AdminEventQuery): MaybePromise<BootEvent[]>;
   /** Every machine's events, oldest first (SSE resume with Last-Event-ID). */
-  eventsAll(opts?: AdminEventQuery): MaybePromise<BootEvent[]>;
+  allEvents(opts?: AdminEventQuery): MaybePromise<BootEvent[]>;
   /** Called after each committed event; returns an unsubscribe function. */
   subscribe(listener: (event: BootEvent) => void): () => void;
   /** Renders an artifact as the machine would get it, without minting a live token. null = not applicable (→ 404). */

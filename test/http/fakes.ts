@@ -116,7 +116,7 @@ export class FakeAdmin implements AdminApi {
     if (!this.machines.has(mac)) throw new PxedError('REGISTRY_NOT_FOUND', `no machine ${mac}`);
     return this.log.filter((e) => e.mac === mac && e.id > (opts?.afterId ?? 0)).slice(0, opts?.limit ?? Infinity);
   }
-  eventsAll(opts?: AdminEventQuery): BootEvent[] {
+  allEvents(opts?: AdminEventQuery): BootEvent[] {
     return this.log.filter((e) => e.id > (opts?.afterId ?? 0)).slice(0, opts?.limit ?? Infinity);
   }
   subscribe(listener: (event: BootEvent) => void): () => void {
