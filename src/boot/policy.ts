@@ -145,7 +145,7 @@ export function isSubiquityLateStage(name: string): boolean {
 
 export function parsePhoneHome(body: unknown): PhoneHomeReport {
   const bad = (field: string, msg: string): PxedError =>
-    new PxedError('BOOT_BAD_REQUEST', `phone-home body: ${field} ${msg}`, { field });
+    new PxedError('BOOT_BAD_INPUT', `phone-home body: ${field} ${msg}`, { field });
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('body', 'must be a JSON object');
   const o = body as Record<string, unknown>;
   const optStr = (k: string): string | null => {
@@ -440,7 +440,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     const host = this.deps.provisioning.hostByName(machine.host);
     if (host === null) {
       const msg = `install entry "${machine.host}" is not in the provisioning config`;
-      if (preview) throw new PxedError('BOOT_HOST_MISSING', msg, { host: machine.host });
+      if (preview) throw new PxedError('BOOT_HOST_NOT_FOUND', msg, { host: machine.host });
       return { variant: 'refused', body: renderRefusal(machine.mac, msg), ...none, detail: { reason: 'host-missing', host: machine.host } };
     }
     const hostname = host.install.network.hostname;
@@ -491,7 +491,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     }
     const profile = this.deps.osProfiles[host.install.os];
     if (profile === undefined) {
-      throw new PxedError('BOOT_PROFILE_MISSING', `no OS profile for os ${host.install.os}`, { field: 'os' });
+      throw new PxedError('BOOT_PROFILE_NOT_FOUND', `no OS profile for os ${host.install.os}`, { field: 'os' });
     }
     return profile.renderInstall(host, ctx);
   }
@@ -578,7 +578,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     return Promise.resolve(this.phoneHomeSync(req));
   }
 
-  /** Throws BOOT_BAD_REQUEST (→ 400) for a body that is neither a Subiquity event nor a status report. */
+  /** Throws BOOT_BAD_INPUT (→ 400) for a body that is neither a Subiquity event nor a status report. */
   phoneHomeSync(req: PhoneHomeRequest): { state: string } | null {
     const r = this.resolveToken(req.token);
     if (r === null) return null;

@@ -248,7 +248,7 @@ void test(
     const token = tokenOf(String((await r.policy.machineScript(scriptReq(MAC))).body));
     const post = (body: unknown) => r.policy.phoneHome({ token, body, clientAddress: '10.77.0.50' });
     for (const body of [null, [], 'installed', { status: 'done' }, { event_type: 'finish' }, { name: 'x' }, { event_type: 1, name: 'x' }, { event_type: 'finish', name: 'x', result: 5 }]) {
-      await assert.rejects(post(body), (e: unknown) => isPxedError(e, 'BOOT_BAD_REQUEST') && typeof e.details?.field === 'string', JSON.stringify(body));
+      await assert.rejects(post(body), (e: unknown) => isPxedError(e, 'BOOT_BAD_INPUT') && typeof e.details?.field === 'string', JSON.stringify(body));
     }
     assert.equal(r.registry.machineGet(MAC)?.state, 'booting');
     // A FAIL outside subiquity/ (e.g. a curtin sub-step that subiquity retries) is progress, not failure.
