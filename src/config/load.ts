@@ -95,6 +95,11 @@ export class YamlSource {
     this.data = this.doc.errors.length === 0 ? this.doc.toJS({ maxAliasCount: 100 }) : undefined;
   }
 
+  /** How many leading segments of `p` exist in the document. */
+  depth(p: readonly PathSeg[]): number {
+    return this.walk(p).depth;
+  }
+
   /** True when the exact path exists in the document. */
   has(p: readonly PathSeg[]): boolean {
     return this.walk(p).depth === p.length;
@@ -152,9 +157,9 @@ export function zodIssues(src: YamlSource, error: z.ZodError, prefix: readonly P
     }
     // zod's own messages start with "Invalid ..."; ours (set in the schemas) already say what is expected.
     let message = zi.message;
-    if (zi.code === 'invalid_type' && !src.has(p)) message = `missing required key; expected ${zi.expected}`;
-    else if (zi.code === 'invalid_type' && message.startsWith('Invalid')) message = `expected ${zi.expected}`;
+    if (zi.code === 'invalid_type' && message.startsWith('Invalid')) message = `expected ${zi.expected}`;
     else if (zi.code === 'invalid_value' && message.startsWith('Invalid')) message = `expected one of ${zi.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    if ((zi.code === 'invalid_type' || zi.code === 'invalid_value') && !src.has(p)) message = `missing required key; ${message}`;
     out.push(src.issue(p, message));
   }
   return out;
@@ -528,13 +533,17 @@ function checkInstall(
   });
 }
 
-/** Where an install field comes from: the install entry if it sets it, else defaults.install, else the entry. */
+/**
+ * Where a problem with a merged install field is reported: in defaults.yaml `install:` when that layer gets closer
+ * to the field than the install entry does (the value was inherited), else in the install entry.
+ */
 function locateInstall(instSrc: YamlSource, defSrc: YamlSource, name: string, p: readonly PathSeg[]) {
   const ip: PathSeg[] = ['installs', name, ...p];
   const dp: PathSeg[] = ['install', ...p];
-  const src = !instSrc.has(ip) && defSrc.has(dp) ? defSrc : instSrc;
-  const full = src === defSrc ? dp : ip;
-  return { issue: (message: string) => src.issue(full, src === defSrc ? `${message} (inherited by installs.${name})` : message) };
+  const fromDefaults = defSrc.depth(dp) - 1 > instSrc.depth(ip) - 2;
+  return {
+    issue: (message: string) => (fromDefaults ? defSrc.issue(dp, `${message} (inherited by installs.${name})`) : instSrc.issue(ip, message)),
+  };
 }
 
 /** Applies the layers and the built-in defaults. Pure; the caller validates the result. */

@@ -169,7 +169,7 @@ export const partitioningSchema = z.strictObject({
 export type PartitioningSpec = z.output<typeof partitioningSchema>;
 
 /** A kernel/initrd reference: a path relative to the HTTP asset roots, or an absolute http(s) URL. */
-const assetRefSchema = z.string().refine((s) => /^https?:\/\/\S+$/.test(s) || (/^[^\s/][^\s]*$/.test(s) && !s.split('/').includes('..')), {
+const assetRefSchema = z.string().refine((s) => /^https?:\/\/\S+$/.test(s) || (/^[^\s/:][^\s:]*$/.test(s) && !s.split('/').includes('..')), {
   message: 'expected an asset-relative path (no leading "/", no "..") or an http(s):// URL',
 });
 
