@@ -4,7 +4,9 @@
 // Decisions (documented for operators in docs and README):
 //   - DHCP (protocol.md §4.3 loop breaker): an iPXE client gets the bootstrap URL http://S:P/boot.ipxe — never
 //     undionly again; BIOS PXE gets undionly.kpxe ('direct'); UEFI PXE gets snponly.efi (per-machine ipxe.efi) with
-//     the machine's UEFI strategy; UEFI HTTP boot gets http://S:P/assets/ipxe/<arch>/<binary>.
+//     the machine's UEFI strategy; UEFI HTTP boot gets the same binary over HTTP, http://S:P/assets/ipxe/<path>.
+//     <path> follows the iPXE-roots layout: x86_64 binaries at the root (Debian's /usr/lib/ipxe/snponly.efi),
+//     i386/ and arm64/ sub-directories for other builds (bin-arm64-efi/snponly.efi → <root>/arm64/snponly.efi).
 //   - Installed/configured machines in install mode 'once' still get the iPXE chain: the local-boot decision is
 //     made in their iPXE script (`exit`, or `sanboot` on BIOS), so the machine leaves network boot through its
 //     firmware's own boot order, and the timeline shows that it asked and was told to boot locally. Staying silent
@@ -97,8 +99,8 @@ export type ScriptVariant = 'install' | 'local-boot' | 'discovered' | 'unknown' 
 
 /**
  * Where the Debian `ipxe` package's EFI binaries are (x86_64 only: /usr/lib/ipxe/{snponly,ipxe}.efi at the TFTP
- * root). Other architectures are looked up in a sub-directory of the TFTP roots / under /assets/ipxe/<dir>/ that
- * the operator fills from an iPXE build (bin-arm64-efi/snponly.efi → <root>/arm64/snponly.efi).
+ * root). Other architectures are looked up in a sub-directory of the TFTP roots (also served as /assets/ipxe/<dir>/)
+ * that the operator fills from an iPXE build (bin-arm64-efi/snponly.efi → <root>/arm64/snponly.efi).
  */
 const EFI_ARCH_DIR: Readonly<Partial<Record<BootClient['firmware'], string>>> = {
   'efi-x64': 'x86_64',
@@ -264,11 +266,14 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     const dir = EFI_ARCH_DIR[client.firmware];
     if (dir === undefined) return null;
     const binary = machine.overrides.efiBinary ?? host?.pxe.efi_binary ?? this.settings.efiBinary;
+    // One layout for TFTP and HTTP: x86_64 at the root of the iPXE roots (Debian's /usr/lib/ipxe), others in <dir>/.
+    const rel = dir === 'x86_64' ? binary : `${dir}/${binary}`;
     if (client.isHttpClient || client.firmware.endsWith('-http')) {
-      return { bootFile: `${this.serverUrl}/assets/ipxe/${dir}/${binary}`, nextServer, strategy: 'direct' };
+      // src/http serves /assets/ipxe/<rel> from the iPXE binary roots (the TFTP roots) first.
+      return { bootFile: `${this.serverUrl}/assets/ipxe/${rel}`, nextServer, strategy: 'direct' };
     }
     const strategy = machine.overrides.uefiStrategy ?? host?.pxe.uefi_strategy ?? this.settings.uefiStrategy;
-    return { bootFile: dir === 'x86_64' ? binary : `${dir}/${binary}`, nextServer, strategy };
+    return { bootFile: rel, nextServer, strategy };
   }
 
   private discover(query: DhcpBootQuery): void {

@@ -32,7 +32,7 @@ void test(
       ['efi-x64', {}, 'snponly.efi', 'binl'],
       ['efi-ia32', {}, 'i386/snponly.efi', 'binl'],
       ['efi-arm64', {}, 'arm64/snponly.efi', 'binl'],
-      ['efi-x64-http', {}, `${URL_BASE}/assets/ipxe/x86_64/snponly.efi`, 'direct'],
+      ['efi-x64-http', {}, `${URL_BASE}/assets/ipxe/snponly.efi`, 'direct'],
       ['efi-arm64-http', {}, `${URL_BASE}/assets/ipxe/arm64/snponly.efi`, 'direct'],
       // iPXE (ROM, chained undionly/snponly, or our own build): straight to the bootstrap script, never undionly again.
       ['bios', { isIpxe: true, userClasses: ['iPXE'] }, `${URL_BASE}/boot.ipxe`, 'direct'],
