@@ -10,7 +10,7 @@ PACKAGES=(
   atftp tftp-hpa tftpd-hpa
   ipxe qemu-system-x86 ovmf ipxe-qemu
   nginx-light wrk
-  nix-bin shellcheck ansible
+  nix-bin shellcheck ansible python3-yaml
   isc-dhcp-relay
 )
 

@@ -32,7 +32,8 @@ export function checkContext(ctx: InstallContext): void {
 
 /** Device paths install.sh and Subiquity accept: /dev/ plus a conservative character set (no shell or YAML meaning). */
 export const DISK_PATH = /^\/dev\/[A-Za-z0-9/_.:+-]+$/;
-const CONTROL = /[\x00-\x1f\x7f]/;
+/** C0 and C1 controls and the Unicode line/paragraph separators. */
+const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
 
 /**
  * Host checks beyond the config schema, for values whose meaning would change in an artifact even when escaped

@@ -25,7 +25,11 @@ export function toYaml(value: unknown): string {
       if (typeof node.value === 'string') node.type = styleFor(node.value);
     },
   });
-  return doc.toString({ lineWidth: 0, minContentWidth: 0, directives: false });
+  // `yaml` leaves these raw inside double quotes, but PyYAML refuses C1 controls in a stream and reads NEL, LS, PS
+  // as line breaks. Styling above puts every non-ASCII string in double quotes, where a \uXXXX escape is valid.
+  return doc
+    .toString({ lineWidth: 0, minContentWidth: 0, directives: false })
+    .replace(/[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Parses YAML the way cloud-init does (YAML 1.1 rules). */
