@@ -31,6 +31,10 @@ import {
   type VmSpec,
 } from './provisioning.js';
 
+export { normalizeMac } from './net.js';
+export type { DaemonConfig } from './daemon.js';
+export type { HostSpec, Provisioning } from './provisioning.js';
+
 export interface ConfigIssue {
   /** The file as the caller named it, "<stdin>" for "-", "<command line>" for CLI overrides. */
   file: string;
