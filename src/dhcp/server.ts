@@ -89,6 +89,9 @@ export interface DhcpServiceOptions {
   log: Logger;
   /** Required when mode is 'full'. */
   full?: FullDhcpOptions;
+  /** SO_RCVBUF for the :67 and :4011 sockets, so a rack booting at once does not overflow them (default 1 MiB;
+   *  the kernel caps it at net.core.rmem_max). */
+  receiveBufferBytes?: number;
   /** Called once when a socket fails after start (the only fatal condition); the service has closed its sockets. */
   onFatal?: (err: Error) => void;
 }
@@ -200,6 +203,13 @@ export class DhcpService implements Service {
       throw err;
     }
     this.stopped = false;
+    for (const sock of [this.rx, this.tx, this.boot]) {
+      try {
+        sock?.setRecvBufferSize(o.receiveBufferBytes ?? 1 << 20);
+      } catch (err) {
+        o.log.warn('dhcp receive buffer not enlarged', { err: describeError(err) });
+      }
+    }
     for (const [via, sock] of [['rx', this.rx], ['tx', this.tx], ['boot', this.boot]] as const) {
       if (!sock) continue;
       sock.on('message', (msg, rinfo) => this.onMessage(via, msg, rinfo));

@@ -190,6 +190,10 @@ export function setMac(ns: Netns, iface: string, mac: string): void {
 export interface RawClientConfig {
   bind: { address: string; port: number };
   send?: { to: string; port: number; hex: string }[];
+  /** Pause between the fuzz stream and the send list. */
+  settleMs?: number;
+  /** Send the list this many times, 500 ms apart (like a client retransmitting). */
+  repeat?: number;
   /** How long to listen after the last send. */
   listenMs: number;
   /** Fuzz mode: send `count` mutated/random packets built from seeds, to each target in turn, then the `send` list. */

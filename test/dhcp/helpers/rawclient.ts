@@ -47,13 +47,18 @@ if (cfg.fuzz) {
     const t = f.targets[i % f.targets.length]!;
     await send(buf, t.port, t.to);
     sent++;
-    // Pace a little so the kernel's receive queue on the other side is not the only thing being tested.
-    if (i % 200 === 199) await new Promise((res) => setImmediate(res));
+    // Paced (50 packets per ms at most) so that the packets reach the responder instead of overflowing the
+    // kernel's receive queue: the point is to exercise the handler.
+    if (i % 50 === 49) await new Promise((res) => setTimeout(res, 1));
   }
 }
-for (const s of cfg.send ?? []) {
-  await send(Buffer.from(s.hex, 'hex'), s.port, s.to);
-  sent++;
+if (cfg.settleMs) await new Promise((res) => setTimeout(res, cfg.settleMs));
+for (let round = 0; round < (cfg.repeat ?? 1); round++) {
+  if (round > 0) await new Promise((res) => setTimeout(res, 500));
+  for (const s of cfg.send ?? []) {
+    await send(Buffer.from(s.hex, 'hex'), s.port, s.to);
+    sent++;
+  }
 }
 setTimeout(() => {
   out({ ev: 'done', sent });
