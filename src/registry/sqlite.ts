@@ -98,7 +98,14 @@ const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX leases_mac ON leases (mac, updated_at);
   `,
+  // 2: revoking a MAC's live tokens must not scan every token it ever had (one per install-script rendering).
+  `
+  CREATE INDEX tokens_live ON tokens (mac) WHERE revoked_at IS NULL;
+  `,
 ];
+
+/** Revoked tokens are kept this long (so a late installer request is still recognised and recorded), then pruned. */
+const REVOKED_TOKEN_KEEP_MS = 30 * 24 * 3600 * 1000;
 
 /** The schema version this build writes (number of migrations). */
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -493,6 +500,8 @@ export class SqliteRegistry implements MachineRegistry {
   }
 
   private revokeTokens(mac: string, at: string): number {
+    const cutoff = new Date(Date.parse(at) - REVOKED_TOKEN_KEEP_MS).toISOString();
+    this.stmt('DELETE FROM tokens WHERE mac = ? AND revoked_at IS NOT NULL AND revoked_at < ?').run(mac, cutoff);
     return this.stmt('UPDATE tokens SET revoked_at = ? WHERE mac = ? AND revoked_at IS NULL').run(at, mac).changes;
   }
 

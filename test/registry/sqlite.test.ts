@@ -207,12 +207,15 @@ void describe('transitions', () => {
     reg.machineTransition(MAC, 'booting', 'ipxe');
     reg.tokenInsert(token('1', MAC));
     reg.tokenInsert(token('2', MAC));
-    reg.tokenInsert({ ...token('3', MAC), revokedAt: '2025-01-01T00:00:00.000Z' });
+    reg.tokenInsert({ ...token('3', MAC), revokedAt: '2025-12-20T00:00:00.000Z' });
+    reg.tokenInsert({ ...token('4', MAC), revokedAt: '2025-01-01T00:00:00.000Z' });
     reg.machineTransition(MAC, 'registered', 'reinstall', { by: 'test' });
     const ev = reg.eventList(MAC).at(-1)!;
     assert.deepEqual(ev.detail, { from: 'booting', to: 'registered', reason: 'reinstall', tokensRevoked: 2, by: 'test' });
     assert.equal(reg.tokenGet(hash('1'))!.revokedAt, ev.time);
-    assert.equal(reg.tokenGet(hash('3'))!.revokedAt, '2025-01-01T00:00:00.000Z');
+    assert.equal(reg.tokenGet(hash('3'))!.revokedAt, '2025-12-20T00:00:00.000Z');
+    // Revoked more than 30 days before: pruned, so a MAC's token rows stay bounded.
+    assert.equal(reg.tokenGet(hash('4')), null);
   });
 });
 
