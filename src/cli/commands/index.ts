@@ -3,5 +3,6 @@ import type { Command } from '../io.js';
 import { configCommand } from './config.js';
 import { machinesCommand } from './machines.js';
 import { serveCommand } from './serve.js';
+import { renderCommand } from './render.js';
 
-export const commands: Command[] = [serveCommand, configCommand, machinesCommand];
+export const commands: Command[] = [serveCommand, configCommand, machinesCommand, renderCommand];
