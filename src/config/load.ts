@@ -159,6 +159,11 @@ export function zodIssues(src: YamlSource, error: z.ZodError, prefix: readonly P
       for (const k of zi.keys) out.push(src.issue([...p, k], `unknown key "${k}"${hint}`, true));
       continue;
     }
+    if (zi.code === 'invalid_key') {
+      const inner = zi.issues[0]?.message ?? 'not allowed here';
+      out.push(src.issue(p, `invalid key "${String(p[p.length - 1])}": ${inner}`, true));
+      continue;
+    }
     // zod's own messages start with "Invalid ..."; ours (set in the schemas) already say what is expected.
     let message = zi.message;
     if (zi.code === 'invalid_type' && message.startsWith('Invalid')) message = `expected ${zi.expected}`;
