@@ -100,11 +100,11 @@ export const adminSchema = z
   });
 
 export const policySchema = z.strictObject({
-  /** MACs with no registry entry: ignore (stay silent) or discover (record them, boot a discovery script). */
+  /** MACs with no registry entry: ignore (stay silent) or discover (record them as `discovered`, still silent). */
   unknown_macs: z.enum(['ignore', 'discover']).default('ignore'),
   /** once: after a successful install the machine boots locally; always: reinstall on every PXE boot. */
   install_mode: z.enum(['once', 'always']).default('once'),
-  /** An install that has not phoned home after this long is marked failed. */
+  /** A booting/installing machine with no progress event for this long is marked stalled (the install watchdog). */
   install_watchdog_minutes: z.number().int().min(1).default(60),
   /** Lifetime of per-install tokens embedded in installer URLs. */
   token_ttl_minutes: z.number().int().min(1).default(240),
