@@ -68,8 +68,10 @@ export function matchVendorPrefix(p: DhcpPacket, prefixes: readonly string[] = D
   const v = getOption(p, OPT.VENDOR_CLASS);
   if (v === null) return null;
   for (const prefix of prefixes) {
-    const b = Buffer.from(prefix, 'latin1');
-    if (v.length >= b.length && v.subarray(0, b.length).equals(b)) return prefix;
+    if (v.length < prefix.length) continue;
+    let i = 0;
+    while (i < prefix.length && v[i] === prefix.charCodeAt(i)) i++;
+    if (i === prefix.length) return prefix;
   }
   return null;
 }

@@ -134,16 +134,32 @@ function ipAt(buf: Buffer, off: number): string {
   return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
 }
 
+/** Parses a dotted quad into `out` at `off`; false if it is not one. Hand-written: this runs for every reply. */
+function writeIp(ip: string, out: Buffer, off: number): boolean {
+  let part = 0;
+  let digits = 0;
+  let idx = 0;
+  for (let i = 0; i <= ip.length; i++) {
+    const c = i < ip.length ? ip.charCodeAt(i) : 46; // treat the end as a final '.'
+    if (c === 46) {
+      if (digits === 0 || part > 255 || idx > 3) return false;
+      out[off + idx++] = part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      part = part * 10 + (c - 48);
+      digits++;
+    } else {
+      return false;
+    }
+  }
+  return idx === 4;
+}
+
 /** Dotted quad to 4 bytes; throws DHCP_MALFORMED (reading = what) on anything else. */
 export function ipToBytes(ip: string, what = 'address'): Buffer {
-  const parts = ip.split('.');
-  if (parts.length !== 4) throw malformed(what, { value: ip });
   const out = Buffer.alloc(4);
-  parts.forEach((p, i) => {
-    const n = Number(p);
-    if (!/^\d{1,3}$/.test(p) || n > 255) throw malformed(what, { value: ip });
-    out[i] = n;
-  });
+  if (!writeIp(ip, out, 0)) throw malformed(what, { value: ip });
   return out;
 }
 
@@ -206,7 +222,7 @@ export function decode(buf: Buffer): DhcpPacket {
   }
 
   const options: DhcpOption[] = [];
-  for (const [code, parts] of acc) options.push({ code, data: Buffer.from(Buffer.concat(parts)) });
+  for (const [code, parts] of acc) options.push({ code, data: parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts) });
 
   return {
     op: buf[OFF_OP]!,
@@ -228,41 +244,45 @@ export function decode(buf: Buffer): DhcpPacket {
 }
 
 export function encode(p: DhcpPacket, minSize = MIN_REPLY_SIZE): Buffer {
-  const head = Buffer.alloc(OFF_OPTIONS);
-  head[OFF_OP] = p.op;
-  head[OFF_HTYPE] = p.htype;
-  head[OFF_HLEN] = p.hlen;
-  head[OFF_HOPS] = p.hops;
-  head.writeUInt32BE(p.xid >>> 0, OFF_XID);
-  head.writeUInt16BE(p.secs, OFF_SECS);
-  head.writeUInt16BE(p.flags, OFF_FLAGS);
-  ipToBytes(p.ciaddr, 'ciaddr').copy(head, OFF_CIADDR);
-  ipToBytes(p.yiaddr, 'yiaddr').copy(head, OFF_YIADDR);
-  ipToBytes(p.siaddr, 'siaddr').copy(head, OFF_SIADDR);
-  ipToBytes(p.giaddr, 'giaddr').copy(head, OFF_GIADDR);
-  p.chaddr.copy(head, OFF_CHADDR, 0, Math.min(LEN_CHADDR, p.chaddr.length));
-  const sname = Buffer.from(p.sname, 'latin1');
-  const file = Buffer.from(p.file, 'latin1');
-  if (sname.length > LEN_SNAME) throw malformed('sname (too long)', { len: sname.length });
-  if (file.length > LEN_FILE) throw malformed('file (too long)', { len: file.length });
-  sname.copy(head, OFF_SNAME);
-  file.copy(head, OFF_FILE);
-  head.writeUInt32BE(MAGIC_COOKIE, OFF_COOKIE);
-
-  const parts: Buffer[] = [head];
+  // Size first, then one zero-filled allocation (replies are built for every DISCOVER: keep this cheap).
+  let optLen = 1; // END
+  for (const o of p.options) {
+    if (o.code === OPT.PAD || o.code === OPT.END || o.code === OPT.OVERLOAD) continue;
+    optLen += o.data.length + 2 * Math.max(1, Math.ceil(o.data.length / 255));
+  }
+  const out = Buffer.alloc(Math.max(minSize, OFF_OPTIONS + optLen));
+  out[OFF_OP] = p.op;
+  out[OFF_HTYPE] = p.htype;
+  out[OFF_HLEN] = p.hlen;
+  out[OFF_HOPS] = p.hops;
+  out.writeUInt32BE(p.xid >>> 0, OFF_XID);
+  out.writeUInt16BE(p.secs, OFF_SECS);
+  out.writeUInt16BE(p.flags, OFF_FLAGS);
+  if (!writeIp(p.ciaddr, out, OFF_CIADDR)) throw malformed('ciaddr', { value: p.ciaddr });
+  if (!writeIp(p.yiaddr, out, OFF_YIADDR)) throw malformed('yiaddr', { value: p.yiaddr });
+  if (!writeIp(p.siaddr, out, OFF_SIADDR)) throw malformed('siaddr', { value: p.siaddr });
+  if (!writeIp(p.giaddr, out, OFF_GIADDR)) throw malformed('giaddr', { value: p.giaddr });
+  p.chaddr.copy(out, OFF_CHADDR, 0, Math.min(LEN_CHADDR, p.chaddr.length));
+  if (Buffer.byteLength(p.sname, 'latin1') > LEN_SNAME) throw malformed('sname (too long)', { len: p.sname.length });
+  if (Buffer.byteLength(p.file, 'latin1') > LEN_FILE) throw malformed('file (too long)', { len: p.file.length });
+  out.write(p.sname, OFF_SNAME, 'latin1');
+  out.write(p.file, OFF_FILE, 'latin1');
+  out.writeUInt32BE(MAGIC_COOKIE, OFF_COOKIE);
+  let at = OFF_OPTIONS;
   for (const o of p.options) {
     if (o.code === OPT.PAD || o.code === OPT.END || o.code === OPT.OVERLOAD) continue;
     // RFC 3396 §7: split a long value into consecutive TLVs of at most 255 bytes. An empty value is one TLV.
     let off = 0;
     do {
-      const chunk = o.data.subarray(off, off + 255);
-      parts.push(Buffer.from([o.code, chunk.length]), chunk);
+      const n = Math.min(255, o.data.length - off);
+      out[at++] = o.code;
+      out[at++] = n;
+      o.data.copy(out, at, off, off + n);
+      at += n;
       off += 255;
     } while (off < o.data.length);
   }
-  parts.push(Buffer.from([OPT.END]));
-  let out = Buffer.concat(parts);
-  if (out.length < minSize) out = Buffer.concat([out, Buffer.alloc(minSize - out.length)]);
+  out[at] = OPT.END;
   return out;
 }
 

@@ -10,11 +10,12 @@ import {
   ipToBytes,
   MSG,
   OPT,
-  paramRequestList,
   PXE_DIRECT_BOOT,
   type DhcpOption,
   type DhcpPacket,
 } from './codec.js';
+
+// Replies share option buffers with the request and with constants: they are encoded, never mutated.
 
 /** `file` holds 127 characters plus the NUL (RFC 2131 §2: 128 bytes). */
 const FILE_MAX = 127;
@@ -73,11 +74,12 @@ function addBoot(reply: DhcpPacket, req: DhcpPacket, parts: BootReplyParts, full
   if (fileBytes <= FILE_MAX) reply.file = answer.bootFile;
   reply.options.push({ code: OPT.VENDOR_CLASS, data: Buffer.from(vendorPrefix, 'latin1') });
   const uuid = getOption(req, OPT.CLIENT_UUID);
-  if (uuid !== null && uuid.length === 17) reply.options.push({ code: OPT.CLIENT_UUID, data: Buffer.from(uuid) });
-  if (allow43 && sendsPxeDirect(client, answer)) reply.options.push({ code: OPT.VENDOR, data: Buffer.from(PXE_DIRECT_BOOT) });
-  if (fullMode && client.isIpxe) reply.options.push({ code: OPT.IPXE, data: Buffer.from(IPXE_NO_PXEDHCP) });
+  if (uuid !== null && uuid.length === 17) reply.options.push({ code: OPT.CLIENT_UUID, data: uuid });
+  // Shared constant buffers: replies are encoded, never mutated.
+  if (allow43 && sendsPxeDirect(client, answer)) reply.options.push({ code: OPT.VENDOR, data: PXE_DIRECT_BOOT });
+  if (fullMode && client.isIpxe) reply.options.push({ code: OPT.IPXE, data: IPXE_NO_PXEDHCP });
   // Option 67 NUL-terminated (protocol.md Q19), only when requested (§2.3) or when `file` cannot hold it.
-  if (paramRequestList(req).includes(OPT.BOOTFILE) || fileBytes > FILE_MAX) {
+  if (getOption(req, OPT.PARAM_REQUEST)?.includes(OPT.BOOTFILE) || fileBytes > FILE_MAX) {
     reply.options.push({ code: OPT.BOOTFILE, data: nulString(answer.bootFile) });
   }
 }
@@ -85,7 +87,7 @@ function addBoot(reply: DhcpPacket, req: DhcpPacket, parts: BootReplyParts, full
 function echoRelayInfo(reply: DhcpPacket, req: DhcpPacket): void {
   // RFC 3046 §2.2: echo 82 verbatim, last (dnsmasq moves agent_id to the end).
   const ri = getOption(req, OPT.RELAY_AGENT);
-  if (ri !== null) reply.options.push({ code: OPT.RELAY_AGENT, data: Buffer.from(ri) });
+  if (ri !== null) reply.options.push({ code: OPT.RELAY_AGENT, data: ri });
 }
 
 /** Proxy OFFER for a :67 DISCOVER (protocol.md §2.2/2.3; example §9.3). */

@@ -1,0 +1,82 @@
+// DHCP benchmark (not a test): PXE DISCOVER load against pxed's proxy and against dnsmasq in proxy mode, one after the
+// other in the same namespaces, printed side by side. Run as root: node <dist>/bench/dhcp/run.js
+// Topology (created here, removed at the end): client ns eth0 10.77.0.9/24 <-> server ns eth0 10.77.0.2/24.
+// Bounded: closed loop 20 000 DISCOVERs (max 15 s), open loop 1 000/s for 5 s; every wait has a timeout.
+import os from 'node:os';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { killGroup, Netns, vethPair, waitFor } from '../../test/helpers/netns.js';
+
+const execFileP = promisify(execFile);
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+interface Result {
+  sent: number;
+  answered: number;
+  dropped: number;
+  seconds: number;
+  perSecond: number;
+  p50us: number;
+  p99us: number;
+  maxUs: number;
+}
+
+async function load(client: Netns, args: Record<string, unknown>): Promise<Result> {
+  const { stdout } = await execFileP('ip', ['netns', 'exec', client.name, process.execPath, path.join(here, 'loadgen.js'), JSON.stringify({ server: '10.77.0.2', ...args })], { timeout: 60_000 });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Result;
+}
+
+async function measure(client: Netns): Promise<{ closed: Result; open: Result }> {
+  // Warm-up (JIT, ARP), then the two measurements.
+  await load(client, { mode: 'closed', count: 2000, concurrency: 32, timeoutMs: 1000, maxMs: 5000 });
+  const closed = await load(client, { mode: 'closed', count: 20_000, concurrency: 32, timeoutMs: 1000, maxMs: 15_000 });
+  const open = await load(client, { mode: 'open', count: 5000, rate: 1000, timeoutMs: 1000, maxMs: 10_000 });
+  return { closed, open };
+}
+
+const server = new Netns('pbs');
+const client = new Netns('pbc');
+const results: Record<string, { closed: Result; open: Result }> = {};
+try {
+  vethPair(server, 'eth0', '10.77.0.2/24', client, 'eth0', '10.77.0.9/24');
+  client.ip('route', 'add', 'default', 'dev', 'eth0');
+
+  const pxed = server.spawn(process.execPath, [path.join(here, 'pxed-server.js')]);
+  let out = '';
+  pxed.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  pxed.stderr!.resume();
+  await waitFor('pxed ready', () => out.includes('ready'), 10_000);
+  results.pxed = await measure(client);
+  await killGroup(pxed);
+
+  const dnsmasq = server.spawn('dnsmasq', ['-k', '-C', '/dev/null', '--port=0', '--user=root', '--interface=eth0', '--bind-interfaces',
+    '--dhcp-range=10.77.0.0,proxy', '--pxe-service=x86PC,boot,undionly', '--pxe-service=X86-64_EFI,boot,snponly.efi',
+    '--log-facility=/dev/null', '--pid-file', '--dhcp-leasefile=/dev/null']);
+  dnsmasq.stdout!.resume();
+  dnsmasq.stderr!.resume();
+  await waitFor('dnsmasq bound to :67', () => server.exec('ss', ['-lun'], { allowFail: true }).includes(':67 '), 5000);
+  results.dnsmasq = await measure(client);
+  await killGroup(dnsmasq);
+} finally {
+  await client.destroy();
+  await server.destroy();
+}
+
+const cpu = os.cpus()[0]?.model ?? 'unknown';
+const p = results.pxed!;
+const d = results.dnsmasq!;
+const ms = (us: number): string => (us / 1000).toFixed(3);
+const rows = [
+  ['', 'pxed', 'dnsmasq', 'pxed/dnsmasq'],
+  ['closed loop offers/s (32 outstanding)', p.closed.perSecond.toFixed(0), d.closed.perSecond.toFixed(0), (p.closed.perSecond / d.closed.perSecond).toFixed(2)],
+  ['closed loop drops', `${p.closed.dropped}/${p.closed.sent}`, `${d.closed.dropped}/${d.closed.sent}`, ''],
+  ['open loop 1000/s p50 ms', ms(p.open.p50us), ms(d.open.p50us), (p.open.p50us / d.open.p50us).toFixed(2)],
+  ['open loop 1000/s p99 ms', ms(p.open.p99us), ms(d.open.p99us), (p.open.p99us / d.open.p99us).toFixed(2)],
+  ['open loop 1000/s max ms', ms(p.open.maxUs), ms(d.open.maxUs), ''],
+  ['open loop drops', `${p.open.dropped}/${p.open.sent}`, `${d.open.dropped}/${d.open.sent}`, ''],
+];
+console.log(`DHCP proxy benchmark: node ${process.version}, ${os.cpus().length} CPUs (nproc), ${cpu}, kernel ${os.release()}`);
+for (const r of rows) console.log(`${r[0]!.padEnd(40)} ${r[1]!.padStart(12)} ${r[2]!.padStart(12)} ${r[3]!.padStart(14)}`);
+console.log(JSON.stringify(results));
