@@ -5,6 +5,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpBootPolicy } from '../boot/types.js';
 import { confineAsset } from './confine.js';
@@ -83,8 +84,79 @@ export function assetResolver(assetRoots: readonly string[], ipxeBinRoots: reado
   };
 }
 
-/** Largest read chunk: big chunks keep syscalls and stream overhead low on 64 MiB+ transfers. */
-const READ_CHUNK = 512 * 1024;
+/**
+ * Copy buffers for file bodies. Node has no sendfile, so a body is read into a buffer and written to the socket;
+ * reusing a few big buffers (returned only when the socket has taken the bytes: the write callback) keeps GC and
+ * allocation out of the loop. That roughly doubles throughput over fs.createReadStream piping (bench/http).
+ */
+const CHUNK = 512 * 1024;
+/** Buffers in flight per transfer: one being read while up to two are being written. */
+const IN_FLIGHT = 3;
+const POOL_MAX = 48;
+const pool: Buffer[] = [];
+const takeBuffer = (): Buffer => pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+const giveBuffer = (b: Buffer): void => {
+  if (pool.length < POOL_MAX) pool.push(b);
+};
+
+/**
+ * Writes bytes [start, end] of `file` to `res` (headers already sent), then ends it. Calls `done(bytes, complete)`
+ * once: complete = every byte was handed to the socket; otherwise the client went away or the read failed.
+ */
+export function sendFileRange(res: ServerResponse, file: string, start: number, end: number, done: (bytes: number, complete: boolean) => void): void {
+  let pos = start;
+  let written = 0;
+  let inFlight = 0;
+  let reading = false;
+  let finished = false;
+  let fd: number | null = null;
+  const total = end - start + 1;
+
+  const finish = (complete: boolean): void => {
+    if (finished) return;
+    finished = true;
+    if (fd !== null) fs.close(fd, () => undefined);
+    fd = null;
+    if (complete) res.end();
+    else res.destroy();
+    done(written, complete);
+  };
+  const pump = (): void => {
+    if (finished || reading || fd === null) return;
+    if (pos > end) {
+      if (inFlight === 0) finish(true);
+      return;
+    }
+    if (inFlight >= IN_FLIGHT) return;
+    const buf = takeBuffer();
+    const len = Math.min(CHUNK, end - pos + 1);
+    reading = true;
+    fs.read(fd, buf, 0, len, pos, (err, n) => {
+      reading = false;
+      if (finished) return giveBuffer(buf);
+      if (err || n === 0) return finish(false);
+      pos += n;
+      inFlight++;
+      res.write(n === buf.length ? buf : buf.subarray(0, n), (werr) => {
+        inFlight--;
+        if (werr) return finish(false);
+        written += n;
+        giveBuffer(buf);
+        pump();
+      });
+      pump();
+    });
+  };
+  res.once('close', () => {
+    if (!finished && written < total) finish(false);
+  });
+  fs.open(file, 'r', (err, handle) => {
+    if (err) return finish(false);
+    if (finished) return fs.close(handle, () => undefined);
+    fd = handle;
+    pump();
+  });
+}
 
 /** GET/HEAD /assets/*: resolves through confineAsset, answers 200/206/304/416 and reports to policy.assetServed. */
 export async function serveAsset(
@@ -162,17 +234,9 @@ export async function serveAsset(
     return reply.send();
   }
 
-  const stream = fs.createReadStream(file, { start, end, highWaterMark: READ_CHUNK });
-  let reported = false;
-  // 'finish': the whole body was handed to the socket; 'close' without it: the client went away mid-transfer
-  // (what was read so far is the best upper bound we have).
-  reply.raw.once('finish', () => {
-    if (!reported) report(status, length);
-    reported = true;
-  });
-  reply.raw.once('close', () => {
-    if (!reported) report(499, Math.min(stream.bytesRead, length));
-    reported = true;
-  });
-  return reply.send(stream);
+  // The body bypasses fastify's stream piping (see sendFileRange); fastify still runs onResponse on 'finish'.
+  reply.hijack();
+  reply.raw.writeHead(status, reply.getHeaders() as OutgoingHttpHeaders);
+  sendFileRange(reply.raw, file, start, end, (bytes, complete) => report(complete ? status : 499, bytes));
+  return reply;
 }

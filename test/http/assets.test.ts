@@ -278,7 +278,7 @@ void describe('traversal corpus on /assets', () => {
 });
 
 void describe('real socket + curl', () => {
-  const { app } = appFor();
+  const { deps, app } = appFor();
   let base = '';
   before(async () => {
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -297,6 +297,30 @@ void describe('real socket + curl', () => {
     assert.match(head.stdout, /content-length: 6/i);
     const full = await run('curl', ['-sS', '--max-time', '30', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', `${base}/assets/big.bin`]);
     assert.equal(full.stdout, `200 ${SIZE}`);
+  });
+
+  void test('a client that goes away mid-transfer is reported as partial, and the server carries on', async () => {
+    const port = Number(new URL(base).port);
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/assets/big.bin' }, (res) => {
+        let got = 0;
+        res.on('data', (d: Buffer) => {
+          got += d.length;
+          if (got > 4 * 1024 * 1024) {
+            req.destroy();
+            resolve();
+          }
+        });
+      });
+      req.on('error', (e) => (req.destroyed ? undefined : reject(e)));
+    });
+    const deadline = Date.now() + 5000;
+    let rec: { status: number; bytes: number } | undefined;
+    while (!(rec = deps.policy.assets.find((a) => a.status === 499)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(rec, 'partial transfer reported');
+    assert.ok(rec.bytes > 0 && rec.bytes < SIZE, `bytes ${rec.bytes}`);
+    const again = await run('curl', ['-sS', '--max-time', '20', '-r', '-500', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', `${base}/assets/big.bin`]);
+    assert.equal(again.stdout, '206 500');
   });
 
   void test('curl --path-as-is traversal stays inside', async () => {
