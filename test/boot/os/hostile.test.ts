@@ -13,7 +13,7 @@ import { parseProvisioning } from '../../../src/config/load.js';
 import type { HostSpec } from '../../../src/config/provisioning.js';
 import { createNixosProfile, createUbuntuProfile, loadNixosTemplates } from '../../../src/boot/os/index.js';
 import { repoRoot } from '../../helpers/paths.js';
-import { ctxFor } from './helpers.js';
+import { ctxFor, variant } from './helpers.js';
 import { nixEvalConfig, shHeaderValues, shellChecks } from './nixtools.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -81,49 +81,101 @@ function provisioningWith(host: string, entry: Obj): HostSpec {
   return prov.hostByName(host)!;
 }
 
-type Outcome = { kind: 'config'; message: string } | { kind: 'accepted'; host: HostSpec };
-
-function tryEntry(host: string, entry: Obj): Outcome {
-  try {
-    return { kind: 'accepted', host: provisioningWith(host, entry) };
-  } catch (err) {
-    assert.ok(isPxedError(err, 'CONFIG_INVALID'), `unexpected error ${String(err)}`);
-    return { kind: 'config', message: err.message };
-  }
-}
-
 const UBUNTU_BASE = { os: 'ubuntu', version: '24.04' };
 const NIXOS_BASE = { os: 'nixos', version: '25.05' };
 const user = (over: Obj) => ({ username: 'ops', sudo: true, shell: '/bin/bash', ssh_authorized_keys: [KEY], ...over });
 
-/** Per field: the config entry for one hostile value. */
-const FIELDS: Record<string, (v: string) => Obj> = {
-  password_hash: (v) => ({ users: [user({ password_hash: `$6$salt$${v}` })] }),
-  key_comment: (v) => ({ users: [user({ ssh_authorized_keys: [`${KEY} ${v}`] })] }),
-  shell: (v) => ({ users: [user({ shell: `/bin/${v}` })] }),
-  disk: (v) => ({ partitioning: { layout: 'direct', disk: `/dev/${v}` } }),
-  username: (v) => ({ users: [user({ username: v })] }),
-  hostname: (v) => ({ network: { hostname: v } }),
-  domain: (v) => ({ network: { domain: v } }),
-  packages: (v) => ({ packages: [v] }),
-  nix_services: (v) => ({ nix_services: [v] }),
-  interfaces: (v) => ({ network: { interfaces: [v] } }),
+/**
+ * Per field: the install entry carrying hostile values, and the key-path pattern of value i in config issues.
+ * List fields take all values in one entry (one config parse reports every rejected index at once).
+ */
+const FIELDS: Record<string, { entry: (vs: string[]) => Obj; path: RegExp; list: boolean }> = {
+  password_hash: { entry: (vs) => ({ users: vs.map((v, i) => user({ username: `u${i}`, password_hash: `$6$salt$${v}` })) }), path: /users\[(\d+)\]/, list: true },
+  key_comment: { entry: (vs) => ({ users: vs.map((v, i) => user({ username: `u${i}`, ssh_authorized_keys: [`${KEY} ${v}`] })) }), path: /users\[(\d+)\]/, list: true },
+  shell: { entry: (vs) => ({ users: vs.map((v, i) => user({ username: `u${i}`, shell: `/bin/${v}` })) }), path: /users\[(\d+)\]/, list: true },
+  username: { entry: (vs) => ({ users: vs.map((v) => user({ username: v })) }), path: /users\[(\d+)\]/, list: true },
+  packages: { entry: (vs) => ({ packages: vs }), path: /packages\[(\d+)\]/, list: true },
+  nix_services: { entry: (vs) => ({ nix_services: vs }), path: /nix_services\[(\d+)\]/, list: true },
+  interfaces: { entry: (vs) => ({ network: { interfaces: vs } }), path: /interfaces\[(\d+)\]/, list: true },
+  disk: { entry: ([v]) => ({ partitioning: { layout: 'direct', disk: `/dev/${v!}` } }), path: /partitioning\.disk/, list: false },
+  hostname: { entry: ([v]) => ({ network: { hostname: v } }), path: /network\.hostname/, list: false },
+  domain: { entry: ([v]) => ({ network: { domain: v } }), path: /network\.domain/, list: false },
 };
 
-/** Accepted values per field (config validation passed). */
-function accepted(base: Obj, field: string): { values: string[]; rejected: number } {
+type Issue = { file: string; line: number; col: number; path: string };
+
+function issuesOf(hostName: string, entry: Obj): Issue[] {
+  try {
+    provisioningWith(hostName, entry);
+    return [];
+  } catch (err) {
+    assert.ok(isPxedError(err, 'CONFIG_INVALID'), `unexpected error ${String(err)}`);
+    return err.details?.issues as Issue[];
+  }
+}
+
+interface Accepted {
+  values: string[];
+  rejected: number;
+  /** One parsed host per accepted value (list fields: the value in position 0, cloned from one parse). */
+  hosts: HostSpec[];
+}
+
+const memo = new Map<string, Accepted>();
+
+/** Which corpus values config validation accepts for `field`; every rejection names file:line:col and the key path. */
+function accepted(base: Obj, field: string): Accepted {
+  const key = `${String(base.os)}/${field}`;
+  const hit = memo.get(key);
+  if (hit) return hit;
+  const f = FIELDS[field]!;
+  const hostName = base === UBUNTU_BASE ? 'web-01' : 'ci-runner-01';
   const values: string[] = [];
+  const hosts: HostSpec[] = [];
   let rejected = 0;
-  for (const v of HOSTILE) {
-    const o = tryEntry(base === UBUNTU_BASE ? 'web-01' : 'ci-runner-01', { ...base, ...FIELDS[field]!(v) });
-    if (o.kind === 'accepted') values.push(v);
-    else {
-      rejected++;
-      // The message names the key path of the offending field.
-      assert.match(o.message, /install_config\.yaml:\d+:\d+: installs\./, o.message);
+  const checkIssue = (i: Issue) => {
+    assert.equal(i.file, 'install_config.yaml');
+    assert.ok(i.line > 0 && i.col > 0, JSON.stringify(i));
+    assert.match(i.path, new RegExp(`^installs\\.${hostName}\\.`), JSON.stringify(i));
+  };
+  if (f.list) {
+    const bad = new Set<number>();
+    for (const i of issuesOf(hostName, { ...base, ...f.entry(HOSTILE) })) {
+      checkIssue(i);
+      const m = f.path.exec(i.path);
+      assert.ok(m, `issue outside the field: ${JSON.stringify(i)}`);
+      bad.add(Number(m[1]));
+    }
+    HOSTILE.forEach((v, i) => (bad.has(i) ? rejected++ : values.push(v)));
+    if (values.length > 0) {
+      const host = provisioningWith(hostName, { ...base, ...f.entry(values) });
+      for (let i = 0; i < values.length; i++) {
+        hosts.push(
+          variant(host, (h) => {
+            if (field === 'packages') h.install.packages = [h.install.packages[i]!];
+            else if (field === 'nix_services') h.install.nix_services = [h.install.nix_services[i]!];
+            else if (field === 'interfaces') h.install.network.interfaces = [h.install.network.interfaces[i]!];
+            else h.install.users = [h.install.users[i]!];
+          }),
+        );
+      }
+    }
+  } else {
+    for (const v of HOSTILE) {
+      const issues = issuesOf(hostName, { ...base, ...f.entry([v]) });
+      if (issues.length === 0) {
+        values.push(v);
+        hosts.push(provisioningWith(hostName, { ...base, ...f.entry([v]) }));
+      } else {
+        rejected++;
+        issues.forEach(checkIssue);
+        assert.ok(issues.some((i) => f.path.test(i.path)), JSON.stringify(issues));
+      }
     }
   }
-  return { values, rejected };
+  const out = { values, rejected, hosts };
+  memo.set(key, out);
+  return out;
 }
 
 function pyYamlParse(docs: string[]): unknown[] {
@@ -146,8 +198,7 @@ void test('Ubuntu user-data: accepted hostile values mean exactly the input unde
   const counts: Record<string, { rendered: number; refused: number }> = {};
   for (const field of ['password_hash', 'key_comment', 'shell', 'disk', 'username', 'packages']) {
     counts[field] = { rendered: 0, refused: 0 };
-    for (const v of accepted(UBUNTU_BASE, field).values) {
-      const host = provisioningWith('web-01', { ...UBUNTU_BASE, ...FIELDS[field]!(v) });
+    for (const host of accepted(UBUNTU_BASE, field).hosts) {
       let body: string;
       try {
         body = String(ubuntu.renderArtifact('nocloud', 'user-data', host, ctxFor(host))!.body);
@@ -196,6 +247,7 @@ void test('NixOS host.json / configuration.nix / install.sh: accepted hostile va
   const hashes = accepted(NIXOS_BASE, 'password_hash').values.filter(clean).map((v) => `$6$salt$${v}`);
   const comments = accepted(NIXOS_BASE, 'key_comment').values.filter(clean);
   const shells = accepted(NIXOS_BASE, 'shell').values.filter(clean).map((v) => `/bin/${v}`);
+  assert.deepEqual(accepted(NIXOS_BASE, 'password_hash').values, accepted(UBUNTU_BASE, 'password_hash').values);
   const services = accepted(NIXOS_BASE, 'nix_services').values;
   const n = Math.max(hashes.length, comments.length, shells.length);
   const users = Array.from({ length: n }, (_, i) =>
@@ -229,8 +281,11 @@ void test('NixOS host.json / configuration.nix / install.sh: accepted hostile va
 
   // install.sh: every disk path the config accepts is either refused by pxed or read back exactly by sh.
   let shRendered = 0;
-  for (const v of [...accepted(NIXOS_BASE, 'disk').values, 'sda', 'disk/by-id/nvme-eui.0025_38b5:81b1+4e2f']) {
-    const h = provisioningWith('ci-runner-01', { ...NIXOS_BASE, ...FIELDS.disk!(v) });
+  const disks = accepted(NIXOS_BASE, 'disk').hosts;
+  for (const v of ['sda', 'disk/by-id/nvme-eui.0025_38b5:81b1+4e2f']) {
+    disks.push(variant(disks[0]!, (h) => (h.install.partitioning.disk = `/dev/${v}`)));
+  }
+  for (const h of disks) {
     let script: string;
     try {
       script = String(p.renderArtifact('nixos', 'install.sh', h, ctxFor(h))!.body);
