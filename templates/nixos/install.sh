@@ -47,7 +47,10 @@ if [ -d /sys/firmware/efi ]; then efi=true; fi
 echo "pxed: installing $PXED_HOST on $PXED_DISK (efi=$efi, layout=$PXED_LAYOUT, swap=${PXED_SWAP_MB}MiB)"
 
 step=partition
+# A previous install may have left swap on, LVM volumes active or signatures on the old partitions.
 swapoff -a || true
+vgchange -an >/dev/null 2>&1 || true
+for p in $(lsblk -lnpo NAME "$PXED_DISK" | tail -n +2); do wipefs -af "$p" || true; done
 wipefs -af "$PXED_DISK"
 parted -s "$PXED_DISK" -- mklabel gpt
 if [ "$efi" = true ]; then

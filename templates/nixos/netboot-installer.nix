@@ -29,6 +29,8 @@
     path = with pkgs; [
       curl coreutils util-linux gawk gnused parted dosfstools e2fsprogs lvm2 systemd config.nix.package
       config.system.build.nixos-install config.system.build.nixos-generate-config
+      # Everything else the installer image ships (parted, mkfs.*, ...).
+      "/run/current-system/sw"
     ];
     serviceConfig = {
       Type = "oneshot";
