@@ -1,0 +1,338 @@
+// HTTP benchmark (not a test): pxed's HTTP app against nginx-light, side by side in one run, both on 127.0.0.1.
+//   1. small responses, `wrk -t2 -c64 -d10s --latency`:
+//        pxed GET /ipxe/:mac — rendered by the real BootPolicy over a file-backed SQLite registry (lookup + one event
+//        append per request), MACs rotating over 256 installed machines (local-boot script) — and, as a second
+//        figure, over 256 registered machines in 'always' mode (install script: token minted, state written)
+//      vs nginx serving a static 1 KiB file.
+//   2. a 64 MiB asset, 4 parallel curls, each fetching it 4 times over one connection: MB/s (1 MB = 10^6 bytes).
+// Targets: ≥ 0.5× nginx req/s, ≥ 0.8× nginx MB/s. Writes the figures to docs/benchmarks.md under "## HTTP".
+// Run from the repository root: node <outDir>/bench/http/run.js [--no-write] [--smoke]
+// Every process it starts is in its own process group and is ended by PID; the temp dir is removed.
+
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { MachineAdmin } from '../../src/boot/admin.js';
+import { BootPolicy } from '../../src/boot/policy.js';
+import { buildHttpApp } from '../../src/http/app.js';
+import { silentLogger } from '../../src/log.js';
+import { openRegistry } from '../../src/registry/sqlite.js';
+import { hostSpec, provisioningOf, settings, stubProfiles } from '../../test/boot/fixtures.js';
+import { FakeAdmin, FakePolicy } from '../../test/http/fakes.js';
+
+const HOST = '127.0.0.1';
+const ASSET_SIZE = 64 * 1024 * 1024;
+const MACHINES = 256;
+/** --smoke: a seconds-long check of the harness itself (figures not written). */
+const SMOKE = process.argv.includes('--smoke');
+const WRK_SECONDS = SMOKE ? 1 : 10;
+const CURLS = 4;
+const ROUNDS = SMOKE ? 1 : 3;
+const FETCHES_PER_CURL = SMOKE ? 1 : 4;
+
+interface WrkResult {
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+  requests: number;
+  errors: string;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, HOST, () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function runChild(cmd: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      reject(new Error(`${cmd} timed out`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${cmd} exited ${code}: ${err}`));
+    });
+  });
+}
+
+function toMs(v: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
+}
+
+async function wrk(url: string, seconds: number, script?: string): Promise<WrkResult> {
+  const args = ['-t2', '-c64', `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url];
+  const out = await runChild('wrk', args, (seconds + 30) * 1000);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? '';
+  const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '';
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+  const errors = [/Socket errors:[^\n]*/.exec(out)?.[0], /Non-2xx or 3xx responses:[^\n]*/.exec(out)?.[0]].filter(Boolean).join('; ');
+  if (!Number.isFinite(rps)) throw new Error(`cannot parse wrk output:\n${out}`);
+  return { rps, p50ms: toMs(p50), p99ms: toMs(p99), requests, errors };
+}
+
+/** CURLS parallel curls, each fetching the asset FETCHES_PER_CURL times over one connection; MB/s overall. */
+async function curlThroughput(url: string): Promise<{ mbps: number; bytes: number; seconds: number }> {
+  const t0 = process.hrtime.bigint();
+  const outs = await Promise.all(
+    Array.from({ length: CURLS }, () =>
+      runChild('curl', ['-sS', '--max-time', '120', ...Array.from({ length: FETCHES_PER_CURL }, () => ['-o', '/dev/null', url]).flat(), '-w', '%{size_download}\n'], 180_000),
+    ),
+  );
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const bytes = outs.flatMap((o) => o.trim().split('\n')).reduce((a, s) => a + Number(s), 0);
+  const want = CURLS * FETCHES_PER_CURL * ASSET_SIZE;
+  if (bytes !== want) throw new Error(`downloaded ${bytes} bytes, expected ${want}`);
+  return { mbps: bytes / 1e6 / seconds, bytes, seconds };
+}
+
+function machineInfo(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  let nginxVersion: string;
+  try {
+    nginxVersion = execFileSync('sh', ['-c', 'nginx -v 2>&1'], { encoding: 'utf8' }).trim().replace('nginx version: ', '');
+  } catch {
+    nginxVersion = 'nginx';
+  }
+  const wrkVersion = (() => {
+    try {
+      return execFileSync('sh', ['-c', 'wrk -v 2>&1 | head -1'], { encoding: 'utf8' }).trim().split(' ').slice(0, 2).join(' ');
+    } catch {
+      return 'wrk';
+    }
+  })();
+  return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Linux ${os.release()}, Node ${process.version}, ${nginxVersion}, ${wrkVersion}`;
+}
+
+function nginxConf(dir: string, port: number): string {
+  return [
+    'worker_processes 1;',
+    'daemon off;',
+    `pid ${dir}/nginx.pid;`,
+    `error_log ${dir}/nginx-error.log warn;`,
+    'events { worker_connections 1024; }',
+    'http {',
+    '  access_log off;',
+    '  sendfile on;',
+    '  tcp_nopush on;',
+    '  keepalive_requests 100000;',
+    '  default_type application/octet-stream;',
+    `  client_body_temp_path ${dir}/nginx-body;`,
+    `  proxy_temp_path ${dir}/nginx-proxy;`,
+    `  server { listen ${HOST}:${port}; root ${dir}/www; }`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, HOST);
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} did not open`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function writeSection(section: string): void {
+  const file = path.join(process.cwd(), 'docs', 'benchmarks.md');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n\nFigures from `bench/*/run.ts`, one section per subsystem.\n';
+  const start = text.search(/^## HTTP\s*$/m);
+  if (start === -1) {
+    text = `${text.trimEnd()}\n\n${section}`;
+  } else {
+    const rest = text.slice(start + 1);
+    const next = rest.search(/^## /m);
+    text = text.slice(0, start) + section + (next === -1 ? '' : `\n${rest.slice(next)}`);
+  }
+  fs.writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
+}
+
+async function main(): Promise<void> {
+  const write = !process.argv.includes('--no-write') && !SMOKE;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pxed-bench-http-'));
+  // nginx workers run as nobody: the tree must be world-readable.
+  fs.chmodSync(dir, 0o755);
+  const www = path.join(dir, 'www');
+  fs.mkdirSync(www, { mode: 0o755 });
+  fs.writeFileSync(path.join(www, 'small.txt'), crypto.randomBytes(512).toString('hex'), { mode: 0o644 });
+  fs.writeFileSync(path.join(www, 'big.bin'), crypto.randomBytes(ASSET_SIZE), { mode: 0o644 });
+
+  const macs = (prefix: string): string[] => Array.from({ length: MACHINES }, (_, i) => `${prefix}:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`);
+  const installedMacs = macs('52:54:00:b0');
+  const alwaysMacs = macs('52:54:00:b1');
+
+  // The real policy over a file-backed registry (WAL, synchronous=NORMAL: the daemon's defaults).
+  const registry = openRegistry(path.join(dir, 'registry.db'));
+  const hosts = [hostSpec('bench-custom', 'custom')];
+  const provisioning = provisioningOf(hosts);
+  const s = settings({ serverAddress: HOST });
+  const policy = new BootPolicy({ registry, provisioning, settings: s, osProfiles: stubProfiles, logger: silentLogger });
+  const admin = new MachineAdmin({ registry, provisioning, policy, installMode: 'once' });
+  for (const mac of installedMacs) {
+    admin.create({ mac, host: 'bench-custom' });
+    registry.machineTransition(mac, 'booting', 'bench setup');
+    registry.machineTransition(mac, 'installed', 'bench setup');
+  }
+  for (const mac of alwaysMacs) admin.create({ mac, host: 'bench-custom', installMode: 'always' });
+
+  const app = buildHttpApp({ policy, admin, assetRoots: [www], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
+  // The HTTP layer alone: the same app over a policy that returns a constant script (no registry), to show what
+  // the HTTP side costs apart from the policy's work.
+  const bare = buildHttpApp({ policy: new FakePolicy(), admin: new FakeAdmin(), assetRoots: [www], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
+  let nginx: ChildProcess | null = null;
+  try {
+    await app.listen({ host: HOST, port: 0 });
+    await bare.listen({ host: HOST, port: 0 });
+    const barePort = (bare.server.address() as AddressInfo).port;
+    const pxedPort = (app.server.address() as AddressInfo).port;
+    const nginxPort = await freePort();
+    fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxConf(dir, nginxPort));
+    nginx = spawn('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'nginx-error.log')], { stdio: 'ignore', detached: true });
+    await waitForPort(nginxPort, 5000);
+
+    const lua = (name: string, list: string[]): string => {
+      const file = path.join(dir, `${name}.lua`);
+      fs.writeFileSync(
+        file,
+        [
+          `local macs = { ${list.map((m) => `"${m}"`).join(', ')} }`,
+          'local i = 0',
+          'request = function()',
+          '  i = i + 1',
+          '  return wrk.format("GET", "/ipxe/" .. macs[(i % #macs) + 1] .. "?buildarch=x86_64&platform=efi")',
+          'end',
+          '',
+        ].join('\n'),
+      );
+      return file;
+    };
+    const installedLua = lua('installed', installedMacs);
+    const alwaysLua = lua('always', alwaysMacs);
+
+    const nginxSmall = `http://${HOST}:${nginxPort}/small.txt`;
+    const pxedBase = `http://${HOST}:${pxedPort}`;
+    const check = await fetch(`${pxedBase}/ipxe/${installedMacs[0]}?buildarch=x86_64&platform=efi`);
+    const body = await check.text();
+    if (!body.startsWith('#!ipxe\n') || !/\nexit/.test(body)) throw new Error(`unexpected local-boot script:\n${body}`);
+    const check2 = await (await fetch(`${pxedBase}/ipxe/${alwaysMacs[0]}?buildarch=x86_64&platform=efi`)).text();
+    if (!/kernel /.test(check2)) throw new Error(`unexpected install script:\n${check2}`);
+
+    console.error('warm-up...');
+    await wrk(nginxSmall, SMOKE ? 1 : 2);
+    await wrk(pxedBase, SMOKE ? 1 : 2, installedLua);
+
+    // The machine is shared (other work may run at the same time): nginx and pxed alternate, ROUNDS times each,
+    // and each figure is the median of its rounds.
+    const rNginxAll: WrkResult[] = [];
+    const rLocalAll: WrkResult[] = [];
+    const rInstallAll: WrkResult[] = [];
+    const rBareAll: WrkResult[] = [];
+    const tNginxAll: Array<Awaited<ReturnType<typeof curlThroughput>>> = [];
+    const tPxedAll: Array<Awaited<ReturnType<typeof curlThroughput>>> = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      console.error(`round ${round}/${ROUNDS}: wrk nginx, pxed local-boot, pxed install, HTTP layer alone; curl nginx, pxed`);
+      rNginxAll.push(await wrk(nginxSmall, WRK_SECONDS));
+      rLocalAll.push(await wrk(pxedBase, WRK_SECONDS, installedLua));
+      rInstallAll.push(await wrk(pxedBase, WRK_SECONDS, alwaysLua));
+      rBareAll.push(await wrk(`http://${HOST}:${barePort}`, WRK_SECONDS, installedLua));
+      tNginxAll.push(await curlThroughput(`http://${HOST}:${nginxPort}/big.bin`));
+      tPxedAll.push(await curlThroughput(`${pxedBase}/assets/big.bin`));
+    }
+    const median = <T>(xs: T[], key: (x: T) => number): T => [...xs].sort((a, b) => key(a) - key(b))[Math.floor(xs.length / 2)]!;
+    const rNginx = median(rNginxAll, (r) => r.rps);
+    const rLocal = median(rLocalAll, (r) => r.rps);
+    const rInstall = median(rInstallAll, (r) => r.rps);
+    const rBare = median(rBareAll, (r) => r.rps);
+    const tNginx = median(tNginxAll, (t) => t.mbps);
+    const tPxed = median(tPxedAll, (t) => t.mbps);
+    const load = os.loadavg()[0]!.toFixed(1);
+
+    const ratio = (a: number, b: number): string => (a / b).toFixed(2);
+    const f = (n: number): string => Math.round(n).toLocaleString('en-US');
+    const ms = (n: number): string => `${n.toFixed(2)} ms`;
+    const reqRatio = rLocal.rps / rNginx.rps;
+    const mbRatio = tPxed.mbps / tNginx.mbps;
+    const section = [
+      '## HTTP',
+      '',
+      `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machineInfo()}.`,
+      'Both servers on 127.0.0.1 in one run, sharing the 2 cores with the load generator (compare only within a run).',
+      `The two servers alternate, ${ROUNDS} rounds each; figures are medians of the rounds (1-min load average at the end: ${load}).`,
+      'nginx-light: `worker_processes 1; sendfile on; tcp_nopush on; access_log off; keepalive_requests 100000;`.',
+      `pxed: \`buildHttpApp\` over the real \`BootPolicy\` + \`MachineAdmin\` and a file-backed SQLite registry (WAL,`,
+      `synchronous=NORMAL); every script request is a registry lookup, a render and one event append. MACs rotate over`,
+      `${MACHINES} machines per variant. Small responses: \`wrk -t2 -c64 -d${WRK_SECONDS}s --latency\` after a 2 s warm-up.`,
+      `Large: ${CURLS} parallel \`curl\`s, each fetching the 64 MiB asset ${FETCHES_PER_CURL} times (1 MB = 10^6 bytes).`,
+      '',
+      '| what | req/s | p50 | p99 | vs nginx |',
+      '|---|---:|---:|---:|---:|',
+      `| nginx, static 1 KiB file | ${f(rNginx.rps)} | ${ms(rNginx.p50ms)} | ${ms(rNginx.p99ms)} | 1.00 |`,
+      `| pxed \`GET /ipxe/:mac\`, installed machine (local-boot script) | ${f(rLocal.rps)} | ${ms(rLocal.p50ms)} | ${ms(rLocal.p99ms)} | ${ratio(rLocal.rps, rNginx.rps)} |`,
+      `| pxed \`GET /ipxe/:mac\`, 'always' machine (install script: token minted, state written) | ${f(rInstall.rps)} | ${ms(rInstall.p50ms)} | ${ms(rInstall.p99ms)} | ${ratio(rInstall.rps, rNginx.rps)} |`,
+      `| for reference: the HTTP layer alone, \`GET /ipxe/:mac\` over a constant-script fake policy (no registry) | ${f(rBare.rps)} | ${ms(rBare.p50ms)} | ${ms(rBare.p99ms)} | ${ratio(rBare.rps, rNginx.rps)} |`,
+      '',
+      '| 64 MiB asset | MB/s | seconds for 1 GiB | vs nginx |',
+      '|---|---:|---:|---:|',
+      `| nginx (sendfile) | ${f(tNginx.mbps)} | ${tNginx.seconds.toFixed(2)} | 1.00 |`,
+      `| pxed \`/assets/\` (pooled 512 KiB read/write loop) | ${f(tPxed.mbps)} | ${tPxed.seconds.toFixed(2)} | ${ratio(tPxed.mbps, tNginx.mbps)} |`,
+      '',
+      `Targets: ≥ 0.5× nginx req/s (${reqRatio >= 0.5 ? 'met' : 'NOT met'}: ${reqRatio.toFixed(2)}× for the local-boot script); ` +
+        `≥ 0.8× nginx MB/s (${mbRatio >= 0.8 ? 'met' : 'NOT met'}: ${mbRatio.toFixed(2)}×).`,
+      `All rounds, req/s: nginx ${rNginxAll.map((r) => f(r.rps)).join(' / ')}; local-boot ${rLocalAll.map((r) => f(r.rps)).join(' / ')}; ` +
+        `install ${rInstallAll.map((r) => f(r.rps)).join(' / ')}; HTTP layer alone ${rBareAll.map((r) => f(r.rps)).join(' / ')}. MB/s: nginx ${tNginxAll.map((t) => f(t.mbps)).join(' / ')}; pxed ${tPxedAll.map((t) => f(t.mbps)).join(' / ')}.`,
+      ...[...rNginxAll, ...rLocalAll, ...rInstallAll, ...rBareAll].filter((r) => r.errors !== '').map((r) => `wrk reported: ${r.errors}`),
+      '',
+    ].join('\n');
+    console.log(section);
+    if (write) writeSection(section);
+  } finally {
+    if (nginx?.pid !== undefined) {
+      try {
+        process.kill(-nginx.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    await app.close();
+    await bare.close();
+    policy.close();
+    registry.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
