@@ -5,6 +5,8 @@
 
 step=start
 efi=false
+# Mount point of the target (PXED_ROOT is only ever set by the tests, which run this script against stub tools).
+root=${PXED_ROOT:-/mnt}
 
 report() {
   # $1 = installed|failed, $2 = detail (plain text without quotes or backslashes: step names and exit codes only)
@@ -42,7 +44,7 @@ esac
 case $PXED_DISK in
   *[!A-Za-z0-9/_.:-]*) echo "pxed: unexpected disk path $PXED_DISK" >&2; exit 1 ;;
 esac
-[ -b "$PXED_DISK" ] || { echo "pxed: $PXED_DISK is not a block device" >&2; exit 1; }
+[ "$(lsblk -dno TYPE "$PXED_DISK" 2>/dev/null)" = disk ] || { echo "pxed: $PXED_DISK is not a whole disk" >&2; exit 1; }
 if [ -d /sys/firmware/efi ]; then efi=true; fi
 echo "pxed: installing $PXED_HOST on $PXED_DISK (efi=$efi, layout=$PXED_LAYOUT, swap=${PXED_SWAP_MB}MiB)"
 
@@ -89,24 +91,24 @@ mkfs.ext4 -F -L nixos "$root_dev"
 if [ -n "$swap_dev" ]; then mkswap -L swap "$swap_dev"; fi
 
 step=mount
-mount "$root_dev" /mnt
+mount "$root_dev" "$root"
 if [ "$efi" = true ]; then
-  mkdir -p /mnt/boot
-  mount -o umask=0077 "$boot_part" /mnt/boot
+  mkdir -p "$root/boot"
+  mount -o umask=0077 "$boot_part" "$root/boot"
 fi
 if [ -n "$swap_dev" ]; then swapon "$swap_dev"; fi
 
 step=generate-config
-nixos-generate-config --root /mnt
+nixos-generate-config --root "$root"
 
 step=fetch-config
-curl -fsS --retry 5 --max-time 60 -o /mnt/etc/nixos/configuration.nix "${PXED_BASE_URL}configuration.nix"
-curl -fsS --retry 5 --max-time 60 -o /mnt/etc/nixos/host.json "${PXED_BASE_URL}host.json"
+curl -fsS --retry 5 --max-time 60 -o "$root/etc/nixos/configuration.nix" "${PXED_BASE_URL}configuration.nix"
+curl -fsS --retry 5 --max-time 60 -o "$root/etc/nixos/host.json" "${PXED_BASE_URL}host.json"
 # Firmware type and disk for the boot loader; the disk path was checked against a safe character set above.
-printf '{"efi": %s, "disk": "%s"}\n' "$efi" "$PXED_DISK" > /mnt/etc/nixos/pxed-install.json
+printf '{"efi": %s, "disk": "%s"}\n' "$efi" "$PXED_DISK" > "$root/etc/nixos/pxed-install.json"
 
 step=nixos-install
-nixos-install --no-root-passwd
+nixos-install --root "$root" --no-root-passwd
 
 step=phone-home
 trap - EXIT
