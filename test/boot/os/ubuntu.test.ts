@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import YAML from 'yaml';
 import { isPxedError } from '../../../src/errors.js';
 import { installContext } from '../../../src/boot/os-profile.js';
@@ -134,4 +138,27 @@ void test('meta-data: instance-id per boot token (not the token itself) and loca
   assert.equal(a['local-hostname'], 'web-01');
   assert.notEqual(a['instance-id'], b['instance-id']);
   assert.equal(String(a['instance-id']).includes(TOKEN), false);
+});
+
+void test('phone-home commands: sh runs curl with a JSON body and the events URL, and never fails the install', async () => {
+  const prov = await exampleProvisioning();
+  const web = prov.hostByName('web-01')!;
+  const ai = (YAML.parse(renderUserData(web, ctxFor(web)), { version: '1.1' }) as Obj).autoinstall as Obj;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pxed-late-'));
+  try {
+    // A curl that records its arguments (NUL-separated) and fails, like an unreachable pxed.
+    writeFileSync(path.join(dir, 'curl'), '#!/bin/sh\nfor a in "$@"; do printf \'%s\\0\' "$a"; done > "$OUT"\nexit 7\n', { mode: 0o755 });
+    for (const [cmd, status] of [[(ai['late-commands'] as string[]).at(-1)!, 'installed'], [(ai['error-commands'] as string[])[0]!, 'failed']] as const) {
+      const out = path.join(dir, 'args');
+      const r = spawnSync('/bin/sh', ['-c', cmd], { env: { PATH: `${dir}:/usr/bin:/bin`, OUT: out }, encoding: 'utf8' });
+      assert.equal(r.status, 0, 'a failed phone-home must not fail the install');
+      const args = readFileSync(out, 'utf8').split('\0').slice(0, -1);
+      assert.deepEqual(args.slice(0, 9), ['-fsS', '--retry', '3', '--max-time', '20', '-X', 'POST', '-H', 'Content-Type: application/json']);
+      assert.equal(args[9], '--data');
+      assert.equal((JSON.parse(args[10]!) as { status: string }).status, status);
+      assert.equal(args[11], `${SERVER_URL}/api/v1/boot/${TOKEN}/events`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
