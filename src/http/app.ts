@@ -16,6 +16,7 @@ import type { HttpDeps } from './types.js';
 import { UI_CSP, UI_HTML, UI_JS } from './ui.js';
 
 export const HTTP_API_VERSION = '1.0.0';
+export const PHONE_HOME_BODY_LIMIT = 32 * 1024 * 1024;
 
 /** IPv4 clients on a dual-stack socket appear as ::ffff:a.b.c.d; the policy and timelines want a.b.c.d. */
 export function clientAddressOf(req: FastifyRequest): string {
@@ -105,7 +106,8 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
 
   // ---- iPXE scripts ----
   app.get('/boot.ipxe', async (req, reply) => sendDocument(reply, policy.bootstrapScript(clientAddressOf(req))));
-  app.get<{ Params: { mac: string }; Querystring: Record<string, string | undefined> }>('/ipxe/:mac', async (req, reply) => {
+  // No HEAD on routes with side effects (a script fetch arms an install; an artifact fetch moves to installing).
+  app.get<{ Params: { mac: string }; Querystring: Record<string, string | undefined> }>('/ipxe/:mac', { exposeHeadRoute: false }, async (req, reply) => {
     const query: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(req.query)) query[k] = Array.isArray(v) ? String(v[0]) : v;
     return sendDocument(reply, await policy.machineScript({ mac: req.params.mac, query, clientAddress: clientAddressOf(req) }));
@@ -113,7 +115,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
 
   // ---- installer artifacts (per-boot token) ----
   for (const family of ['nocloud', 'nixos'] as const) {
-    app.get<{ Params: { token: string; name: string } }>(`/${family}/:token/:name`, async (req, reply) => {
+    app.get<{ Params: { token: string; name: string } }>(`/${family}/:token/:name`, { exposeHeadRoute: false }, async (req, reply) => {
       const doc = await policy.tokenArtifact({ family, token: req.params.token, name: req.params.name, clientAddress: clientAddressOf(req) });
       if (doc === null) return reply.code(404).send({ error: 'HTTP_NOT_FOUND', message: 'no such artifact' });
       return sendDocument(reply, doc);
@@ -125,7 +127,8 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   void app.register(async (ph) => {
     ph.removeAllContentTypeParsers();
     ph.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    ph.post<{ Params: { token: string } }>(`${API_PREFIX}/boot/:token/events`, async (req, reply) => {
+    // curtin's webhook reporter may attach install logs to its final events: allow more than the 1 MiB default.
+    ph.post<{ Params: { token: string } }>(`${API_PREFIX}/boot/:token/events`, { bodyLimit: PHONE_HOME_BODY_LIMIT }, async (req, reply) => {
       const p = TokenParams.safeParse(req.params);
       if (!p.success) throw new PxedError('HTTP_BAD_REQUEST', describeIssues('params', p.error), { status: 400 });
       let body: unknown;

@@ -57,7 +57,9 @@ export const BootEventSchema = z
   })
   .describe('BootEvent');
 
-export const ErrorSchema = z.object({ error: z.string(), message: z.string() }).describe('Error');
+export const ErrorSchema = z
+  .object({ error: z.string(), message: z.string(), cause: z.string().optional().describe('The original error code, when another subsystem raised it') })
+  .describe('Error');
 
 export const MacParams = z.object({ mac: Mac }).strict();
 export const RenderParams = z.object({ mac: Mac, artifact: z.enum(PREVIEW_ARTIFACTS) }).strict();

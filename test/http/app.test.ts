@@ -82,6 +82,20 @@ void describe('token artifacts and phone-home', () => {
     }
   });
 
+  void test('phone-home: a large event (installer logs attached) is accepted', async () => {
+    const big = { ...subiquity, files: [{ path: '/var/log/curtin/install.log', encoding: 'base64', content: 'A'.repeat(3 * 1024 * 1024) }] };
+    const res = await app.inject({ method: 'POST', url, payload: big });
+    assert.equal(res.statusCode, 200);
+  });
+
+  void test('no HEAD on routes with side effects', async () => {
+    const n = deps.policy.scripts.length + deps.policy.artifacts.length;
+    for (const u of ['/ipxe/52:54:00:12:34:56', `/nocloud/${LIVE_TOKEN}/user-data`, `/nixos/${LIVE_TOKEN}/configuration.nix`]) {
+      assert.equal((await app.inject({ method: 'HEAD', url: u })).statusCode, 404, u);
+    }
+    assert.equal(deps.policy.scripts.length + deps.policy.artifacts.length, n, 'the policy was not asked');
+  });
+
   void test('phone-home: unknown token 404, non-JSON 400', async () => {
     let res = await app.inject({ method: 'POST', url: '/api/v1/boot/nope/events', payload: subiquity });
     assert.equal(res.statusCode, 404);
