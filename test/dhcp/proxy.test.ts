@@ -39,10 +39,13 @@ before(async () => {
   for (const [mac, o] of runs) {
     setMac(lab.client, 'eth0', mac);
     const cap = await capture(lab.client, 'eth0', `${lab.dir}/${mac.replace(/:/g, '')}.pcap`);
-    const r = await udhcpc(lab.client, o);
-    assert.equal(r.code, 0, `udhcpc for ${mac} got no lease from the LAN server: ${r.stderr}`);
+    // udhcpc is not PXE-aware: when our yiaddr-0 offer arrives first it selects it and then gets no lease (a real
+    // PXE client never does). Its lease is not what is under test, so its exit status is not asserted.
+    await udhcpc(lab.client, o);
     seen.set(mac, await cap.stop());
   }
+  // Taking the link down to change the MAC flushed the default route the raw clients' broadcasts need.
+  lab.client.ip('route', 'replace', 'default', 'dev', 'eth0');
 });
 
 after(async () => {
@@ -104,14 +107,21 @@ void test('non-PXE clients and unregistered MACs get nothing from pxed', () => {
   assert.ok(pxed.events.some((e) => e.ev === 'boot' && e.mac === STRANGER && e.answer === null));
 });
 
-void test('REQUESTs to the LAN server are never answered, but their option 50 is reported', () => {
-  const reqs = (seen.get(BIOS) ?? []).filter((c) => c.dport === 67).map((c) => decode(c.payload)).filter((p) => messageType(p) === 3);
-  assert.ok(reqs.length >= 1);
-  const acks = replies(BIOS, '10.77.0.2').filter((p) => messageType(p) === 5);
-  assert.equal(acks.length, 0);
-  const obs = pxed.events.find((e) => e.ev === 'observed' && e.mac === BIOS && e.source === 'request-opt50');
-  assert.ok(obs, 'observation of option 50');
-  assert.match(String(obs.ip), /^10\.77\.0\.1\d\d$/);
+void test('REQUESTs to the LAN server are never answered, but their option 50 is reported', async () => {
+  const req = decode(fs.readFileSync(fixtures('dhcp', 'uefi-pxe-04-fw-client-request.bin')));
+  Buffer.from(BIOS.replace(/:/g, ''), 'hex').copy(req.chaddr);
+  req.xid = 0x50505050;
+  req.options = req.options.filter((o) => o.code !== OPT.REQUESTED_IP && o.code !== OPT.SERVER_ID);
+  req.options.push({ code: OPT.REQUESTED_IP, data: Buffer.from([10, 77, 0, 123]) }, { code: OPT.SERVER_ID, data: Buffer.from([10, 77, 0, 1]) });
+  const { replies: got } = await rawClient(lab.client, {
+    bind: { address: '0.0.0.0', port: 68 },
+    send: [{ to: '255.255.255.255', port: 67, hex: encode(req).toString('hex') }],
+    listenMs: 1000,
+  });
+  assert.equal(got.filter((r) => r.from === '10.77.0.2').length, 0);
+  await pxed.wait('option-50 observation', (e) => e.ev === 'observed' && e.mac === BIOS && e.source === 'request-opt50' && e.ip === '10.77.0.123');
+  // The udhcpc runs' REQUESTs (to either server) were never answered by pxed either.
+  for (const mac of [BIOS, X64, ARM]) assert.equal(replies(mac, '10.77.0.2').filter((p) => messageType(p) === 5).length, 0);
 });
 
 function request4011(mac: string, ciaddr: string): DhcpPacket {
@@ -178,4 +188,37 @@ void test('relayed DISCOVER (giaddr set, option 82): OFFER unicast to giaddr:67,
   assert.equal(o.flags, 0x8000);
   assert.equal(getOption(o, OPT.RELAY_AGENT)?.toString('hex'), '0106657468312e37');
   assert.equal(o.file, 'x86_64/snponly.efi');
+});
+
+void test('iPXE gets its script URL, UEFI HTTP boot gets HTTPClient + URL, unsupported arches get nothing', async () => {
+  const ipxe = decode(fs.readFileSync(fixtures('dhcp', 'bios-chain-01-ipxe-client-discover.bin')));
+  Buffer.from(RAW.replace(/:/g, ''), 'hex').copy(ipxe.chaddr);
+  ipxe.xid = 0x1001;
+  const http = decode(fs.readFileSync(fixtures('dhcp', 'uefi-pxe-01-fw-client-discover.bin')));
+  Buffer.from(RAW.replace(/:/g, ''), 'hex').copy(http.chaddr);
+  http.xid = 0x1002;
+  http.options = http.options.map((o) =>
+    o.code === OPT.VENDOR_CLASS ? { code: o.code, data: Buffer.from('HTTPClient:Arch:00016:UNDI:003000') } : o.code === OPT.CLIENT_ARCH ? { code: o.code, data: Buffer.from([0, 16]) } : o);
+  const itanium = decode(encode(http));
+  itanium.xid = 0x1003;
+  itanium.options = itanium.options.map((o) =>
+    o.code === OPT.VENDOR_CLASS ? { code: o.code, data: Buffer.from('PXEClient:Arch:00002:UNDI:003000') } : o.code === OPT.CLIENT_ARCH ? { code: o.code, data: Buffer.from([0, 2]) } : o);
+  const asked = pxed.events.filter((e) => e.ev === 'boot').length;
+  const { replies: got } = await rawClient(lab.client, {
+    bind: { address: '0.0.0.0', port: 68 },
+    send: [ipxe, http, itanium].map((p) => ({ to: '255.255.255.255', port: 67, hex: encode(p).toString('hex') })),
+    listenMs: 1500,
+  });
+  const byXid = new Map(got.filter((r) => r.from === '10.77.0.2').map((r) => decode(r.payload)).map((p) => [p.xid, p]));
+  const oi = byXid.get(0x1001);
+  assert.ok(oi);
+  assert.equal(oi.file, `http://10.77.0.2:8080/boot.ipxe?mac=${RAW}`);
+  assert.equal(oi.siaddr, '10.77.0.2'); // iPXE ignores a proxy offer without next-server (netboot-lab.md gotcha 2)
+  const oh = byXid.get(0x1002);
+  assert.ok(oh);
+  assert.equal(getOption(oh, OPT.VENDOR_CLASS)?.toString(), 'HTTPClient');
+  assert.equal(getOption(oh, OPT.VENDOR), null);
+  assert.equal(oh.file, 'http://10.77.0.2/boot/efi-x64-http/snponly.efi');
+  assert.equal(byXid.has(0x1003), false);
+  assert.equal(pxed.events.filter((e) => e.ev === 'boot').length, asked + 2, 'the policy is not asked for an unsupported arch');
 });
