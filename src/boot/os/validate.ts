@@ -20,26 +20,29 @@ const formats = {
 const AjvDraft04 = AjvDraft04Module.default;
 const Ajv = AjvModule.default;
 
-let cloudInit: ValidateFunction | null = null;
-let autoinstall: ValidateFunction | null = null;
+interface AjvLike {
+  addFormat(name: string, fn: (s: string) => boolean): unknown;
+  compile(schema: object): ValidateFunction;
+}
+
+/** Compiles once, on first use. strict: false because cloud-init's schema carries its own annotation keywords
+ *  (label, deprecated, hidden, ...). */
+function compile(ajv: AjvLike, schema: object): ValidateFunction {
+  for (const [name, fn] of Object.entries(formats)) ajv.addFormat(name, fn);
+  return ajv.compile(schema);
+}
+
+let cloudInit: ValidateFunction | undefined;
+let autoinstall: ValidateFunction | undefined;
 
 function cloudInitValidator(): ValidateFunction {
-  if (cloudInit === null) {
-    // strict: false because the schema carries cloud-init's own annotation keywords (label, deprecated, hidden, ...).
-    const ajv = new AjvDraft04({ strict: false, allErrors: true });
-    for (const [name, fn] of Object.entries(formats)) ajv.addFormat(name, fn);
-    cloudInit = ajv.compile(cloudInitSchema);
-  }
-  return cloudInit!;
+  cloudInit ??= compile(new AjvDraft04({ strict: false, allErrors: true }), cloudInitSchema);
+  return cloudInit;
 }
 
 function autoinstallValidator(): ValidateFunction {
-  if (autoinstall === null) {
-    const ajv = new Ajv({ strict: false, allErrors: true });
-    for (const [name, fn] of Object.entries(formats)) ajv.addFormat(name, fn);
-    autoinstall = ajv.compile(autoinstallSchema);
-  }
-  return autoinstall!;
+  autoinstall ??= compile(new Ajv({ strict: false, allErrors: true }), autoinstallSchema);
+  return autoinstall;
 }
 
 /** The dotted key path an Ajv error is about (the missing/extra property included). */
