@@ -8,9 +8,10 @@ import type { HttpDocument } from '../types.js';
 import { invalid } from './context.js';
 import { loadNetbootIpxe, loadNixosTemplates, nixosArtifact, nixosInstall, type NixosOptions } from './nixos.js';
 import { ubuntuArtifact, ubuntuInstall, type UbuntuOptions } from './ubuntu.js';
+import { compileValidators } from './validate.js';
 
 export { parseNetbootIpxe, loadNetbootIpxe, loadNixosTemplates, type NetbootIpxe, type NixosTemplates } from './nixos.js';
-export { validateUserData } from './validate.js';
+export { compileValidators, validateUserData } from './validate.js';
 export { shQuote } from './shell.js';
 
 export function createUbuntuProfile(opts: UbuntuOptions = {}): OsProfile {
@@ -39,11 +40,12 @@ export interface OsProfilesOptions {
 }
 
 /**
- * Builds both profiles (startup I/O: templates and netboot.ipxe copies). `missingNetboot` lists NixOS catalog
+ * Builds both profiles (startup work: templates, netboot.ipxe copies, schema compilation). `missingNetboot` lists NixOS catalog
  * versions without a local netboot.ipxe; installing those fails with ARTIFACT_INVALID (worth a startup warning).
  */
 export async function createOsProfiles(opts: OsProfilesOptions): Promise<{ profiles: OsProfiles; missingNetboot: string[] }> {
   const templates = loadNixosTemplates(opts.templatesDir);
+  compileValidators();
   const { byVersion, missing } = await loadNetbootIpxe(opts.images, opts.assetRoots);
   const profiles: OsProfiles = {
     ubuntu: createUbuntuProfile(opts.extraArgs?.ubuntu !== undefined ? { extraArgs: opts.extraArgs.ubuntu } : {}),
