@@ -34,7 +34,7 @@ export interface TftpServiceOptions {
   maxBlksize?: number;
   /** Largest windowsize granted (RFC 7440; default 32, dnsmasq's cap). */
   maxWindowsize?: number;
-  /** First retransmission timeout in ms (default 1000); a client's `timeout` option overrides it. */
+  /** First retransmission timeout in ms (default 1000). A client's `timeout` option is echoed but not used. */
   timeoutMs?: number;
   /** Back-off factor per retransmission (default 2) and its ceiling in ms (default 8000). */
   backoff?: number;
@@ -110,8 +110,10 @@ export class TftpService implements Service {
   private readonly warnLimited: ReturnType<typeof rateLimited>;
   private readonly listeners: dgram.Socket[] = [];
   private readonly transfers = new Map<string, Active>();
-  /** Requests being set up: key -> raw filename (a repeated RRQ for it is ignored). */
+  /** Requests being set up: key -> latest raw filename (a repeated RRQ for it is ignored). */
   private readonly pending = new Map<string, string>();
+  /** Requests being set up (they count against the caps). */
+  private pendingCount = 0;
   private readonly perClient = new Map<string, number>();
   private sweep: NodeJS.Timeout | null = null;
   private running = false;
@@ -168,6 +170,9 @@ export class TftpService implements Service {
     this.sweep = null;
     for (const a of [...this.transfers.values()]) a.transfer.abort('server stopping');
     await this.closeListeners();
+    // Transfer sockets close on the next turn of the loop (after any queued ERROR left).
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
   }
 
   /** The bound port of the first listener (useful with port 0 in tests). */
@@ -177,7 +182,7 @@ export class TftpService implements Service {
   }
 
   stats(): TftpStats {
-    return { active: this.transfers.size, pending: this.pending.size, sockets: this.openSockets, ...this.counters };
+    return { active: this.transfers.size, pending: this.pendingCount, sockets: this.openSockets, ...this.counters };
   }
 
   activeTransfers(): TftpTransferInfo[] {
@@ -267,10 +272,10 @@ export class TftpService implements Service {
 
     // Same ip:port asking again: the same file while it runs is a retransmitted RRQ (ignore); another file
     // replaces the old transfer (protocol.md §6 item 2).
-    if (this.pending.get(key) === rrq.filename) return;
+    if (this.pending.get(key) === rrq.filename) return; // retransmitted RRQ while we set it up
     const existing = this.transfers.get(key);
     if (existing) {
-      if (existing.raw === rrq.filename || this.pending.has(key)) return;
+      if (existing.raw === rrq.filename) return;
       existing.transfer.abort('superseded by a new request from the same port');
     }
 
@@ -280,7 +285,7 @@ export class TftpService implements Service {
       return;
     }
     const clientCount = this.perClient.get(rinfo.address) ?? 0;
-    if (this.transfers.size + this.pending.size >= this.cfg.maxTransfers) {
+    if (this.transfers.size + this.pendingCount >= this.cfg.maxTransfers) {
       refuse(ERR.NOT_DEFINED, 'server busy: too many concurrent transfers, retry later', 'refused', 'global transfer cap');
       return;
     }
@@ -290,6 +295,7 @@ export class TftpService implements Service {
     }
 
     this.pending.set(key, rrq.filename);
+    this.pendingCount++;
     this.perClient.set(rinfo.address, clientCount + 1);
     let source: Source | null = null;
     let handedOver = false;
@@ -342,7 +348,10 @@ export class TftpService implements Service {
         tsock.close();
         return;
       }
-      const initial = neg.timeoutS !== null ? neg.timeoutS * 1000 : this.cfg.timeoutMs;
+      // A client's `timeout` is echoed (EDK2 requires it unchanged) but our own timer stays the configured one:
+      // retransmitting earlier than the client would is harmless, and a vanished client must not hold a slot for
+      // minutes (curl asks for 6 s, the option allows 255 s).
+      const initial = this.cfg.timeoutMs;
       const transfer = new Transfer({
         socket: tsock,
         address: rinfo.address,
@@ -359,7 +368,9 @@ export class TftpService implements Service {
         this.log.debug('transfer socket error', { client: rinfo.address, err: describeError(err) });
         transfer.abort(`socket error: ${describeError(err)}`);
       });
-      this.pending.delete(key);
+      if (this.pending.get(key) === rrq.filename) this.pending.delete(key);
+      // Another RRQ from the same port may have finished setting up meanwhile: the newest wins.
+      this.transfers.get(key)?.transfer.abort('superseded by a new request from the same port');
       this.transfers.set(key, { transfer, raw: rrq.filename, socket: tsock, options: neg.accepted, tsizeAsked: neg.tsizeAsked });
       handedOver = true;
       this.counters.started++;
@@ -369,6 +380,7 @@ export class TftpService implements Service {
       this.log.warn('cannot serve request', { client: rinfo.address, path: rrq.filename.slice(0, 300), err: describeError(err) });
       refuse(ERR.NOT_DEFINED, 'cannot read file', 'source-error', describeError(err));
     } finally {
+      this.pendingCount--;
       if (!handedOver) {
         if (this.pending.get(key) === rrq.filename) this.pending.delete(key);
         this.releaseClient(rinfo.address);
