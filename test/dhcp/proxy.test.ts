@@ -15,6 +15,7 @@ const ARM = '52:54:00:aa:00:03';
 const PLAIN = '52:54:00:aa:00:04'; // registered but not a PXE client
 const STRANGER = '52:54:00:aa:00:05'; // PXE client, not registered
 const RAW = '52:54:00:aa:00:06';
+const BROKEN = '52:54:00:aa:00:07'; // the policy throws for it
 
 let lab: Lab;
 let lan: ChildProcess;
@@ -26,7 +27,7 @@ before(async () => {
   lan = await startLanDhcp(lab);
   pxed = await startResponder(lab.server, {
     interface: 'eth0',
-    registered: { [BIOS]: {}, [X64]: {}, [ARM]: { strategy: 'direct' }, [PLAIN]: {}, [RAW]: {} },
+    registered: { [BIOS]: {}, [X64]: {}, [ARM]: { strategy: 'direct' }, [PLAIN]: {}, [RAW]: {}, [BROKEN]: { throws: true } },
   });
   // One udhcpc run per client kind, each captured separately in the client namespace.
   const runs: [string, { vendor?: string; arch?: number }][] = [
@@ -221,4 +222,23 @@ void test('iPXE gets its script URL, UEFI HTTP boot gets HTTPClient + URL, unsup
   assert.equal(oh.file, 'http://10.77.0.2/boot/efi-x64-http/snponly.efi');
   assert.equal(byXid.has(0x1003), false);
   assert.equal(pxed.events.filter((e) => e.ev === 'boot').length, asked + 2, 'the policy is not asked for an unsupported arch');
+});
+
+void test('a failing policy means silence for that client, a warning, and the loop carries on', async () => {
+  const mk = (mac: string, xid: number): string => {
+    const p = decode(fs.readFileSync(fixtures('dhcp', 'uefi-pxe-01-fw-client-discover.bin')));
+    Buffer.from(mac.replace(/:/g, ''), 'hex').copy(p.chaddr);
+    p.xid = xid;
+    return encode(p).toString('hex');
+  };
+  const { replies: got } = await rawClient(lab.client, {
+    bind: { address: '0.0.0.0', port: 68 },
+    send: [{ to: '255.255.255.255', port: 67, hex: mk(BROKEN, 0x2001) }, { to: '255.255.255.255', port: 67, hex: mk(RAW, 0x2002) }],
+    listenMs: 1500,
+  });
+  const xids = got.filter((r) => r.from === '10.77.0.2').map((r) => decode(r.payload).xid);
+  assert.deepEqual(xids, [0x2002]);
+  assert.ok(pxed.events.some((e) => e.ev === 'boot' && e.mac === BROKEN && e.threw === true));
+  assert.match(pxed.stderr.join(''), /boot policy failed; staying silent/);
+  assert.equal(pxed.child.exitCode, null);
 });

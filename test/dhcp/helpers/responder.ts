@@ -12,7 +12,7 @@ export interface RunnerConfig {
   address?: string;
   mode?: 'proxy' | 'full';
   /** MAC -> per-machine overrides; MACs not listed get no boot answer (null). '*' matches every MAC. */
-  registered: Record<string, { efiBinary?: string; strategy?: UefiStrategy }>;
+  registered: Record<string, { efiBinary?: string; strategy?: UefiStrategy; throws?: boolean }>;
   /** Full mode only. */
   full?: {
     poolStart: string;
@@ -42,6 +42,10 @@ const policy: DhcpBootPolicy = {
     if (!m) {
       out({ ev: 'boot', mac: q.client.mac, stage: q.stage, answer: null });
       return Promise.resolve(null);
+    }
+    if (m.throws) {
+      out({ ev: 'boot', mac: q.client.mac, stage: q.stage, threw: true });
+      return Promise.reject(new Error('policy failure (test)'));
     }
     const ip = q.serverAddress;
     const dir: Record<string, string> = { 'efi-x64': 'x86_64', 'efi-arm64': 'arm64', 'efi-ia32': 'i386', 'efi-arm32': 'arm32' };
