@@ -16,6 +16,7 @@ import {
   MachineCreateBody,
   MachinePatchBody,
   MachineSchema,
+  PreviewQuery,
   ReinstallBody,
   RenderParams,
   describeIssues,
@@ -157,9 +158,10 @@ export function apiRoutes(opts: ApiOptions, streams: Set<() => void>): ApiRoute[
       url: '/machines/:mac/render/:artifact',
       summary: 'Preview an artifact as the machine would get it (no live token is minted)',
       params: RenderParams,
+      query: PreviewQuery,
       response: { contentType: 'text/plain', description: 'The rendered artifact, with its own content type' },
-      handler: async ({ params, reply }) => {
-        const doc = await admin.preview(normalizeMacLoose(params.mac), params.artifact);
+      handler: async ({ params, query, reply }) => {
+        const doc = await admin.preview(normalizeMacLoose(params.mac), params.artifact, query);
         if (doc === null) throw notFound(`${params.artifact} for this machine`);
         return reply.header('content-type', doc.contentType).header('cache-control', 'no-store').send(doc.body);
       },

@@ -17,6 +17,10 @@ function schemaOf(s: z.ZodType, io: 'input' | 'output'): Json {
 function parameters(where: 'path' | 'query', s: z.ZodType | undefined): Json[] {
   if (s === undefined) return [];
   const js = schemaOf(s, 'input');
+  if (js.properties === undefined && js.additionalProperties !== undefined) {
+    // A free-form map (e.g. iPXE settings): one exploded form-style object parameter.
+    return [{ name: 'settings', in: where, style: 'form', explode: true, schema: js }];
+  }
   const props = (js.properties ?? {}) as Record<string, Json>;
   const required = new Set((js.required ?? []) as string[]);
   return Object.entries(props).map(([name, schema]) => ({

@@ -65,6 +65,11 @@ export const MacParams = z.object({ mac: Mac }).strict();
 export const RenderParams = z.object({ mac: Mac, artifact: z.enum(PREVIEW_ARTIFACTS) }).strict();
 export const TokenParams = z.object({ token: z.string().min(1).max(200) }).strict();
 
+/** iPXE settings for previews (?buildarch=x86_64&platform=efi&uuid=…), as the bootstrap script would pass them. */
+export const PreviewQuery = z.record(
+  z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be an iPXE setting name'),
+  z.string().max(200),
+);
 export const ListQuery = z.object({ state: State.optional() }).strict();
 const Count = z
   .string()

@@ -60,8 +60,11 @@ export interface AdminApi {
   allEvents(opts?: AdminEventQuery): MaybePromise<BootEvent[]>;
   /** Called after each committed event; returns an unsubscribe function. */
   subscribe(listener: (event: BootEvent) => void): () => void;
-  /** Renders an artifact as the machine would get it, without minting a live token. null = not applicable (→ 404). */
-  preview(mac: string, artifact: PreviewArtifact): MaybePromise<HttpDocument | null>;
+  /**
+   * Renders an artifact as the machine would get it, without minting a live token. null (or *_NOT_FOUND) = not
+   * applicable (→ 404). `query` carries the iPXE settings to render with (buildarch, platform, uuid, ...).
+   */
+  preview(mac: string, artifact: PreviewArtifact, query?: Record<string, string | undefined>): MaybePromise<HttpDocument | null>;
   /** Optional: machine counts by state for /metrics (otherwise derived from list()). */
   counts?(): MaybePromise<Partial<Record<MachineState, number>>>;
 }

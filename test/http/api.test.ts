@@ -227,6 +227,8 @@ void describe('openapi.json', () => {
     assert.deepEqual(list.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`), ['query:state']);
     const get = doc.paths['/api/v1/machines/{mac}'].get;
     assert.deepEqual(get.parameters[0].in, 'path');
+    const render = doc.paths['/api/v1/machines/{mac}/render/{artifact}'].get;
+    assert.deepEqual(render.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`), ['path:mac', 'path:artifact', 'query:settings']);
     assert.deepEqual(doc.components.securitySchemes.bearer, { type: 'http', scheme: 'bearer' });
     // Every $ref resolves.
     const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) ?? [];

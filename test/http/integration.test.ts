@@ -71,6 +71,16 @@ void test('one machine through its lifecycle over HTTP', async () => {
   assert.doesNotMatch(res.body, /kernel /, 'never the installer again');
   assert.equal(await state(), 'installed');
 
+  // Previews take the iPXE settings too: a BIOS client leaves through sanboot, an EFI one through exit.
+  res = await app.inject({ url: `/api/v1/machines/${MAC}/render/ipxe?platform=pcbios&buildarch=i386`, headers: auth });
+  assert.equal(res.statusCode, 200, res.body);
+  assert.match(res.body, /sanboot/);
+  res = await app.inject({ url: `/api/v1/machines/${MAC}/render/ipxe?platform=efi&buildarch=x86_64`, headers: auth });
+  assert.doesNotMatch(res.body, /sanboot/);
+  res = await app.inject({ url: `/api/v1/machines/${MAC}/render/ipxe?Platform!=x`, headers: auth });
+  assert.equal(res.statusCode, 400);
+  assert.match(res.json().message, /^query/);
+
   res = await app.inject({ url: `/api/v1/machines/${MAC}/events`, headers: auth });
   const kinds = (res.json() as Array<{ kind: string; detail: { to?: string } }>).filter((e) => e.kind === 'state').map((e) => e.detail.to);
   assert.deepEqual(kinds, ['registered', 'booting', 'installing', 'installed']);
