@@ -178,9 +178,8 @@ function writeSection(section: string): void {
   fs.writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
 }
 
-async function main(): Promise<void> {
+async function main(dir: string): Promise<void> {
   const write = !process.argv.includes('--no-write') && !SMOKE;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pxed-bench-http-'));
   // nginx workers run as nobody: the tree must be world-readable.
   fs.chmodSync(dir, 0o755);
   const www = path.join(dir, 'www');
@@ -328,11 +327,20 @@ async function main(): Promise<void> {
     await bare.close();
     policy.close();
     registry.close();
+  }
+}
+
+/** Runs the benchmark in a fresh temp dir that is removed whatever happens. */
+async function inTempDir(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pxed-bench-http-'));
+  try {
+    await main(dir);
+  } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((err: unknown) => {
+inTempDir().catch((err: unknown) => {
   console.error(err);
   process.exitCode = 1;
 });
