@@ -24,6 +24,7 @@ import { WATCHED_STATES } from '../registry/lifecycle.js';
 import type { BootEvent, BootToken, InstallMode, Machine, MachineRegistry, MachineState } from '../registry/types.js';
 import { renderCustomInstall } from './custom.js';
 import { IpMacMap } from './ipmap.js';
+import { RepeatGate } from './repeats.js';
 import { PREVIEW_TOKEN, installContext, type InstallBoot, type OsProfile, type OsProfiles } from './os-profile.js';
 import {
   assetUrl,
@@ -182,6 +183,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly ipMap = new IpMacMap();
+  private readonly scriptRepeats = new RepeatGate();
   /** Last event time and kind per MAC, kept from the registry's event stream, for the watchdog. */
   private readonly lastEvent = new Map<string, { ms: number; kind: string }>();
   private readonly unsubscribe: () => void;
@@ -401,6 +403,11 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     const detail: Record<string, unknown> = { variant: rendered.variant, client: req.clientAddress, ...rendered.detail };
     if (rendered.variant === 'install' && rendered.bootId !== null && rendered.token !== null) {
       this.armBoot(machine, rendered.bootId, rendered.token);
+    } else {
+      // No state change: identical fetches within a short window are folded into one event.
+      const admitted = this.scriptRepeats.admit(`${mac} ${rendered.variant}`, this.clock.now().getTime());
+      if (admitted === null) return doc(rendered.body);
+      if (admitted.repeats > 0) detail.repeats = admitted.repeats;
     }
     this.registry.eventAppend(mac, 'ipxe-script', detail);
     return doc(rendered.body);
