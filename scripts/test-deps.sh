@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   iproute2 ethtool tcpdump kmod curl systemd
-  dnsmasq busybox-static cpio
+  dnsmasq busybox-static cpio xz-utils
   atftp tftp-hpa tftpd-hpa
   ipxe qemu-system-x86 ovmf ipxe-qemu
   nginx-light wrk
