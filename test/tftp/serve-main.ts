@@ -1,0 +1,22 @@
+// Runs a TftpService in its own process, for tests and the benchmark that need it inside a network namespace.
+// Usage: node serve-main.js '<TftpServiceOptions as JSON>'   (policy, log and onFatal are not passed)
+// Prints "ready <port>" once bound; a line "stats" on stdin prints stats() as JSON; SIGTERM stops it.
+
+import readline from 'node:readline';
+import { TftpService, type TftpServiceOptions } from '../../src/tftp/server.js';
+
+const opts = JSON.parse(process.argv[2] ?? '{}') as TftpServiceOptions;
+const svc = new TftpService(opts);
+await svc.start();
+process.stdout.write(`ready ${svc.port}\n`);
+readline.createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line.trim() === 'stats') process.stdout.write(JSON.stringify(svc.stats()) + '\n');
+});
+const stop = (): void => {
+  svc.stop().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
