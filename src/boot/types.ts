@@ -47,7 +47,11 @@ export interface BootClient {
  */
 export type UefiStrategy = 'binl' | 'direct';
 
-export type DhcpStage = 'proxy-offer' | 'proxy-ack-4011' | 'dhcp-offer' | 'dhcp-ack';
+/**
+ * 'proxy-ack' is a :67 REQUEST naming us in option 54 (ROMs that REQUEST from the proxy they selected, or a Boot
+ * Server Discovery broadcast); 'proxy-ack-4011' the same on the boot-server port.
+ */
+export type DhcpStage = 'proxy-offer' | 'proxy-ack' | 'proxy-ack-4011' | 'dhcp-offer' | 'dhcp-ack';
 
 export interface DhcpBootQuery {
   client: BootClient;

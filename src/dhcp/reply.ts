@@ -4,6 +4,7 @@
 import type { BootClient, DhcpBootAnswer } from '../boot/types.js';
 import {
   BOOTREPLY,
+  encodeSubOptions,
   FLAG_BROADCAST,
   getOption,
   IPXE_NO_PXEDHCP,
@@ -11,6 +12,8 @@ import {
   MSG,
   OPT,
   PXE_DIRECT_BOOT,
+  PXE_SUB,
+  pxeVendorOptions,
   type DhcpOption,
   type DhcpPacket,
 } from './codec.js';
@@ -107,7 +110,10 @@ export function buildBootServerAck(req: DhcpPacket, parts: BootReplyParts, serve
   reply.ciaddr = req.ciaddr;
   reply.options.push({ code: OPT.MESSAGE_TYPE, data: Buffer.from([MSG.ACK]) });
   reply.options.push({ code: OPT.SERVER_ID, data: ipToBytes(serverAddress, 'server address') });
-  addBoot(reply, req, parts, false, false); // 43 is optional on 4011 and omitted
+  addBoot(reply, req, parts, false, false); // 43 is optional on 4011 and omitted...
+  // ...except for a Boot Server Discovery REQUEST: iPXE drops an ACK whose 43.71 item differs (protocol.md §3.3).
+  const item = pxeVendorOptions(req)?.find((s) => s.code === PXE_SUB.BOOT_ITEM);
+  if (item !== undefined) reply.options.push({ code: OPT.VENDOR, data: encodeSubOptions([item], true) });
   echoRelayInfo(reply, req);
   return reply;
 }

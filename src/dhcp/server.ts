@@ -324,13 +324,15 @@ export class DhcpService implements Service {
 
   private async handleProxy(p: DhcpPacket, type: number, rinfo: dgram.RemoteInfo): Promise<void> {
     if (type === MSG.REQUEST) {
-      // A REQUEST to the LAN's DHCP server: never answered, but option 50 tells us the address this MAC will use.
-      const ip = requestedIp(p);
       const sid = serverId(p);
-      if (ip !== null && sid !== this.addr && matchVendorPrefix(p, this.opts.vendorPrefixes ?? DEFAULT_VENDOR_PREFIXES) !== null) {
+      if (sid === this.addr) return this.handleProxyRequest(p, rinfo);
+      // A REQUEST to the LAN's DHCP server: never answered (netboot-lab gotcha 9), but option 50 tells us the
+      // address this MAC will use.
+      const ip = requestedIp(p);
+      if (ip !== null && matchVendorPrefix(p, this.opts.vendorPrefixes ?? DEFAULT_VENDOR_PREFIXES) !== null) {
         this.opts.policy.dhcpObserved({ mac: macOf(p), ip, source: 'request-opt50' });
       }
-      return this.ignore('REQUEST on :67 (proxy mode answers only DISCOVER)', p, rinfo);
+      return this.ignore('REQUEST on :67 for another server', p, rinfo);
     }
     if (type !== MSG.DISCOVER) return this.ignore(`${MSG_NAMES[type] ?? type} on :67`, p, rinfo);
     const parts = await this.bootParts(p, 'proxy-offer', rinfo, true);
@@ -340,6 +342,24 @@ export class DhcpService implements Service {
     await this.send(this.tx, reply, to, port);
     this.counters.offers++;
     this.logReply('proxy offer', p, parts, `${to}:${port}`);
+  }
+
+  /**
+   * A :67 REQUEST whose option 54 is ours: some PXE ROMs REQUEST from the proxy they selected, and Boot Server
+   * Discovery (43.71) may be broadcast to :67. Answered like :4011 (ACK, yiaddr 0, boot file), delivered per
+   * RFC 2131 §4.1: relay -> giaddr:67, a client with an address -> ciaddr:68, else broadcast.
+   */
+  private async handleProxyRequest(p: DhcpPacket, rinfo: dgram.RemoteInfo): Promise<void> {
+    if (p.ciaddr !== ZERO) this.opts.policy.dhcpObserved({ mac: macOf(p), ip: p.ciaddr, source: 'ciaddr' });
+    const parts = await this.bootParts(p, 'proxy-ack', rinfo, true);
+    if (!parts) return this.ignore('REQUEST to us from a client the policy does not boot', p, rinfo);
+    const reply = buildBootServerAck(p, parts, this.addr);
+    reply.flags |= FLAG_BROADCAST;
+    const cport = this.opts.clientPort ?? 68;
+    const [to, port] = p.giaddr !== ZERO ? [p.giaddr, this.opts.port ?? 67] : p.ciaddr !== ZERO ? [p.ciaddr, cport] : [BROADCAST, cport];
+    await this.send(this.tx, reply, to, port);
+    this.counters.acks++;
+    this.logReply('proxy ack', p, parts, `${to}:${port}`);
   }
 
   // ---- :4011 boot server (protocol.md §3) ----

@@ -169,6 +169,31 @@ void test(':4011 from iPXE-style source port 68 is answered to port 68; unregist
   assert.equal(macOf(fromPxed[0]!), RAW);
 });
 
+void test(':67 REQUEST naming us in option 54 (Boot Server Discovery, 43.71): broadcast ACK with the boot file and 43.71 echoed', async () => {
+  const req = request4011(RAW, '0.0.0.0');
+  req.xid = 0x71717171;
+  req.flags = 0x8000;
+  req.options = req.options.filter((o) => o.code !== OPT.SERVER_ID && o.code !== OPT.VENDOR);
+  req.options.push(
+    { code: OPT.SERVER_ID, data: Buffer.from([10, 77, 0, 2]) },
+    { code: OPT.VENDOR, data: Buffer.from([71, 4, 0x80, 0x00, 0x00, 0x00, 255]) },
+  );
+  const { replies: got } = await rawClient(lab.client, {
+    bind: { address: '0.0.0.0', port: 68 },
+    send: [{ to: '255.255.255.255', port: 67, hex: encode(req).toString('hex') }],
+    listenMs: 1500,
+  });
+  const fromPxed = got.filter((r) => r.from === '10.77.0.2').map((r) => decode(r.payload)).filter((p) => p.xid === req.xid);
+  assert.equal(fromPxed.length, 1);
+  const p = fromPxed[0]!;
+  assert.equal(messageType(p), 5);
+  assert.equal(p.yiaddr, '0.0.0.0');
+  assert.equal(p.siaddr, '10.77.0.2');
+  assert.equal(p.file, 'x86_64/snponly.efi');
+  assert.deepEqual([...(getOption(p, OPT.VENDOR) ?? [])], [71, 4, 0x80, 0x00, 0x00, 0x00, 255]);
+  assert.ok(pxed.events.some((e) => e.ev === 'boot' && e.mac === RAW && e.stage === 'proxy-ack'));
+});
+
 void test('relayed DISCOVER (giaddr set, option 82): OFFER unicast to giaddr:67, giaddr and 82 echoed', async () => {
   const p = decode(fs.readFileSync(fixtures('dhcp', 'uefi-pxe-01-fw-client-discover.bin')));
   Buffer.from(RAW.replace(/:/g, ''), 'hex').copy(p.chaddr);
