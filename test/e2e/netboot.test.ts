@@ -333,13 +333,18 @@ void describe('e2e: real firmware netboots against pxed serve', { concurrency: 1
 });
 
 function benchmarkText(table: string): string {
+  const load = os.loadavg()[0]!.toFixed(1);
   return [
     'End-to-end netboots of real firmware against `pxed serve` (test/e2e/netboot.test.ts): QEMU 7.2 with TCG (no',
     'KVM), SeaBIOS 1.16.2, OVMF 2022.11, Debian iPXE 1.0.0+git-20190125, in network namespaces on the 2-core CI',
     'machine; Debian 12 kernel + busybox initramfs as the "installer". Seconds from QEMU start to each stage as',
     'recorded on pxed’s own timeline (first DHCP offer, :4011 ACK, completed TFTP transfer, iPXE script, kernel and',
     'initrd served, phone-home). Most of the time after "initrd" is the Linux kernel booting under TCG, and all',
-    'figures move by several seconds with other load on the machine.',
+    'figures move by several seconds with other load on the machine. Case 2 uses a plain-PXE BIOS ROM derived at',
+    'test time from Debian\'s pxe-e1000.rom (test/e2e/rom.ts), since every BIOS NIC ROM Debian ships is iPXE.',
+    'Re-run and rewrite this section with `PXED_E2E_UPDATE_DOCS=1 npm test` (or the e2e files alone).',
+    '',
+    `Run of ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, 1-min load average ${load} at the end:`,
     '',
     table,
   ].join('\n');
