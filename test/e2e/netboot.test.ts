@@ -18,6 +18,7 @@ import { patchedPlainPxeRom } from './rom.js';
 import {
   assertStageOrder,
   bootEvents,
+  firstDiscoverSeconds,
   formatEvents,
   resultsTable,
   stageEvents,
@@ -25,6 +26,7 @@ import {
   writeBenchmarkSection,
   type CaseResult,
   type Stage,
+  type StageTimes,
 } from './timeline.js';
 
 const MAC_LAB = '52:54:00:77:00:10';
@@ -131,8 +133,16 @@ function assertInstalled(ctx: CaseContext, mac: string, result: BootResult, orde
   return stages;
 }
 
-function record(name: string, pathLabel: string, result: BootResult, stages: ReturnType<typeof stageEvents>, note?: string): void {
-  const times = stageTimes(stages, result.startedAt);
+function record(
+  name: string,
+  pathLabel: string,
+  boot: { result: BootResult; packets: Packet[] },
+  mac: string,
+  stages: ReturnType<typeof stageEvents>,
+  note?: string,
+): void {
+  const { result } = boot;
+  const times: StageTimes = { ...stageTimes(stages, result.startedAt), discover: firstDiscoverSeconds(boot.packets, mac, result.startedAt) };
   results.push({ name, path: pathLabel, seconds: times['phone-home'] ?? null, times, ...(note ? { note } : {}) });
 }
 
@@ -158,12 +168,12 @@ void describe('e2e: real firmware netboots against pxed serve', { concurrency: 1
 
   void it('1. BIOS + iPXE ROM: proxy offer with the bootstrap URL, script, kernel, initrd, phone-home', { timeout: CASE_TIMEOUT_MS }, async () => {
     await runCase('1-bios-ipxe', { db: path.join(runDir, 'lab.db') }, async (ctx) => {
-      const { result } = await ctx.boot({ firmware: 'bios', mac: MAC_LAB, uuid: UUID });
-      const stages = assertInstalled(ctx, MAC_LAB, result, ['dhcp-offer', 'ipxe-script', 'kernel', 'initrd', 'phone-home']);
+      const boot = await ctx.boot({ firmware: 'bios', mac: MAC_LAB, uuid: UUID });
+      const stages = assertInstalled(ctx, MAC_LAB, boot.result, ['dhcp-offer', 'ipxe-script', 'kernel', 'initrd', 'phone-home']);
       assert.equal(stages['dhcp-offer']?.detail.ipxe, true);
       assert.equal(stages['dhcp-offer']?.detail.bootFile, `http://${LAN.server}:8080/boot.ipxe`);
       assert.equal(stages.tftp, undefined, 'the iPXE ROM needs no TFTP');
-      record('1 BIOS + iPXE ROM', 'offer → HTTP', result, stages);
+      record('1 BIOS + iPXE ROM', 'offer → HTTP', boot, MAC_LAB, stages);
     });
   });
 
@@ -175,7 +185,7 @@ void describe('e2e: real firmware netboots against pxed serve', { concurrency: 1
       assert.equal(before?.machine.state, 'installed', 'case 1 left the machine installed');
       let lastPoll = 0;
       let localBoot: EventView | undefined;
-      const { result } = await ctx.boot(
+      const { result, packets } = await ctx.boot(
         { firmware: 'bios', mac: MAC_LAB, uuid: UUID },
         {
           timeoutMs: 120_000,
@@ -201,6 +211,7 @@ void describe('e2e: real firmware netboots against pxed serve', { concurrency: 1
       assert.equal(result.phoneHomeSeconds, null, 'the guest payload must not run again');
       const offer = events.find((e) => e.kind === 'dhcp-offer');
       const times = {
+        discover: firstDiscoverSeconds(packets, MAC_LAB, result.startedAt),
         ...(offer ? { 'dhcp-offer': (Date.parse(offer.time) - result.startedAt) / 1000 } : {}),
         'ipxe-script': (Date.parse(script.time) - result.startedAt) / 1000,
       };
@@ -211,7 +222,8 @@ void describe('e2e: real firmware netboots against pxed serve', { concurrency: 1
   void it('2. BIOS chain: a plain PXE ROM gets undionly.kpxe over TFTP, the chained iPXE gets the script (no loop)', { timeout: CASE_TIMEOUT_MS }, async () => {
     const rom = patchedPlainPxeRom();
     await runCase('2-bios-chain', {}, async (ctx) => {
-      const { result, packets } = await ctx.boot({ firmware: 'bios', mac: MAC_LAB, uuid: UUID, nic: 'e1000', rom });
+      const boot = await ctx.boot({ firmware: 'bios', mac: MAC_LAB, uuid: UUID, nic: 'e1000', rom });
+      const { result, packets } = boot;
       const stages = assertInstalled(ctx, MAC_LAB, result, ['dhcp-offer', 'tftp', 'ipxe-script', 'kernel', 'initrd', 'phone-home']);
       assert.equal(stages['dhcp-offer']?.detail.ipxe, false, 'the ROM is seen as plain PXE');
       assert.equal(stages['dhcp-offer']?.detail.bootFile, 'undionly.kpxe');
@@ -221,13 +233,14 @@ void describe('e2e: real firmware netboots against pxed serve', { concurrency: 1
       assert.ok(offers.some((e) => e.detail.ipxe === true && e.detail.bootFile === `http://${LAN.server}:8080/boot.ipxe`));
       assert.equal(events.filter((e) => e.kind === 'tftp' && e.detail.outcome === 'complete').length, 1, 'undionly.kpxe is fetched once (no loop)');
       assert.ok(dhcpPackets(packets).some(({ pkt, dhcp }) => fromServer(pkt) && dhcp.file === 'undionly.kpxe'));
-      record('2 BIOS chain', 'offer → TFTP undionly → HTTP', result, stages);
+      record('2 BIOS chain', 'offer → TFTP undionly → HTTP', boot, MAC_LAB, stages);
     });
   });
 
   void it('3a. UEFI native PXE, default strategy (binl): :4011 ACK, TFTP snponly.efi, iPXE, phone-home', { timeout: CASE_TIMEOUT_MS }, async () => {
     await runCase('3a-uefi-pxe-binl', {}, async (ctx) => {
-      const { result, packets } = await ctx.boot({ firmware: 'uefi', mac: MAC_LAB, uuid: UUID, rom: 'none' });
+      const boot = await ctx.boot({ firmware: 'uefi', mac: MAC_LAB, uuid: UUID, rom: 'none' });
+      const { result, packets } = boot;
       const stages = assertInstalled(ctx, MAC_LAB, result, ['dhcp-offer', 'proxy-ack-4011', 'tftp', 'ipxe-script', 'kernel', 'initrd', 'phone-home']);
       assert.equal(stages['dhcp-offer']?.detail.strategy, 'binl');
       assert.equal(stages['dhcp-offer']?.detail.arch, 7);
@@ -240,13 +253,14 @@ void describe('e2e: real firmware netboots against pxed serve', { concurrency: 1
       assert.ok(ack4011, 'pxed answered on :4011');
       assert.equal(ack4011.pkt.udp?.dstPort, 4011, 'EDK2 expects the 4011 reply on port 4011');
       assert.equal(ack4011.dhcp.file, 'snponly.efi');
-      record('3a UEFI PXE (binl)', 'offer → 4011 → TFTP snponly → HTTP', result, stages);
+      record('3a UEFI PXE (binl)', 'offer → 4011 → TFTP snponly → HTTP', boot, MAC_LAB, stages);
     });
   });
 
   void it('3b. UEFI native PXE, the other strategy (direct, per-host override): no :4011, TFTP, phone-home', { timeout: CASE_TIMEOUT_MS }, async () => {
     await runCase('3b-uefi-pxe-direct', {}, async (ctx) => {
-      const { result, packets } = await ctx.boot({ firmware: 'uefi', mac: MAC_LAB_DIRECT, uuid: UUID, rom: 'none' });
+      const boot = await ctx.boot({ firmware: 'uefi', mac: MAC_LAB_DIRECT, uuid: UUID, rom: 'none' });
+      const { result, packets } = boot;
       const stages = assertInstalled(ctx, MAC_LAB_DIRECT, result, ['dhcp-offer', 'tftp', 'ipxe-script', 'kernel', 'initrd', 'phone-home']);
       assert.equal(stages['dhcp-offer']?.detail.strategy, 'direct');
       assert.equal(stages['proxy-ack-4011'], undefined, 'direct: no 4011 round trip');
@@ -255,18 +269,18 @@ void describe('e2e: real firmware netboots against pxed serve', { concurrency: 1
       assert.ok(offer67, 'direct: the :67 offer carries the boot file');
       assert.ok(offer67.dhcp.options.has(43), 'direct: option 43 in the :67 offer');
       assert.equal(dhcp.filter(({ pkt }) => pkt.udp?.dstPort === 4011 || pkt.udp?.srcPort === 4011).length, 0);
-      record('3b UEFI PXE (direct)', 'offer → TFTP snponly → HTTP', result, stages);
+      record('3b UEFI PXE (direct)', 'offer → TFTP snponly → HTTP', boot, MAC_LAB_DIRECT, stages);
     });
   });
 
   void it('4. UEFI + iPXE ROM: proxy offer with the bootstrap URL, phone-home', { timeout: CASE_TIMEOUT_MS }, async () => {
     await runCase('4-uefi-ipxe', {}, async (ctx) => {
-      const { result } = await ctx.boot({ firmware: 'uefi', mac: MAC_LAB, uuid: UUID });
-      const stages = assertInstalled(ctx, MAC_LAB, result, ['dhcp-offer', 'ipxe-script', 'kernel', 'initrd', 'phone-home']);
+      const boot = await ctx.boot({ firmware: 'uefi', mac: MAC_LAB, uuid: UUID });
+      const stages = assertInstalled(ctx, MAC_LAB, boot.result, ['dhcp-offer', 'ipxe-script', 'kernel', 'initrd', 'phone-home']);
       assert.equal(stages['dhcp-offer']?.detail.ipxe, true);
       assert.equal(stages['dhcp-offer']?.detail.arch, 7);
       assert.equal(stages.tftp, undefined);
-      record('4 UEFI + iPXE ROM', 'offer → HTTP', result, stages);
+      record('4 UEFI + iPXE ROM', 'offer → HTTP', boot, MAC_LAB, stages);
     });
   });
 
@@ -281,14 +295,14 @@ void describe('e2e: real firmware netboots against pxed serve', { concurrency: 1
       assert.ok(dhcp.some(({ dhcp: d }) => d.type === 'DISCOVER' && d.chaddr === MAC_UNKNOWN_IGNORE), 'the guest did ask');
       assert.deepEqual(packets.filter(fromServer).map((p) => `${p.ipv4?.src} → ${p.ipv4?.dst}`), [], 'nothing from pxed');
       assert.equal(ctx.pxed.show(MAC_UNKNOWN_IGNORE), null, 'not recorded under ignore');
-      results.push({ name: '6a unknown MAC, ignore', path: 'silence → firmware gives up', seconds: null, times: {}, note: `VM gave up after ${(result.durationMs / 1000).toFixed(1)} s; pxed sent 0 packets` });
+      results.push({ name: '6a unknown MAC, ignore', path: 'silence → firmware gives up', seconds: null, times: { discover: firstDiscoverSeconds(packets, MAC_UNKNOWN_IGNORE, result.startedAt) }, note: `VM gave up after ${(result.durationMs / 1000).toFixed(1)} s; pxed sent 0 packets` });
     });
   });
 
   void it('6b. unknown MAC under discover: recorded as discovered with arch and UUID', { timeout: CASE_TIMEOUT_MS }, async () => {
     await runCase('6b-unknown-discover', { unknownMacs: 'discover' }, async (ctx) => {
       let lastPoll = 0;
-      const { result } = await ctx.boot(
+      const { result, packets } = await ctx.boot(
         { firmware: 'uefi', mac: MAC_UNKNOWN_DISCOVER, uuid: UUID, rom: 'none' },
         {
           timeoutMs: 120_000,
@@ -312,7 +326,10 @@ void describe('e2e: real firmware netboots against pxed serve', { concurrency: 1
         name: '6b unknown MAC, discover',
         path: 'UEFI PXE discover → recorded',
         seconds: null,
-        times: discovered ? { 'dhcp-offer': (Date.parse(discovered.time) - result.startedAt) / 1000 } : {},
+        times: {
+          discover: firstDiscoverSeconds(packets, MAC_UNKNOWN_DISCOVER, result.startedAt),
+          ...(discovered ? { 'dhcp-offer': (Date.parse(discovered.time) - result.startedAt) / 1000 } : {}),
+        },
         note: 'offer column = time the machine was recorded as discovered',
       });
     });
@@ -320,14 +337,15 @@ void describe('e2e: real firmware netboots against pxed serve', { concurrency: 1
 
   void it('7. relay: the guest behind a DHCP relay boots through giaddr', { timeout: CASE_TIMEOUT_MS }, async () => {
     await runCase('7-relay', { relay: true }, async (ctx) => {
-      const { result, packets } = await ctx.boot({ firmware: 'bios', mac: MAC_LAB, uuid: UUID });
+      const boot = await ctx.boot({ firmware: 'bios', mac: MAC_LAB, uuid: UUID });
+      const { result, packets } = boot;
       const stages = assertInstalled(ctx, MAC_LAB, result, ['dhcp-offer', 'ipxe-script', 'kernel', 'initrd', 'phone-home']);
       assert.match(String(stages['ipxe-script']?.detail.client), /^10\.78\.0\.\d+$/, 'the guest is on the far LAN');
       // On the far LAN, the proxy offer arrives from the relay, carrying its giaddr.
       const relayed = dhcpPackets(packets).filter(({ dhcp: d }) => d.type === 'OFFER' && d.siaddr === LAN.server);
       assert.ok(relayed.length > 0, 'pxed’s offer reached the far LAN');
       assert.ok(relayed.every(({ dhcp: d }) => d.giaddr === LAN.far.relay), 'relayed (giaddr set)');
-      record('7 relay (BIOS + iPXE ROM)', 'relay → offer → HTTP', result, stages);
+      record('7 relay (BIOS + iPXE ROM)', 'relay → offer → HTTP', boot, MAC_LAB, stages);
     });
   });
 });

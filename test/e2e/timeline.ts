@@ -1,12 +1,13 @@
 // Reading a boot back from pxed's own timeline (`pxed machines show --json` events): stage order checks and
-// per-stage times, and the results table printed at the end of the run and kept in docs/benchmarks.md.
+// per-stage times (plus the guest's first DISCOVER from the capture), and the results table printed at the end of the run and kept in docs/benchmarks.md.
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { dhcpPackets, type Packet } from './pcap.js';
 import type { EventView } from './pxed.js';
 
 /** The install path, in the order a netboot must go through it. */
-export type Stage = 'dhcp-offer' | 'proxy-ack-4011' | 'tftp' | 'ipxe-script' | 'kernel' | 'initrd' | 'phone-home';
+export type Stage = 'discover' | 'dhcp-offer' | 'proxy-ack-4011' | 'tftp' | 'ipxe-script' | 'kernel' | 'initrd' | 'phone-home';
 
 export interface StageTimes {
   /** Seconds from QEMU start; absent when the stage did not happen. */
@@ -47,6 +48,12 @@ export function stageTimes(stages: Partial<Record<Stage, EventView>>, startedAt:
   return out;
 }
 
+/** Seconds from QEMU start to the guest's first DHCPDISCOVER on the wire (from the capture), or undefined. */
+export function firstDiscoverSeconds(packets: Packet[], mac: string, startedAt: number): number | undefined {
+  const first = dhcpPackets(packets).find(({ dhcp }) => dhcp.op === 1 && dhcp.type === 'DISCOVER' && dhcp.chaddr === mac);
+  return first ? first.pkt.time - startedAt / 1000 : undefined;
+}
+
 /** Throws unless every listed stage happened, in this order (by event id, i.e. commit order). */
 export function assertStageOrder(stages: Partial<Record<Stage, EventView>>, order: Stage[], events: EventView[]): void {
   let lastId = -Infinity;
@@ -80,6 +87,7 @@ export interface CaseResult {
 }
 
 const COLUMNS: Array<[Stage, string]> = [
+  ['discover', '1st DISCOVER'],
   ['dhcp-offer', 'offer'],
   ['proxy-ack-4011', '4011 ack'],
   ['tftp', 'tftp done'],
