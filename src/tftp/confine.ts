@@ -51,12 +51,13 @@ async function realRoot(root: string): Promise<string | null> {
 /**
  * Confines a requested TFTP path. Throws TFTP_ACCESS_DENIED for hostile names; otherwise returns the normalised name
  * and the first root (in order) holding a regular file of that name whose real path (symlinks resolved) stays
- * inside that root's real path.
+ * inside that root's real path. `rootsAreReal`: the roots are already real paths (fs.realpath of each).
  */
-export async function confine(raw: string, roots: readonly string[]): Promise<ConfinedPath> {
+export async function confine(raw: string, roots: readonly string[], opts: { rootsAreReal?: boolean } = {}): Promise<ConfinedPath> {
   const name = normalizeName(raw);
   for (const root of roots) {
-    const rootReal = await realRoot(root);
+    // The server resolves its roots once at start (saves a realpath per request); direct callers get it here.
+    const rootReal = opts.rootsAreReal ? root : await realRoot(root);
     if (!rootReal) continue;
     let real: string;
     try {

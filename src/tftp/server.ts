@@ -77,6 +77,8 @@ export interface TftpStats {
   completed: number;
   failed: number;
   refused: number;
+  /** Timer-driven retransmission rounds, summed over ended transfers. */
+  retransmits: number;
 }
 
 export interface TftpTransferInfo {
@@ -116,9 +118,10 @@ export class TftpService implements Service {
   private pendingCount = 0;
   private readonly perClient = new Map<string, number>();
   private sweep: NodeJS.Timeout | null = null;
+  private realRoots: string[] = [];
   private running = false;
   private openSockets = 0;
-  private readonly counters = { started: 0, completed: 0, failed: 0, refused: 0 };
+  private readonly counters = { started: 0, completed: 0, failed: 0, refused: 0, retransmits: 0 };
 
   constructor(private readonly opts: TftpServiceOptions) {
     this.cfg = {
@@ -142,6 +145,15 @@ export class TftpService implements Service {
   async start(): Promise<void> {
     if (this.running) return;
     if (this.cfg.listen.length === 0) throw new PxedError('TFTP_CONFIG', 'no listen address');
+    // Roots resolved once; a root that does not exist (yet) is skipped with a warning.
+    this.realRoots = [];
+    for (const root of this.cfg.roots) {
+      try {
+        this.realRoots.push(await fs.realpath(root));
+      } catch (err) {
+        this.log.warn('TFTP root not available, skipped', { root, err: describeError(err) });
+      }
+    }
     try {
       for (const address of this.cfg.listen) {
         const sock = this.newSocket(address);
@@ -199,7 +211,8 @@ export class TftpService implements Service {
   }
 
   private newSocket(address: string): dgram.Socket {
-    const sock = dgram.createSocket({ type: net.isIPv6(address) ? 'udp6' : 'udp4' });
+    // Peers are always IP literals: a synchronous lookup saves dgram's per-send DNS round through nextTick.
+    const sock = dgram.createSocket({ type: net.isIPv6(address) ? 'udp6' : 'udp4', lookup: literalLookup });
     this.openSockets++;
     sock.once('close', () => this.openSockets--);
     return sock;
@@ -303,7 +316,7 @@ export class TftpService implements Service {
       let name: string;
       let file: string | null;
       try {
-        ({ name, file } = await confine(rrq.filename, this.cfg.roots));
+        ({ name, file } = await confine(rrq.filename, this.realRoots, { rootsAreReal: true }));
       } catch (err) {
         if (!isPxedError(err, 'TFTP_ACCESS_DENIED')) throw err;
         this.warnLimited(`denied:${rinfo.address}`, 'path refused', { client: rinfo.address, path: rrq.filename.slice(0, 300), err: describeError(err) });
@@ -417,6 +430,7 @@ export class TftpService implements Service {
     });
     source.close().catch(() => undefined);
     const durationMs = Date.now() - t.startedAt;
+    this.counters.retransmits += t.retransmits;
     const bytes = end.outcome === 'complete' ? t.size : t.bytesAcked;
     const fields = { client: client.address, port: client.port, path: t.name, bytes, durationMs, options, outcome: end.outcome, detail: end.detail };
     if (end.outcome === 'complete') {
@@ -443,6 +457,10 @@ export class TftpService implements Service {
       this.log.warn('policy tftpTransferred threw', { err: describeError(err) });
     }
   }
+}
+
+function literalLookup(host: string, _opts: unknown, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  cb(null, host, net.isIPv6(host) ? 6 : 4);
 }
 
 function bind(sock: dgram.Socket, address: string, port: number): Promise<void> {

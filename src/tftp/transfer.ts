@@ -69,6 +69,8 @@ export class Transfer {
   private retries = 0;
   private curTimeoutMs: number;
   deadline: number;
+  /** Timer-driven retransmissions so far (for stats). */
+  retransmits = 0;
 
   constructor(p: TransferParams) {
     this.socket = p.socket;
@@ -119,6 +121,7 @@ export class Transfer {
       return;
     }
     this.retries++;
+    this.retransmits++;
     this.curTimeoutMs = Math.min(this.curTimeoutMs * this.timing.backoff, this.timing.maxTimeoutMs);
     this.deadline = now + this.curTimeoutMs;
     if (this.state === 'oack') {
