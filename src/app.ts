@@ -8,6 +8,7 @@ import path from 'node:path';
 import { MachineAdmin } from './boot/admin.js';
 import { createOsProfiles } from './boot/os/index.js';
 import { BootPolicy } from './boot/policy.js';
+import { bootSettingsFromConfig } from './boot/settings.js';
 import { WatchdogService } from './boot/watchdog.js';
 import { resolveServerAddress, type DaemonConfig, type NetworkInterfaces } from './config/daemon.js';
 import type { HostSpec, Provisioning } from './config/provisioning.js';
@@ -155,17 +156,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       provisioning,
       osProfiles: profiles,
       logger: log.child({ subsystem: 'boot' }),
-      settings: {
-        serverAddress: server.address,
-        httpPort: cfg.http.port,
-        unknownMacs: cfg.policy.unknown_macs,
-        installMode: cfg.policy.install_mode,
-        uefiStrategy: cfg.dhcp.uefi_strategy,
-        efiBinary: 'snponly.efi',
-        localBoot: { bios: cfg.policy.local_boot.bios, efi: cfg.policy.local_boot.efi },
-        tokenTtlMinutes: cfg.policy.token_ttl_minutes,
-        watchdogMinutes: cfg.policy.install_watchdog_minutes,
-      },
+      settings: bootSettingsFromConfig(cfg, server.address),
     });
     const admin = new MachineAdmin({ registry, provisioning, policy, installMode: cfg.policy.install_mode });
     const onFatal = (err: Error): void => {

@@ -1,22 +1,14 @@
 // MAC addresses at the registry edge: every method normalises its MAC argument, so rows and results are always
 // lower-case colon form whatever spelling a caller (CLI, API, DHCP) used.
 
+import { normalizeMac as normalizeConfigMac } from '../config/net.js';
 import { PxedError } from '../errors.js';
 
 /**
- * Accepts `aa:bb:cc:dd:ee:ff`, `AA-BB-CC-DD-EE-FF`, `aabb.ccdd.eeff` (Cisco) and bare `aabbccddeeff` (iPXE
- * `${mac:hexraw}`); returns the lower-case colon form, or null for anything else (mixed separators included).
- * Same spellings as the provisioning config accepts.
+ * Lower-case colon form of any accepted spelling (`aa:bb:..`, `AA-BB-..`, `aabb.ccdd.eeff`, bare hex), or null.
+ * One parser for the whole project: the provisioning config's (config/net.ts).
  */
-export function parseMac(input: string): string | null {
-  const t = input.trim();
-  let hex: string | null = null;
-  if (/^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i.test(t)) hex = t.replace(/[:-]/g, '');
-  else if (/^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$/i.test(t)) hex = t.replace(/\./g, '');
-  else if (/^[0-9a-f]{12}$/i.test(t)) hex = t;
-  if (hex === null) return null;
-  return hex.toLowerCase().replace(/(..)(?!$)/g, '$1:');
-}
+export const parseMac: (input: string) => string | null = normalizeConfigMac;
 
 /** parseMac or throw PxedError REGISTRY_BAD_MAC naming the input. */
 export function normalizeMac(input: string): string {
