@@ -71,7 +71,7 @@ export interface TftpStats {
   active: number;
   /** Requests being checked (confinement, policy, open) that count against the caps. */
   pending: number;
-  /** Open UDP sockets: listeners plus one per active transfer. */
+  /** Open UDP sockets: listeners plus two per active transfer (connected transfer socket + wrong-TID guard). */
   sockets: number;
   started: number;
   completed: number;
@@ -210,9 +210,11 @@ export class TftpService implements Service {
     }));
   }
 
-  private newSocket(address: string): dgram.Socket {
+  private newSocket(address: string, reuseAddr = false): dgram.Socket {
     // Peers are always IP literals: a synchronous lookup saves dgram's per-send DNS round through nextTick.
-    const sock = dgram.createSocket({ type: net.isIPv6(address) ? 'udp6' : 'udp4', lookup: literalLookup });
+    // reuseAddr only for a transfer's two sockets (the guard shares the transfer socket's port, see handleRrq);
+    // listeners never set it, so a second daemon on port 69 fails to bind instead of sharing it unnoticed.
+    const sock = dgram.createSocket({ type: net.isIPv6(address) ? 'udp6' : 'udp4', lookup: literalLookup, reuseAddr });
     this.openSockets++;
     sock.once('close', () => this.openSockets--);
     return sock;
@@ -350,15 +352,34 @@ export class TftpService implements Service {
       if (!this.running) return;
 
       const neg = negotiate(rrq.options, source.size, { maxBlksize: this.cfg.maxBlksize, maxWindowsize: this.cfg.maxWindowsize });
-      const tsock = this.newSocket(local);
+      // Two sockets on one ephemeral port (the new TID): `tsock` connected to the client carries the transfer
+      // (the kernel prefers the connected socket for the client's packets); `guard` gets every other sender and
+      // answers ERROR 5 (RFC 1350 §4), so a stray packet never disturbs the transfer.
+      const tsock = this.newSocket(local, true);
+      const guard = this.newSocket(local, true);
       try {
         await bind(tsock, local, 0);
+        await bind(guard, local, tsock.address().port);
+        await new Promise<void>((resolve, reject) => {
+          tsock.once('error', reject);
+          tsock.connect(rinfo.port, rinfo.address, () => {
+            tsock.off('error', reject);
+            resolve();
+          });
+        });
       } catch (err) {
-        tsock.close();
+        closeQuietly(tsock);
+        closeQuietly(guard);
         throw err;
       }
+      guard.on('message', (_msg, ri) => {
+        if (ri.address === rinfo.address && ri.port === rinfo.port) return;
+        this.reply(guard, ri, ERR.UNKNOWN_TID, 'unknown transfer ID');
+      });
+      guard.on('error', () => undefined);
       if (!this.running) {
-        tsock.close();
+        closeQuietly(tsock);
+        closeQuietly(guard);
         return;
       }
       // A client's `timeout` is echoed (EDK2 requires it unchanged) but our own timer stays the configured one:
@@ -375,7 +396,7 @@ export class TftpService implements Service {
         windowsize: neg.windowsize,
         oack: neg.oack,
         timing: { initialTimeoutMs: initial, maxTimeoutMs: Math.max(initial, this.cfg.maxTimeoutMs), backoff: this.cfg.backoff, retries: this.cfg.retries },
-        onEnd: (t, end) => this.onTransferEnd(t, end, tsock, source!, client, neg.accepted, neg.tsizeAsked),
+        onEnd: (t, end) => this.onTransferEnd(t, end, [tsock, guard], source!, client, neg.accepted, neg.tsizeAsked),
       });
       tsock.on('error', (err) => {
         this.log.debug('transfer socket error', { client: rinfo.address, err: describeError(err) });
@@ -411,7 +432,7 @@ export class TftpService implements Service {
   private onTransferEnd(
     t: Transfer,
     end: TransferEnd,
-    sock: dgram.Socket,
+    socks: dgram.Socket[],
     source: Source,
     client: TftpClientRef,
     options: Record<string, string>,
@@ -421,13 +442,7 @@ export class TftpService implements Service {
     if (this.transfers.get(key)?.transfer === t) this.transfers.delete(key);
     this.releaseClient(client.address);
     // Let an ERROR queued by the transfer leave before the socket goes.
-    setImmediate(() => {
-      try {
-        sock.close();
-      } catch {
-        /* already closed */
-      }
-    });
+    setImmediate(() => socks.forEach(closeQuietly));
     source.close().catch(() => undefined);
     const durationMs = Date.now() - t.startedAt;
     this.counters.retransmits += t.retransmits;
@@ -456,6 +471,14 @@ export class TftpService implements Service {
     } catch (err) {
       this.log.warn('policy tftpTransferred threw', { err: describeError(err) });
     }
+  }
+}
+
+function closeQuietly(sock: dgram.Socket): void {
+  try {
+    sock.close();
+  } catch {
+    /* already closed */
   }
 }
 

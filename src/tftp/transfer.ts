@@ -5,7 +5,7 @@
 // - An ACK for block k below the last block sent acknowledges up to k and restarts the window at k+1 (RFC 7440 §4).
 // - Block numbers wrap past 65535 to 0 (EDK2, iPXE and dnsmasq agree); internally blocks are absolute numbers.
 // - A file whose size is a multiple of blksize ends with a 0-byte DATA.
-// - Packets from another address/port get ERROR 5 and leave the transfer alone.
+// - Packets from another address/port get ERROR 5 (from the server's guard socket) and leave the transfer alone.
 // - The final ACK may never come ("some clients never send it", dnsmasq): after the retries on the last block the
 //   transfer ends as complete.
 
@@ -28,6 +28,8 @@ export interface TransferEnd {
 }
 
 export interface TransferParams {
+  /** Connected to the client (address:port): the kernel delivers only the client's packets here and sends take the
+   * cached route. Packets from any other TID reach the server's guard socket on the same port (ERROR 5). */
   socket: dgram.Socket;
   address: string;
   port: number;
@@ -104,7 +106,7 @@ export class Transfer {
   /** Sends the OACK or the first window. */
   begin(): void {
     this.socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
-    if (this.oackPacket) this.socket.send(this.oackPacket, this.port, this.address);
+    if (this.oackPacket) this.socket.send(this.oackPacket);
     else this.pump();
   }
 
@@ -125,7 +127,7 @@ export class Transfer {
     this.curTimeoutMs = Math.min(this.curTimeoutMs * this.timing.backoff, this.timing.maxTimeoutMs);
     this.deadline = now + this.curTimeoutMs;
     if (this.state === 'oack') {
-      this.socket.send(this.oackPacket!, this.port, this.address);
+      this.socket.send(this.oackPacket!);
       return;
     }
     for (let b = this.base; b < this.next; b++) this.sendBlock(b);
@@ -138,11 +140,7 @@ export class Transfer {
 
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (this.state === 'done') return;
-    if (rinfo.port !== this.port || rinfo.address !== this.address) {
-      // RFC 1350 §4: wrong TID gets ERROR 5 at its source; the transfer carries on.
-      this.socket.send(encode({ op: 'error', code: ERR.UNKNOWN_TID, message: 'unknown transfer ID' }), rinfo.port, rinfo.address);
-      return;
-    }
+    if (rinfo.port !== this.port || rinfo.address !== this.address) return; // connected: cannot happen
     const block = ackBlock(msg);
     if (block >= 0) {
       this.onAck(block);
@@ -223,12 +221,16 @@ export class Transfer {
   }
 
   private sendBlock(abs: number): void {
-    this.socket.send(this.slots[abs % this.slots.length]!, 0, DATA_HEADER + this.blockLen(abs), this.port, this.address);
+    const slot = this.slots[abs % this.slots.length]!;
+    const len = DATA_HEADER + this.blockLen(abs);
+    // A whole slot goes as is (dgram slices a Buffer whenever offset/length are given).
+    if (len === slot.length) this.socket.send(slot);
+    else this.socket.send(slot, 0, len);
   }
 
   private sendError(code: number, message: string): void {
     try {
-      this.socket.send(encode({ op: 'error', code, message }), this.port, this.address);
+      this.socket.send(encode({ op: 'error', code, message }));
     } catch {
       /* socket already closing */
     }

@@ -342,7 +342,7 @@ void describe('timeouts, caps, cleanup', () => {
     sock.on('message', (m) => got.push(decode(m)));
     sock.send(rrqPacket('ten.bin'), p2, HOST);
     await waitFor('transfer active', () => s2.stats().active === 1, 2000, 5);
-    assert.equal(s2.stats().sockets, 2);
+    assert.equal(s2.stats().sockets, 3, 'listener + transfer socket + wrong-TID guard');
     assert.equal(s2.activeTransfers()[0]!.path, 'ten.bin');
     await waitFor('transfer dropped', () => s2.stats().active === 0, 5000, 20); // 0.1 + 0.2 + 0.4 + 0.8 s
     await waitFor('socket closed', () => s2.stats().sockets === 1, 1000, 5);
