@@ -600,7 +600,8 @@ export function mergeHost(vm: VmSpec, inst: InstallEntry, defaults: DefaultsFile
     docker: i.docker ?? BUILTIN_INSTALL.docker,
     nix_services: i.nix_services ?? [],
     partitioning: {
-      layout: i.partitioning?.layout ?? BUILTIN_INSTALL.layout,
+      // Ubuntu's default is Subiquity's LVM layout; NixOS's plain GPT ESP + root (the installer script's default).
+      layout: i.partitioning?.layout ?? (i.os === 'nixos' ? 'direct' : BUILTIN_INSTALL.layout),
       disk: i.partitioning?.disk ?? null,
       swap_mb: i.partitioning?.swap_mb ?? null,
     },
