@@ -98,7 +98,7 @@ export interface TftpTransferReport {
   options: Record<string, string>;
   bytes: number;
   durationMs: number;
-  /** 'complete', or why it ended: 'client-error', 'timeout', 'not-found', 'aborted', ... */
+  /** 'complete', 'size-probe' (tsize asked, then ERROR 8: EDK2's normal probe), or why it ended: 'client-error', 'timeout', 'not-found', 'aborted', ... */
   outcome: string;
   detail?: string;
 }

@@ -447,19 +447,21 @@ export class TftpService implements Service {
     const durationMs = Date.now() - t.startedAt;
     this.counters.retransmits += t.retransmits;
     const bytes = end.outcome === 'complete' ? t.size : t.bytesAcked;
-    const fields = { client: client.address, port: client.port, path: t.name, bytes, durationMs, options, outcome: end.outcome, detail: end.detail };
+    // EDK2 and legacy ROMs probe the size with tsize and abort with ERROR 8 (Q5, Q7): normal, reported as 'size-probe'.
+    const probe = end.outcome === 'client-error' && (end.clientErrorCode === ERR.OPTION_REFUSED || tsizeAsked) && t.bytesAcked === 0;
+    const outcome = probe ? 'size-probe' : end.outcome;
+    const fields = { client: client.address, port: client.port, path: t.name, bytes, durationMs, options, outcome, detail: end.detail };
     if (end.outcome === 'complete') {
       this.counters.completed++;
       this.log.info('transfer complete', fields);
-    } else if (end.outcome === 'client-error' && (end.clientErrorCode === ERR.OPTION_REFUSED || tsizeAsked) && t.bytesAcked === 0) {
-      // EDK2 and legacy ROMs probe the size with tsize and abort with ERROR 8 (Q5, Q7): normal.
+    } else if (probe) {
       this.counters.completed++;
       this.log.debug('size probe ended by client', fields);
     } else {
       this.counters.failed++;
       this.log.info('transfer ended', fields);
     }
-    const report: TftpTransferReport = { client, path: t.name, options, bytes, durationMs, outcome: end.outcome };
+    const report: TftpTransferReport = { client, path: t.name, options, bytes, durationMs, outcome };
     if (end.detail !== undefined) report.detail = end.detail;
     this.report(report);
   }

@@ -253,6 +253,10 @@ void describe('e2e: real firmware netboots against pxed serve', { concurrency: 1
       assert.ok(ack4011, 'pxed answered on :4011');
       assert.equal(ack4011.pkt.udp?.dstPort, 4011, 'EDK2 expects the 4011 reply on port 4011');
       assert.equal(ack4011.dhcp.file, 'snponly.efi');
+      // EDK2 probes the size first (tsize, then ERROR 8): on the timeline as a size probe, not a failure.
+      const tftp = (ctx.pxed.show(MAC_LAB)?.events ?? []).filter((e) => e.kind === 'tftp' && e.detail.path === 'snponly.efi');
+      assert.ok(tftp.some((e) => e.detail.outcome === 'size-probe'), 'the EDK2 size probe is recorded as such');
+      assert.ok(!tftp.some((e) => e.detail.outcome === 'client-error'), 'no snponly.efi transfer failed');
       record('3a UEFI PXE (binl)', 'offer → 4011 → TFTP snponly → HTTP', boot, MAC_LAB, stages);
     });
   });

@@ -189,7 +189,7 @@ void describe('protocol details', () => {
     await drained(svc);
     assert.equal(svc.stats().failed, before.failed, 'a size probe is not a failure');
     const rep = reports.filter((x) => x.path === 'sub/snponly.efi').slice(-2);
-    assert.deepEqual(rep.map((x) => x.outcome), ['client-error', 'complete']);
+    assert.deepEqual(rep.map((x) => x.outcome), ['size-probe', 'complete']);
     assert.equal(rep[1]!.bytes, 173792);
     assert.deepEqual(rep[1]!.options, { blksize: '1468', windowsize: '4' });
   });
