@@ -20,13 +20,17 @@ import { PREVIEW_TOKEN, installContext } from './os-profile.js';
 import type { BootPolicy } from './policy.js';
 import type { HttpDocument } from './types.js';
 
-/** Artifacts `GET /api/v1/machines/:mac/render/:artifact` can preview, and the token route each stands for. */
+/**
+ * Artifacts that `GET /api/v1/machines/:mac/render/:artifact` and `pxed render` preview, and the token route each
+ * stands for; null = the iPXE script.
+ */
 export const PREVIEW_ARTIFACTS = {
   ipxe: null,
   'user-data': { family: 'nocloud', name: 'user-data' },
   'meta-data': { family: 'nocloud', name: 'meta-data' },
-  'nixos-config': { family: 'nixos', name: 'configuration.nix' },
   'nixos-install': { family: 'nixos', name: 'install.sh' },
+  'nixos-config': { family: 'nixos', name: 'configuration.nix' },
+  'nixos-host': { family: 'nixos', name: 'host.json' },
 } as const;
 export type PreviewArtifact = keyof typeof PREVIEW_ARTIFACTS;
 

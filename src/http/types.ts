@@ -10,7 +10,7 @@ import type { BootEvent, InstallMode, Machine, MachineOverrides, MachineState } 
 export type MaybePromise<T> = T | Promise<T>;
 
 /** Artifacts the preview route renders (without minting a live token). */
-export const PREVIEW_ARTIFACTS = ['ipxe', 'user-data', 'meta-data', 'nixos-config', 'nixos-install'] as const;
+export const PREVIEW_ARTIFACTS = ['ipxe', 'user-data', 'meta-data', 'nixos-install', 'nixos-config', 'nixos-host'] as const;
 export type PreviewArtifact = (typeof PREVIEW_ARTIFACTS)[number];
 
 export interface AdminMachineCreate {

@@ -9,19 +9,10 @@ import { PxedError } from '../../errors.js';
 import { PREVIEW_TOKEN, installContext, type InstallBoot, type OsProfiles } from '../../boot/os-profile.js';
 import { createOsProfiles } from '../../boot/os/index.js';
 import { renderCustomInstall } from '../../boot/custom.js';
+import { PREVIEW_ARTIFACTS, type PreviewArtifact } from '../../boot/admin.js';
 import { assetUrl, renderInstall as renderIpxeInstall } from '../../boot/scripts.js';
 import { EXIT_OK, parseCommandArgs, usageError, type CliIO, type Command } from '../io.js';
 
-/** Artifact names (as in the REST preview) and the token route each stands for; null = the iPXE install script. */
-export const RENDER_ARTIFACTS = {
-  ipxe: null,
-  'user-data': { family: 'nocloud', name: 'user-data' },
-  'meta-data': { family: 'nocloud', name: 'meta-data' },
-  'nixos-install': { family: 'nixos', name: 'install.sh' },
-  'nixos-config': { family: 'nixos', name: 'configuration.nix' },
-  'nixos-host': { family: 'nixos', name: 'host.json' },
-} as const;
-type ArtifactName = keyof typeof RENDER_ARTIFACTS;
 
 const HELP = `Usage: pxed render <mac|host> <artifact> [options]
 
@@ -87,8 +78,8 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   const [target, artifact, extra] = positionals;
   if (target === undefined || artifact === undefined) throw usageError('expected <mac|host> <artifact>; see "pxed render --help"');
   if (extra !== undefined) throw usageError(`unexpected argument "${extra}"`);
-  if (!Object.hasOwn(RENDER_ARTIFACTS, artifact)) {
-    throw usageError(`unknown artifact "${artifact}"; expected one of ${Object.keys(RENDER_ARTIFACTS).join(', ')}`);
+  if (!Object.hasOwn(PREVIEW_ARTIFACTS, artifact)) {
+    throw usageError(`unknown artifact "${artifact}"; expected one of ${Object.keys(PREVIEW_ARTIFACTS).join(', ')}`);
   }
   const asGiven = (f: string) => (f === '-' || path.isAbsolute(f) ? f : path.resolve(io.cwd, f));
   const daemon: Readonly<DaemonConfig> | null =
@@ -117,7 +108,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   const { profiles } = await createOsProfiles({ images: prov.defaults.images, assetRoots });
   const serverUrl = `http://${server}:${port}`;
   const ctx = installContext(serverUrl, PREVIEW_TOKEN, mac, host.install.network.hostname);
-  const route = RENDER_ARTIFACTS[artifact as ArtifactName];
+  const route = PREVIEW_ARTIFACTS[artifact as PreviewArtifact];
 
   let contentType: string;
   let body: string;
