@@ -120,7 +120,14 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     notifySystemd(io.env, '--ready');
     await stopRequested;
     notifySystemd(io.env, '--stopping');
+    // One deadline for the whole shutdown; a stop that hangs past it must not keep the unit from stopping.
+    const hard = setTimeout(() => {
+      log.error('shutdown deadline passed; exiting', { deadlineMs: STOP_DEADLINE_MS });
+      process.exit(EXIT_FAILURE);
+    }, STOP_DEADLINE_MS + 1000);
+    hard.unref();
     const clean = await app.stop(STOP_DEADLINE_MS);
+    clearTimeout(hard);
     log.info('pxed stopped', { clean });
     if (fatal !== null) return EXIT_FAILURE;
     return clean ? EXIT_OK : EXIT_FAILURE;
