@@ -34,6 +34,8 @@ import {
   MSG,
   MSG_NAMES,
   OPT,
+  PXE_SUB,
+  pxeVendorOptions,
   requestedIp,
   serverId,
   type DhcpPacket,
@@ -325,7 +327,13 @@ export class DhcpService implements Service {
   private async handleProxy(p: DhcpPacket, type: number, rinfo: dgram.RemoteInfo): Promise<void> {
     if (type === MSG.REQUEST) {
       const sid = serverId(p);
-      if (sid === this.addr) return this.handleProxyRequest(p, rinfo);
+      if (sid === this.addr) {
+        // Boot information for a client that already has its address (ciaddr) or asks for a boot item (43.71).
+        // A client trying to lease our yiaddr-0 offer gets silence: a proxy never looks like an address server.
+        const bootItem = pxeVendorOptions(p)?.some((o) => o.code === PXE_SUB.BOOT_ITEM) ?? false;
+        if (p.ciaddr !== ZERO || bootItem) return this.handleProxyRequest(p, rinfo);
+        return this.ignore('REQUEST to lease a proxy offer (proxy mode never leases)', p, rinfo);
+      }
       // A REQUEST to the LAN's DHCP server: never answered (netboot-lab gotcha 9), but option 50 tells us the
       // address this MAC will use.
       const ip = requestedIp(p);
@@ -345,8 +353,9 @@ export class DhcpService implements Service {
   }
 
   /**
-   * A :67 REQUEST whose option 54 is ours: some PXE ROMs REQUEST from the proxy they selected, and Boot Server
-   * Discovery (43.71) may be broadcast to :67. Answered like :4011 (ACK, yiaddr 0, boot file), delivered per
+   * A :67 REQUEST whose option 54 is ours, from a client that has its address (ciaddr) or asks for a boot item:
+   * some PXE ROMs ask the proxy for boot information this way, and Boot Server Discovery (43.71) may be broadcast
+   * to :67. Answered like :4011 (ACK, yiaddr 0, boot file), delivered per
    * RFC 2131 §4.1: relay -> giaddr:67, a client with an address -> ciaddr:68, else broadcast.
    */
   private async handleProxyRequest(p: DhcpPacket, rinfo: dgram.RemoteInfo): Promise<void> {

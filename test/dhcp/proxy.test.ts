@@ -178,11 +178,20 @@ void test(':67 REQUEST naming us in option 54 (Boot Server Discovery, 43.71): br
     { code: OPT.SERVER_ID, data: Buffer.from([10, 77, 0, 2]) },
     { code: OPT.VENDOR, data: Buffer.from([71, 4, 0x80, 0x00, 0x00, 0x00, 255]) },
   );
+  // A client trying to *lease* our yiaddr-0 offer (option 50, no ciaddr, no boot item) gets silence.
+  const lease = request4011(RAW, '0.0.0.0');
+  lease.xid = 0x50505051;
+  lease.options = lease.options.filter((o) => o.code !== OPT.SERVER_ID && o.code !== OPT.VENDOR);
+  lease.options.push({ code: OPT.SERVER_ID, data: Buffer.from([10, 77, 0, 2]) }, { code: OPT.REQUESTED_IP, data: Buffer.from([0, 0, 0, 0]) });
   const { replies: got } = await rawClient(lab.client, {
     bind: { address: '0.0.0.0', port: 68 },
-    send: [{ to: '255.255.255.255', port: 67, hex: encode(req).toString('hex') }],
+    send: [
+      { to: '255.255.255.255', port: 67, hex: encode(req).toString('hex') },
+      { to: '255.255.255.255', port: 67, hex: encode(lease).toString('hex') },
+    ],
     listenMs: 1500,
   });
+  assert.equal(got.filter((r) => r.from === '10.77.0.2' && decode(r.payload).xid === lease.xid).length, 0, 'no ACK to a lease attempt');
   const fromPxed = got.filter((r) => r.from === '10.77.0.2').map((r) => decode(r.payload)).filter((p) => p.xid === req.xid);
   assert.equal(fromPxed.length, 1);
   const p = fromPxed[0]!;
