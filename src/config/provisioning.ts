@@ -297,15 +297,8 @@ export const defaultsFileSchema = z.strictObject({
     })
     .optional(),
   /** Defaults for every entry in install_config.yaml. */
-  install: z
-    .strictObject({
-      packages: installFieldShape.packages.optional(),
-      users: installFieldShape.users.optional(),
-      network: installFieldShape.network.optional(),
-      docker: installFieldShape.docker.optional(),
-      nix_services: installFieldShape.nix_services.optional(),
-      partitioning: installFieldShape.partitioning.optional(),
-    })
+  install: installEntrySchema
+    .pick({ packages: true, users: true, network: true, docker: true, nix_services: true, partitioning: true })
     .optional(),
 });
 export type DefaultsFile = z.output<typeof defaultsFileSchema>;
