@@ -104,6 +104,9 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
+/** At most this many MACs (present or absent) are cached by machineGet; past it the cache starts over. */
+const MACHINE_CACHE_MAX = 10_000;
+
 /** Revoked tokens are kept this long (so a late installer request is still recognised and recorded), then pruned. */
 const REVOKED_TOKEN_KEEP_MS = 30 * 24 * 3600 * 1000;
 
@@ -236,6 +239,9 @@ export class SqliteRegistry implements MachineRegistry {
   /** Events written by the transaction in progress; delivered to listeners after COMMIT, dropped on ROLLBACK. */
   private pending: BootEvent[] = [];
   private readonly statements = new Map<string, Database.Statement>();
+  /** machineGet's cache (null = known absent); see machineGet. */
+  private readonly machineCache = new Map<string, Machine | null>();
+  private cacheVersion = -1;
 
   /** Prefer openRegistry(); the constructor takes an open handle and only assigns. */
   constructor(db: Database.Database, dbPath: string, opts: RegistryOptions = {}) {
@@ -247,11 +253,26 @@ export class SqliteRegistry implements MachineRegistry {
 
   // ---- machines ----
 
+  /**
+   * Served from a read cache (every DHCP packet and script request asks): valid while neither this connection
+   * (cleared on every write) nor another process (SQLite's `data_version` moves) has committed since.
+   */
   machineGet(mac: string): Machine | null {
     const m = normalizeMac(mac);
     return this.read('machineGet', () => {
-      const r = this.stmt<[string], MachineRow>('SELECT * FROM machines WHERE mac = ?').get(m);
-      return r ? rowToMachine(r) : null;
+      const version = this.stmt<[], number>('PRAGMA data_version').pluck().get() as number;
+      if (version !== this.cacheVersion) {
+        this.machineCache.clear();
+        this.cacheVersion = version;
+      }
+      let machine = this.machineCache.get(m);
+      if (machine === undefined) {
+        const r = this.stmt<[string], MachineRow>('SELECT * FROM machines WHERE mac = ?').get(m);
+        machine = r ? rowToMachine(r) : null;
+        if (this.machineCache.size >= MACHINE_CACHE_MAX) this.machineCache.clear();
+        this.machineCache.set(m, machine);
+      }
+      return machine === null ? null : { ...machine, overrides: { ...machine.overrides } };
     });
   }
 
@@ -525,6 +546,7 @@ export class SqliteRegistry implements MachineRegistry {
   private write<T>(doing: string, fn: () => T): T {
     let result: T;
     this.pending = [];
+    this.machineCache.clear();
     try {
       result = this.db.transaction(fn).immediate();
     } catch (err) {

@@ -438,3 +438,36 @@ function forceState(reg: SqliteRegistry, mac: string, state: (typeof MACHINE_STA
   }
   for (const s of routes[state] ?? []) reg.machineTransition(mac, s as never, 'setup');
 }
+
+void describe('machineGet read cache', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'pxed-cache-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  void it('sees its own writes and another process connection’s commits; callers cannot corrupt it', () => {
+    const file = path.join(dir, 'r.db');
+    const daemon = openRegistry(file);
+    const cli = openRegistry(file); // stands for `pxed machines add` while the daemon runs
+    try {
+      assert.equal(daemon.machineGet(MAC), null);
+      cli.machineCreate({ mac: MAC, host: 'web1' });
+      assert.equal(daemon.machineGet(MAC)?.state, 'registered', 'a commit by another connection is seen');
+      daemon.machineTransition(MAC, 'booting', 'offer');
+      assert.equal(daemon.machineGet(MAC)?.state, 'booting', 'own write is seen');
+      cli.machineUpdate(MAC, { overrides: { efiBinary: 'ipxe.efi' } });
+      const m = daemon.machineGet(MAC)!;
+      assert.equal(m.overrides.efiBinary, 'ipxe.efi');
+      m.overrides.efiBinary = 'mutated';
+      m.state = 'installed';
+      assert.equal(daemon.machineGet(MAC)?.overrides.efiBinary, 'ipxe.efi', 'returned objects are copies');
+      assert.equal(daemon.machineGet(MAC)?.state, 'booting');
+      cli.machineDelete(MAC);
+      assert.equal(daemon.machineGet(MAC), null, 'a delete by another connection is seen');
+    } finally {
+      daemon.close();
+      cli.close();
+    }
+  });
+});
