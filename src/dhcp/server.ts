@@ -137,6 +137,17 @@ function bindUdp(address: string, port: number, broadcast: boolean): Promise<dgr
   });
 }
 
+function connectUdp(s: dgram.Socket, address: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(new PxedError('DHCP_BIND', `cannot connect to ${address}:${port}: ${err.message}`, { address, port }, { cause: err }));
+    s.once('error', onError);
+    s.connect(port, address, () => {
+      s.off('error', onError);
+      resolve();
+    });
+  });
+}
+
 function closeSocket(s: dgram.Socket | null): Promise<void> {
   return new Promise((resolve) => {
     if (!s) return resolve();
@@ -153,6 +164,11 @@ export class DhcpService implements Service {
   private rx: dgram.Socket | null = null;
   private tx: dgram.Socket | null = null;
   private boot: dgram.Socket | null = null;
+  /**
+   * Bound like `tx` and connected to 255.255.255.255:<client port>: broadcast replies go out of it without a route
+   * lookup per datagram. A connected socket receives nothing from other peers; relayed requests still reach `tx`.
+   */
+  private bcast: dgram.Socket | null = null;
   private addr = ZERO;
   private netmask = '255.255.255.0';
   private stopped = true;
@@ -199,6 +215,8 @@ export class DhcpService implements Service {
     try {
       this.rx = await bindUdp(ZERO, port, false);
       this.tx = await bindUdp(this.addr, port, true);
+      this.bcast = await bindUdp(this.addr, port, true);
+      await connectUdp(this.bcast, BROADCAST, o.clientPort ?? 68);
       if (o.bootServerPort !== null) this.boot = await bindUdp(this.addr, o.bootServerPort ?? 4011, false);
     } catch (err) {
       await this.closeAll();
@@ -226,8 +244,8 @@ export class DhcpService implements Service {
   }
 
   private async closeAll(): Promise<void> {
-    const socks = [this.rx, this.tx, this.boot];
-    this.rx = this.tx = this.boot = null;
+    const socks = [this.rx, this.tx, this.boot, this.bcast];
+    this.rx = this.tx = this.boot = this.bcast = null;
     await Promise.all(socks.map(closeSocket));
   }
 
@@ -314,11 +332,16 @@ export class DhcpService implements Service {
     const buf = encode(reply);
     return new Promise((resolve) => {
       if (!sock) return resolve();
-      sock.send(buf, port, address, (err) => {
-        // A send error (no route, ENOBUFS) is about one reply, not the socket: log it and go on.
+      const done = (err: Error | null): void => {
         if (err) this.warn('send', 'dhcp reply not sent', { to: `${address}:${port}`, err: describeError(err) });
         resolve();
-      });
+      };
+      if (sock === this.tx && this.bcast && address === BROADCAST && port === (this.opts.clientPort ?? 68)) {
+        this.bcast.send(buf, done);
+        return;
+      }
+      // A send error (no route, ENOBUFS) is about one reply, not the socket: log it and go on.
+      sock.send(buf, port, address, done);
     });
   }
 
