@@ -15,6 +15,16 @@ export function invalid(field: string, message: string): PxedError {
   return new PxedError('ARTIFACT_INVALID', `${field}: ${message}`, { field });
 }
 
+/** The host's catalog image for `os`, or ARTIFACT_INVALID naming what is missing. */
+export function imageFor<O extends 'ubuntu' | 'nixos'>(host: HostSpec, os: O): Extract<NonNullable<HostSpec['image']>, { os: O }> {
+  if (host.install.os !== os) throw invalid('install.os', `expected ${os}, got ${host.install.os}`);
+  const image = host.image;
+  if (image === null || image.os !== os) {
+    throw invalid('image', `no defaults.images.${os} entry for version ${JSON.stringify(host.install.version)}`);
+  }
+  return image as Extract<NonNullable<HostSpec['image']>, { os: O }>;
+}
+
 /** Throws ARTIFACT_INVALID naming the context field when serverUrl, token or mac is malformed. */
 export function checkContext(ctx: InstallContext): void {
   if (!SERVER_URL.test(ctx.serverUrl)) {

@@ -12,11 +12,10 @@ import { PxedError } from '../../errors.js';
 import type { HostSpec, ImageCatalog } from '../../config/provisioning.js';
 import type { InstallBoot, InstallContext } from '../os-profile.js';
 import type { HttpDocument } from '../types.js';
-import { checkContext, checkHost, invalid } from './context.js';
+import { checkContext, checkHost, imageFor, invalid } from './context.js';
 import { planNetwork } from './network.js';
 import { shAssign } from './shell.js';
 
-type NixosImage = Extract<NonNullable<HostSpec['image']>, { os: 'nixos' }>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // netboot.ipxe
@@ -161,18 +160,9 @@ export interface NixosOptions {
   extraArgs?: readonly string[];
 }
 
-function nixosImage(host: HostSpec): NixosImage {
-  if (host.install.os !== 'nixos') throw invalid('install.os', `expected nixos, got ${host.install.os}`);
-  const image = host.image;
-  if (image === null || image.os !== 'nixos') {
-    throw invalid('image', `no defaults.images.nixos entry for version ${JSON.stringify(host.install.version)}`);
-  }
-  return image;
-}
-
 export function nixosInstall(host: HostSpec, ctx: InstallContext, opts: NixosOptions): InstallBoot {
   checkContext(ctx);
-  const image = nixosImage(host);
+  const image = imageFor(host, 'nixos');
   const netboot = opts.netboot.get(image.version);
   if (netboot === undefined) {
     throw invalid(
@@ -196,7 +186,7 @@ export function stateVersion(version: string | null): string | null {
 /** host.json: everything configuration.nix needs, as plain JSON data. */
 export function hostJsonObject(host: HostSpec, ctx: InstallContext): Record<string, unknown> {
   checkContext(ctx);
-  nixosImage(host);
+  imageFor(host, 'nixos');
   checkHost(host);
   const inst = host.install;
   const plan = planNetwork(host, ctx.mac);
@@ -232,7 +222,7 @@ export function renderHostJson(host: HostSpec, ctx: InstallContext): string {
 /** install.sh = shebang + `set -eu` + quoted per-host variables + the static body. */
 export function renderInstallScript(host: HostSpec, ctx: InstallContext, templates: NixosTemplates): string {
   checkContext(ctx);
-  nixosImage(host);
+  imageFor(host, 'nixos');
   checkHost(host);
   const part = host.install.partitioning;
   const header = [
@@ -262,7 +252,7 @@ export function nixosArtifact(family: string, name: string, host: HostSpec, ctx:
       return { contentType: NIXOS_CONTENT_TYPES[name], body: renderInstallScript(host, ctx, templates) };
     case 'configuration.nix':
       checkContext(ctx);
-      nixosImage(host);
+      imageFor(host, 'nixos');
       return { contentType: NIXOS_CONTENT_TYPES[name], body: templates.configurationNix };
     case 'host.json':
       return { contentType: NIXOS_CONTENT_TYPES[name], body: renderHostJson(host, ctx) };

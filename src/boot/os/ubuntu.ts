@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { HostSpec } from '../../config/provisioning.js';
 import type { InstallBoot, InstallContext } from '../os-profile.js';
 import type { HttpDocument } from '../types.js';
-import { checkContext, checkHost, invalid } from './context.js';
+import { checkContext, checkHost, imageFor, invalid } from './context.js';
 import { planNetwork, type LinkPlan, type NetworkPlan } from './network.js';
 import { shCommand } from './shell.js';
 import { validateUserData } from './validate.js';
@@ -19,21 +19,11 @@ export const YAML_CONTENT_TYPE = 'text/plain; charset=utf-8';
 export const DOCKER_APT_REPO = 'https://download.docker.com/linux/ubuntu';
 export const DOCKER_PACKAGES = ['docker-ce', 'docker-ce-cli', 'containerd.io', 'docker-buildx-plugin', 'docker-compose-plugin'] as const;
 
-type UbuntuImage = Extract<NonNullable<HostSpec['image']>, { os: 'ubuntu' }>;
 
 export interface UbuntuOptions {
   /** Extra kernel arguments for every Ubuntu install (console=ttyS0,115200n8, ...). Placed after `---`, so curtin
    *  carries them into the installed system's GRUB command line. */
   extraArgs?: readonly string[];
-}
-
-function ubuntuImage(host: HostSpec): UbuntuImage {
-  if (host.install.os !== 'ubuntu') throw invalid('install.os', `expected ubuntu, got ${host.install.os}`);
-  const image = host.image;
-  if (image === null || image.os !== 'ubuntu') {
-    throw invalid('image', `no defaults.images.ubuntu entry for version ${JSON.stringify(host.install.version)}`);
-  }
-  return image;
 }
 
 /** [major, minor] of an Ubuntu release like "24.04" or "22.04.5"; ARTIFACT_INVALID otherwise. */
@@ -56,7 +46,7 @@ const KERNEL_ARG = /^[\x21-\x7e]+$/;
 
 export function ubuntuInstall(host: HostSpec, ctx: InstallContext, opts: UbuntuOptions = {}): InstallBoot {
   checkContext(ctx);
-  const image = ubuntuImage(host);
+  const image = imageFor(host, 'ubuntu');
   const extra = opts.extraArgs ?? [];
   extra.forEach((a, i) => {
     if (!KERNEL_ARG.test(a)) throw invalid(`extraArgs[${i}]`, `expected one printable kernel argument without spaces, got ${JSON.stringify(a)}`);
@@ -176,7 +166,7 @@ function splitUsers(users: readonly User[]): { identity: User | null; others: Us
 /** The user-data document as an object (before serialisation). Pure. */
 export function userDataObject(host: HostSpec, ctx: InstallContext): Obj {
   checkContext(ctx);
-  ubuntuImage(host);
+  imageFor(host, 'ubuntu');
   checkHost(host);
   const inst = host.install;
   const net = inst.network;
