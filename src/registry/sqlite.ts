@@ -230,6 +230,9 @@ function asRegistryError(err: unknown, doing: string): PxedError {
   });
 }
 
+/** Commits by every registry connection of this process (see syncExternalVersion). */
+let processCommits = 0;
+
 export class SqliteRegistry implements MachineRegistry {
   readonly path: string;
   private readonly db: Database.Database;
@@ -242,6 +245,11 @@ export class SqliteRegistry implements MachineRegistry {
   /** machineGet's cache (null = known absent); see machineGet. */
   private readonly machineCache = new Map<string, Machine | null>();
   private cacheVersion = -1;
+  /** When `data_version` was last read (performance.now()) and whether that was in the current event-loop turn. */
+  private versionReadAt = 0;
+  private versionReadThisTurn = false;
+  /** processCommits when `data_version` was last read. */
+  private versionReadAfter = -1;
 
   /** Prefer openRegistry(); the constructor takes an open handle and only assigns. */
   constructor(db: Database.Database, dbPath: string, opts: RegistryOptions = {}) {
@@ -260,11 +268,7 @@ export class SqliteRegistry implements MachineRegistry {
   machineGet(mac: string): Machine | null {
     const m = normalizeMac(mac);
     return this.read('machineGet', () => {
-      const version = this.stmt<[], number>('PRAGMA data_version').pluck().get() as number;
-      if (version !== this.cacheVersion) {
-        this.machineCache.clear();
-        this.cacheVersion = version;
-      }
+      this.syncExternalVersion();
       let machine = this.machineCache.get(m);
       if (machine === undefined) {
         const r = this.stmt<[string], MachineRow>('SELECT * FROM machines WHERE mac = ?').get(m);
@@ -274,6 +278,31 @@ export class SqliteRegistry implements MachineRegistry {
       }
       return machine === null ? null : { ...machine, overrides: { ...machine.overrides } };
     });
+  }
+
+  /**
+   * Clears the machine cache when another connection has committed. `data_version` is read again after any commit
+   * by a connection of this process, and otherwise at most once per event-loop turn and millisecond (each read is a
+   * read transaction: WAL lock syscalls). Within one synchronous stretch another process's commit cannot be told
+   * apart from one that lands just after it: any signal from that process arrives in a later turn, or through a
+   * blocking call that takes longer than a millisecond.
+   */
+  private syncExternalVersion(): void {
+    const now = performance.now();
+    if (this.versionReadThisTurn && now - this.versionReadAt < 1 && this.versionReadAfter === processCommits) return;
+    const version = this.stmt<[], number>('PRAGMA data_version').pluck().get() as number;
+    if (version !== this.cacheVersion) {
+      this.machineCache.clear();
+      this.cacheVersion = version;
+    }
+    this.versionReadAt = now;
+    this.versionReadAfter = processCommits;
+    if (!this.versionReadThisTurn) {
+      this.versionReadThisTurn = true;
+      setImmediate(() => {
+        this.versionReadThisTurn = false;
+      }).unref();
+    }
   }
 
   machineList(filter: { state?: MachineState } = {}): Machine[] {
@@ -549,6 +578,7 @@ export class SqliteRegistry implements MachineRegistry {
     this.machineCache.clear();
     try {
       result = this.db.transaction(fn).immediate();
+      processCommits++;
     } catch (err) {
       this.pending = [];
       throw asRegistryError(err, doing);

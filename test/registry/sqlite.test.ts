@@ -1,4 +1,5 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { execFile, execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -468,6 +469,25 @@ void describe('machineGet read cache', () => {
     } finally {
       daemon.close();
       cli.close();
+    }
+  });
+
+  void it('sees a commit by another process, synchronously after the call that waited for it and in a later turn', async () => {
+    const file = path.join(dir, 'p.db');
+    const daemon = openRegistry(file);
+    const registryModule = new URL('../../src/registry/sqlite.js', import.meta.url).href;
+    const add = (mac: string): string =>
+      `import { openRegistry } from ${JSON.stringify(registryModule)}; const r = openRegistry(${JSON.stringify(file)}); r.machineCreate({ mac: ${JSON.stringify(mac)}, host: 'web1' }); r.close();`;
+    try {
+      assert.equal(daemon.machineGet(MAC), null);
+      execFileSync(process.execPath, ['--input-type=module', '-e', add(MAC)]);
+      assert.equal(daemon.machineGet(MAC)?.state, 'registered', 'after a blocking wait in the same turn');
+      const other = '52:54:00:00:00:99';
+      assert.equal(daemon.machineGet(other), null);
+      await new Promise<void>((resolve, reject) => execFile(process.execPath, ['--input-type=module', '-e', add(other)], (err) => (err ? reject(err) : resolve())));
+      assert.equal(daemon.machineGet(other)?.state, 'registered', 'in a later turn');
+    } finally {
+      daemon.close();
     }
   });
 });
