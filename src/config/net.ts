@@ -1,11 +1,15 @@
 // Pure validators and normalisers for network-ish config values: MACs, IPv4 addresses and CIDRs, RFC 1123 host
 // names, SSH public keys. No I/O; used by the zod schemas and by the cross-file checks in load.ts.
 
+const CANONICAL_MAC = /^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/;
+
 /**
  * Accepts `aa:bb:cc:dd:ee:ff`, `AA-BB-CC-DD-EE-FF`, `aabb.ccdd.eeff` (Cisco) and bare `aabbccddeeff`; returns the
  * lower-case colon form, or null when `s` is not a 48-bit MAC in one of those spellings (mixed separators are refused).
  */
 export function normalizeMac(s: string): string | null {
+  // Already canonical: the common case (DHCP chaddr, iPXE ${net0/mac}, the registry's own keys).
+  if (CANONICAL_MAC.test(s)) return s;
   const t = s.trim();
   let hex: string | null = null;
   if (/^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$/i.test(t)) hex = t.replace(/[:-]/g, '');
