@@ -400,15 +400,17 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       return doc(renderUnknown(mac));
     }
     const rendered = this.renderScript(machine, req.query, false);
-    const detail: Record<string, unknown> = { variant: rendered.variant, client: req.clientAddress, ...rendered.detail };
+    let repeats = 0;
     if (rendered.variant === 'install' && rendered.bootId !== null && rendered.token !== null) {
       this.armBoot(machine, rendered.bootId, rendered.token);
     } else {
       // No state change: identical fetches within a short window are folded into one event.
       const admitted = this.scriptRepeats.admit(`${mac} ${rendered.variant}`, this.clock.now().getTime());
       if (admitted === null) return doc(rendered.body);
-      if (admitted.repeats > 0) detail.repeats = admitted.repeats;
+      repeats = admitted.repeats;
     }
+    const detail: Record<string, unknown> = { variant: rendered.variant, client: req.clientAddress, ...rendered.detail };
+    if (repeats > 0) detail.repeats = repeats;
     this.registry.eventAppend(mac, 'ipxe-script', detail);
     return doc(rendered.body);
   }
