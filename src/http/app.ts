@@ -2,7 +2,8 @@
 // admin page and the /api/v1 REST API (through AdminApi). Building is separate from listening: tests call
 // buildHttpApp(...).inject(), the daemon uses HttpService (service.ts).
 
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import http from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { HttpDocument } from '../boot/types.js';
 import { PxedError, describeError } from '../errors.js';
 import type { MachineState } from '../registry/types.js';
@@ -13,20 +14,17 @@ import { HttpMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { TokenParams, describeIssues } from './schemas.js';
 import type { HttpDeps } from './types.js';
+import { SCRIPT_ROUTE, clientAddressOf, documentHeaders, scriptFastPath } from './script-fastpath.js';
 import { UI_CSP, UI_HTML, UI_JS } from './ui.js';
+
+export { clientAddressOf } from './script-fastpath.js';
 
 export const HTTP_API_VERSION = '1.0.0';
 export const PHONE_HOME_BODY_LIMIT = 32 * 1024 * 1024;
 
-/** IPv4 clients on a dual-stack socket appear as ::ffff:a.b.c.d; the policy and timelines want a.b.c.d. */
-export function clientAddressOf(req: FastifyRequest): string {
-  const a = req.socket.remoteAddress ?? '';
-  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
-}
-
 function sendDocument(reply: FastifyReply, doc: HttpDocument): FastifyReply {
   // A string or Buffer body: fastify sets Content-Length (iPXE needs it, protocol.md §10).
-  return reply.code(200).header('content-type', doc.contentType).header('cache-control', 'no-store').send(doc.body);
+  return reply.code(200).headers(documentHeaders(doc)).send(doc.body);
 }
 
 /** The /api/v1 route table including openapi.json (exported for tests that walk every route). */
@@ -48,8 +46,28 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   const { policy, admin } = deps;
   const metrics = new HttpMetrics();
   const streams = new Set<() => void>();
+  let closing = false;
+  /** The error handler's mapping and log line, shared with the script fast path. */
+  const answerError = (err: unknown, method: string, url: string): ReturnType<typeof errorAnswer> => {
+    const answer = errorAnswer(err);
+    if (answer.status >= 500) log.error('request failed', { method, url, err: describeError(err) });
+    else log.debug('request refused', { method, url, status: answer.status, error: answer.body.error });
+    return answer;
+  };
+  const fastPath = scriptFastPath({ policy, metrics, log, closing: () => closing, answerError });
   const app = Fastify({
     logger: false,
+    // Plain GET /ipxe/<mac> requests are answered before the router (script-fastpath.ts); the rest go to fastify.
+    // With a server factory, fastify leaves the server's timeouts to us: its defaults, set here.
+    serverFactory: (handler) => {
+      const server = http.createServer((req, res) => {
+        if (!fastPath(req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = 72_000;
+      server.requestTimeout = 0;
+      server.setTimeout(0);
+      return server;
+    },
     // stop() must not wait for wrk-style keep-alive clients or half-done downloads.
     forceCloseConnections: true,
     return503OnClosing: true,
@@ -63,9 +81,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   });
 
   app.setErrorHandler((err, req, reply) => {
-    const { status, body } = errorAnswer(err);
-    if (status >= 500) log.error('request failed', { method: req.method, url: req.url, err: describeError(err) });
-    else log.debug('request refused', { method: req.method, url: req.url, status, error: body.error });
+    const { status, body } = answerError(err, req.method, req.url);
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'HTTP_NOT_FOUND', message: 'no such route' }));
@@ -80,6 +96,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   });
   // SSE streams would otherwise hold close() open until the client goes away.
   app.addHook('preClose', async () => {
+    closing = true;
     for (const end of [...streams]) end();
   });
 
@@ -107,7 +124,8 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   // ---- iPXE scripts ----
   app.get('/boot.ipxe', async (req, reply) => sendDocument(reply, policy.bootstrapScript(clientAddressOf(req))));
   // No HEAD on routes with side effects (a script fetch arms an install; an artifact fetch moves to installing).
-  app.get<{ Params: { mac: string }; Querystring: Record<string, string | undefined> }>('/ipxe/:mac', { exposeHeadRoute: false }, async (req, reply) => {
+  // The same answer as the fast path gives to plain URLs (script-fastpath.ts); this route takes every other form.
+  app.get<{ Params: { mac: string }; Querystring: Record<string, string | undefined> }>(SCRIPT_ROUTE, { exposeHeadRoute: false }, async (req, reply) => {
     const query: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(req.query)) query[k] = Array.isArray(v) ? String(v[0]) : v;
     return sendDocument(reply, await policy.machineScript({ mac: req.params.mac, query, clientAddress: clientAddressOf(req) }));
