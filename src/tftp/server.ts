@@ -101,7 +101,7 @@ export interface TftpTransferInfo {
 }
 
 /** Bytes read from a file per thread-pool round trip (files not in the cache; one chunk is read ahead). */
-const READ_CHUNK = 128 * 1024;
+const READ_CHUNK = 256 * 1024;
 /** How often the sweep looks for expired retransmission deadlines, at most. */
 const MAX_SWEEP_MS = 100;
 
