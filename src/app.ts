@@ -186,6 +186,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
           maxTransfersPerClient: cfg.tftp.max_per_client,
           timeoutMs: cfg.tftp.timeout_ms,
           retries: cfg.tftp.retries,
+          cacheBytes: cfg.tftp.cache_mb * 1024 * 1024,
           policy,
           log: log.child({ subsystem: 'tftp' }),
           onFatal,

@@ -72,6 +72,8 @@ export const tftpSchema = z.strictObject({
   /** Retransmission timeout per block (RFC 2349 timeout option may override per transfer). */
   timeout_ms: z.number().int().min(100).max(255000).default(1000),
   retries: z.number().int().min(0).max(100).default(5),
+  /** In-memory cache of served files up to 16 MiB (boot loaders), in MiB; 0 turns it off. */
+  cache_mb: z.number().int().min(0).max(4096).default(64),
 });
 
 export const httpSchema = z.strictObject({

@@ -2,6 +2,7 @@
 // Firmware facts: some ROMs send `\` separators and a leading `/` (dnsmasq tftp.c normalises both); nobody
 // legitimately sends `..`. Symlinks are allowed only when their real target stays inside the same root.
 
+import type { BigIntStats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PxedError } from '../errors.js';
@@ -9,12 +10,16 @@ import { PxedError } from '../errors.js';
 /** Longest accepted name in bytes (UTF-8). A 512-byte RRQ cannot carry much more anyway. */
 export const MAX_NAME_BYTES = 255;
 
-export interface ConfinedPath {
-  /** Normalised relative name ("ipxe/snponly.efi"): what the boot policy is asked about and what logs show. */
-  name: string;
-  /** Real path of a regular file inside one of the roots (first root that has it), or null when none has it. */
-  file: string | null;
-}
+export type ConfinedPath =
+  | {
+      /** Normalised relative name ("ipxe/snponly.efi"): what the boot policy is asked about and what logs show. */
+      name: string;
+      /** Real path of a regular file inside one of the roots (first root that has it). */
+      file: string;
+      /** The stat that found it a regular file (the file cache's version check). */
+      stat: BigIntStats;
+    }
+  | { name: string; file: null };
 
 function denied(reason: string, raw: string): PxedError {
   return new PxedError('TFTP_ACCESS_DENIED', `path refused: ${reason}`, { path: raw.slice(0, 300) });
@@ -67,13 +72,14 @@ export async function confine(raw: string, roots: readonly string[], opts: { roo
     }
     const rel = path.relative(rootReal, real);
     if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) continue; // symlink leading out of the root
+    let stat: BigIntStats;
     try {
-      const st = await fs.stat(real);
-      if (!st.isFile()) continue;
+      stat = await fs.stat(real, { bigint: true });
+      if (!stat.isFile()) continue;
     } catch {
       continue;
     }
-    return { name, file: real };
+    return { name, file: real, stat };
   }
   return { name, file: null };
 }

@@ -8,16 +8,16 @@
 import dgram from 'node:dgram';
 import fs from 'node:fs/promises';
 import { constants as fsc } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { TftpBootPolicy, TftpClientRef, TftpTransferReport } from '../boot/types.js';
 import { describeError, isPxedError, PxedError } from '../errors.js';
 import { rateLimited, silentLogger, type Logger } from '../log.js';
 import type { Service } from '../service.js';
 import { decode, encode, ERR, OP, type TftpPacket, type TftpRequest } from './codec.js';
-import { confine } from './confine.js';
+import { FileCache, type FileCacheStats } from './cache.js';
+import { confine, type ConfinedPath } from './confine.js';
 import { BLKSIZE_MAX, negotiate, WINDOWSIZE_MAX } from './negotiate.js';
-import { FileSource, StreamSource, type Source } from './source.js';
+import { BufferSource, FileSource, StreamSource, type Source } from './source.js';
 import { Transfer, type TransferEnd } from './transfer.js';
 
 export interface TftpServiceOptions {
@@ -44,6 +44,12 @@ export interface TftpServiceOptions {
   /** Concurrent transfers, in total and per client IP (defaults 200 and 16). Beyond: ERROR 0 "server busy". */
   maxTransfers?: number;
   maxTransfersPerClient?: number;
+  /**
+   * In-memory cache of static files (bytes in total, default 64 MiB; 0 = off) and the largest file it takes (default
+   * 16 MiB). Boot loaders are small and every machine asks for the same few; a changed file is noticed per request.
+   */
+  cacheBytes?: number;
+  cacheFileBytes?: number;
   /** Answer iPXE's `autoexec.ipxe` probe with an instant ERROR 1 without asking policy or roots (default true, Q14). */
   autoexecNotFound?: boolean;
   /** Dynamic files and transfer reports. Without it only the static roots are served. */
@@ -64,6 +70,8 @@ export const TFTP_DEFAULTS = {
   maxTransfers: 200,
   maxTransfersPerClient: 16,
   autoexecNotFound: true,
+  cacheBytes: 64 * 1024 * 1024,
+  cacheFileBytes: 16 * 1024 * 1024,
 } as const;
 
 export interface TftpStats {
@@ -79,6 +87,7 @@ export interface TftpStats {
   refused: number;
   /** Timer-driven retransmission rounds, summed over ended transfers. */
   retransmits: number;
+  cache: FileCacheStats;
 }
 
 export interface TftpTransferInfo {
@@ -91,8 +100,8 @@ export interface TftpTransferInfo {
   ageMs: number;
 }
 
-/** Bytes read from a file per thread-pool round trip. */
-const READ_CHUNK = 128 * 1024;
+/** Bytes read from a file per thread-pool round trip (files not in the cache; one chunk is read ahead). */
+const READ_CHUNK = 256 * 1024;
 /** How often the sweep looks for expired retransmission deadlines, at most. */
 const MAX_SWEEP_MS = 100;
 
@@ -108,6 +117,7 @@ interface Active {
 export class TftpService implements Service {
   readonly name = 'tftp';
   private readonly cfg: Required<Omit<TftpServiceOptions, 'policy' | 'onFatal' | 'log'>>;
+  private readonly cache: FileCache;
   private readonly log: Logger;
   private readonly warnLimited: ReturnType<typeof rateLimited>;
   private readonly listeners: dgram.Socket[] = [];
@@ -137,7 +147,10 @@ export class TftpService implements Service {
       maxTransfers: opts.maxTransfers ?? TFTP_DEFAULTS.maxTransfers,
       maxTransfersPerClient: opts.maxTransfersPerClient ?? TFTP_DEFAULTS.maxTransfersPerClient,
       autoexecNotFound: opts.autoexecNotFound ?? TFTP_DEFAULTS.autoexecNotFound,
+      cacheBytes: Math.max(0, opts.cacheBytes ?? TFTP_DEFAULTS.cacheBytes),
+      cacheFileBytes: Math.max(0, opts.cacheFileBytes ?? TFTP_DEFAULTS.cacheFileBytes),
     };
+    this.cache = new FileCache({ maxBytes: this.cfg.cacheBytes, maxFileBytes: this.cfg.cacheFileBytes });
     this.log = (opts.log ?? silentLogger).child({ svc: 'tftp' });
     this.warnLimited = rateLimited(this.log);
   }
@@ -194,7 +207,7 @@ export class TftpService implements Service {
   }
 
   stats(): TftpStats {
-    return { active: this.transfers.size, pending: this.pendingCount, sockets: this.openSockets, ...this.counters };
+    return { active: this.transfers.size, pending: this.pendingCount, sockets: this.openSockets, ...this.counters, cache: this.cache.stats() };
   }
 
   activeTransfers(): TftpTransferInfo[] {
@@ -214,7 +227,7 @@ export class TftpService implements Service {
     // Peers are always IP literals: a synchronous lookup saves dgram's per-send DNS round through nextTick.
     // reuseAddr only for a transfer's two sockets (the guard shares the transfer socket's port, see handleRrq);
     // listeners never set it, so a second daemon on port 69 fails to bind instead of sharing it unnoticed.
-    const sock = dgram.createSocket({ type: net.isIPv6(address) ? 'udp6' : 'udp4', lookup: literalLookup, reuseAddr });
+    const sock = dgram.createSocket({ type: ipFamily(address) === 6 ? 'udp6' : 'udp4', lookup: literalLookup, reuseAddr });
     this.openSockets++;
     sock.once('close', () => this.openSockets--);
     return sock;
@@ -315,16 +328,16 @@ export class TftpService implements Service {
     let source: Source | null = null;
     let handedOver = false;
     try {
-      let name: string;
-      let file: string | null;
+      let found: ConfinedPath;
       try {
-        ({ name, file } = await confine(rrq.filename, this.realRoots, { rootsAreReal: true }));
+        found = await confine(rrq.filename, this.realRoots, { rootsAreReal: true });
       } catch (err) {
         if (!isPxedError(err, 'TFTP_ACCESS_DENIED')) throw err;
         this.warnLimited(`denied:${rinfo.address}`, 'path refused', { client: rinfo.address, path: rrq.filename.slice(0, 300), err: describeError(err) });
         refuse(ERR.ACCESS_VIOLATION, 'access violation', 'denied', describeError(err));
         return;
       }
+      const name = found.name;
       if (this.cfg.autoexecNotFound && path.posix.basename(name) === 'autoexec.ipxe') {
         this.log.debug('autoexec.ipxe probe answered not-found', { client: rinfo.address });
         refuse(ERR.NOT_FOUND, 'file not found', 'not-found');
@@ -333,8 +346,10 @@ export class TftpService implements Service {
       const dynamic = this.opts.policy ? await this.opts.policy.tftpOpen(name, client) : null;
       if (dynamic) {
         source = new StreamSource(dynamic.stream, dynamic.size);
-      } else if (file) {
-        const fh = await fs.open(file, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+      } else if (found.file !== null && this.cache.accepts(Number(found.stat.size))) {
+        source = new BufferSource(await this.cache.get(found.file, found.stat));
+      } else if (found.file !== null) {
+        const fh = await fs.open(found.file, fsc.O_RDONLY | fsc.O_NOFOLLOW);
         try {
           const st = await fh.stat();
           if (!st.isFile()) throw new Error('not a regular file');
@@ -485,7 +500,12 @@ function closeQuietly(sock: dgram.Socket): void {
 }
 
 function literalLookup(host: string, _opts: unknown, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
-  cb(null, host, net.isIPv6(host) ? 6 : 4);
+  cb(null, host, ipFamily(host));
+}
+
+/** Family of an IP literal (listen addresses and client addresses never are names): only IPv6 has colons. */
+function ipFamily(literal: string): 4 | 6 {
+  return literal.includes(':') ? 6 : 4;
 }
 
 function bind(sock: dgram.Socket, address: string, port: number): Promise<void> {

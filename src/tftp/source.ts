@@ -17,11 +17,21 @@ export interface Source {
   close(): Promise<void>;
 }
 
-/** Positional reads of a file into a per-transfer chunk (one thread-pool round trip per chunk, not per block). */
+/**
+ * Positional reads of a file in chunks, one chunk read ahead: while the transfer sends from the current chunk the
+ * thread pool fills the next, so a transfer waits on the disk only when the client outruns it.
+ */
 export class FileSource implements Source {
-  private chunk: Buffer | null = null;
-  private chunkPos = 0;
-  private chunkLen = 0;
+  private cur: Buffer | null = null;
+  private curPos = 0;
+  private curLen = 0;
+  /** The chunk after `cur`, already read (null while none). */
+  private ahead: Buffer | null = null;
+  private aheadLen = 0;
+  /** A consumed chunk buffer, reused for the next read. */
+  private spare: Buffer | null = null;
+  private reading: Promise<void> | null = null;
+  private failure: unknown = null;
   private filePos = 0;
 
   constructor(
@@ -31,31 +41,99 @@ export class FileSource implements Source {
   ) {}
 
   available(): number {
-    return this.chunkLen - this.chunkPos;
+    return this.curLen - this.curPos + this.aheadLen;
   }
 
   copyTo(target: Buffer, off: number, len: number): void {
-    this.chunk!.copy(target, off, this.chunkPos, this.chunkPos + len);
-    this.chunkPos += len;
+    const n = Math.min(len, this.curLen - this.curPos);
+    if (n > 0) this.cur!.copy(target, off, this.curPos, this.curPos + n);
+    this.curPos += n;
+    if (this.curPos === this.curLen && this.ahead) {
+      // A block may straddle two chunks: the rest comes from the chunk read ahead, which becomes current.
+      this.spare = this.cur;
+      this.cur = this.ahead;
+      this.curPos = 0;
+      this.curLen = this.aheadLen;
+      this.ahead = null;
+      this.aheadLen = 0;
+      if (n < len) {
+        this.cur.copy(target, off + n, 0, len - n);
+        this.curPos = len - n;
+      }
+    }
+    this.readAhead();
   }
 
   async load(): Promise<void> {
-    const want = Math.min(this.chunkSize, this.size - this.filePos);
-    if (want <= 0) return;
-    this.chunk ??= Buffer.allocUnsafe(Math.min(this.chunkSize, Math.max(this.size, 1)));
-    // Keep unread bytes (a block may straddle two chunks).
-    const left = this.chunkLen - this.chunkPos;
-    if (left > 0) this.chunk.copy(this.chunk, 0, this.chunkPos, this.chunkLen);
-    const room = Math.min(this.chunk.length - left, this.size - this.filePos);
-    const { bytesRead } = await this.fh.read(this.chunk, left, room, this.filePos);
-    if (bytesRead === 0) throw new PxedError('TFTP_SOURCE_SHORT', 'file shrank during transfer', { at: this.filePos, size: this.size });
-    this.filePos += bytesRead;
-    this.chunkPos = 0;
-    this.chunkLen = left + bytesRead;
+    this.readAhead();
+    if (this.reading) await this.reading;
+    if (this.failure) throw this.failure;
+  }
+
+  /** Starts reading the next chunk unless one is being read or already waiting. */
+  private readAhead(): void {
+    if (this.reading || this.ahead || this.failure || this.filePos >= this.size) return;
+    const buf = this.spare ?? Buffer.allocUnsafeSlow(Math.min(this.chunkSize, this.size));
+    this.spare = null;
+    const want = Math.min(buf.length, this.size - this.filePos);
+    this.reading = this.fh.read(buf, 0, want, this.filePos).then(
+      ({ bytesRead }) => {
+        this.reading = null;
+        if (bytesRead === 0) {
+          this.failure = new PxedError('TFTP_SOURCE_SHORT', 'file shrank during transfer', { at: this.filePos, size: this.size });
+          return;
+        }
+        this.filePos += bytesRead;
+        if (this.curPos === this.curLen) {
+          this.spare = this.cur;
+          this.cur = buf;
+          this.curPos = 0;
+          this.curLen = bytesRead;
+          this.readAhead();
+        } else {
+          this.ahead = buf;
+          this.aheadLen = bytesRead;
+        }
+      },
+      (err: unknown) => {
+        this.reading = null;
+        this.failure = err;
+      },
+    );
   }
 
   async close(): Promise<void> {
+    await this.reading;
     await this.fh.close();
+  }
+}
+
+/** A file's bytes already in memory (the server's file cache). */
+export class BufferSource implements Source {
+  readonly size: number;
+  private pos = 0;
+
+  constructor(private readonly data: Buffer) {
+    this.size = data.length;
+  }
+
+  available(): number {
+    return this.size - this.pos;
+  }
+
+  copyTo(target: Buffer, off: number, len: number): void {
+    this.data.copy(target, off, this.pos, this.pos + len);
+    this.pos += len;
+  }
+
+  /** Everything is available from the start. */
+  load(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Nothing to release: the buffer belongs to the cache. */
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 }
 

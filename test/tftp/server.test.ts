@@ -81,6 +81,8 @@ before(async () => {
     backoff: 1.5,
     retries: 3,
     maxTransfersPerClient: 64,
+    // medium.bin (3 MiB) is read from disk in chunks; the smaller files come from the file cache.
+    cacheFileBytes: 1024 * 1024,
     policy,
   });
   await svc.start();
@@ -115,6 +117,19 @@ void describe('real clients: byte-identical downloads', () => {
     const out = path.join(dir, 'bs.efi');
     assert.deepEqual(await download('curl', ['-sS', '-o', out, `tftp://${HOST}:${port}/%5Csub%5Csnponly.efi`], out), files['sub/snponly.efi']);
     assert.deepEqual((await tftpGet({ host: HOST, port, file: '/sub/snponly.efi' })).data, files['sub/snponly.efi']);
+  });
+  void it('the file cache serves a file rewritten in place or replaced by rename with its new contents', async () => {
+    const get = async (): Promise<Buffer> => (await tftpGet({ host: HOST, port, file: 'changing.bin', options: [['blksize', '1468']] })).data;
+    put('changing.bin', Buffer.alloc(5000, 1));
+    assert.deepEqual(await get(), files['changing.bin']);
+    const hits = svc.stats().cache.hits;
+    assert.deepEqual(await get(), files['changing.bin']);
+    assert.equal(svc.stats().cache.hits, hits + 1, 'second download came from the cache');
+    put('changing.bin', Buffer.alloc(5000, 2)); // same size, in place
+    assert.deepEqual(await get(), files['changing.bin']);
+    fs.writeFileSync(path.join(dir, 'next.bin'), Buffer.alloc(3000, 3));
+    fs.renameSync(path.join(dir, 'next.bin'), path.join(root, 'changing.bin'));
+    assert.deepEqual(await get(), Buffer.alloc(3000, 3));
   });
   void it('50 concurrent clients (curl, tftp-hpa, atftp) all byte-identical', async () => {
     const jobs = Array.from({ length: 50 }, async (_, i) => {
