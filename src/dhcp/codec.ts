@@ -163,6 +163,11 @@ function writeIp(ip: string, out: Buffer, off: number): boolean {
   return idx === 4;
 }
 
+/** A byte loop: for the few short values of a reply it is cheaper than Buffer#copy or Uint8Array#set calls. */
+function copyBytes(src: Buffer, from: number, n: number, out: Buffer, at: number): void {
+  for (let i = 0; i < n; i++) out[at + i] = src[from + i]!;
+}
+
 /** Buffer.write(s, off, 'latin1') (low byte of each UTF-16 unit) without the native call, for short fields. */
 function writeLatin1(s: string, out: Buffer, off: number): void {
   for (let i = 0; i < s.length; i++) out[off + i] = s.charCodeAt(i) & 0xff;
@@ -282,7 +287,7 @@ export function encode(p: DhcpPacket, minSize = MIN_REPLY_SIZE): Buffer {
   if (!writeIp(p.yiaddr, out, OFF_YIADDR)) throw malformed('yiaddr', { value: p.yiaddr });
   if (!writeIp(p.siaddr, out, OFF_SIADDR)) throw malformed('siaddr', { value: p.siaddr });
   if (!writeIp(p.giaddr, out, OFF_GIADDR)) throw malformed('giaddr', { value: p.giaddr });
-  p.chaddr.copy(out, OFF_CHADDR, 0, Math.min(LEN_CHADDR, p.chaddr.length));
+  copyBytes(p.chaddr, 0, Math.min(LEN_CHADDR, p.chaddr.length), out, OFF_CHADDR);
   if (p.sname.length > LEN_SNAME) throw malformed('sname (too long)', { len: p.sname.length });
   if (p.file.length > LEN_FILE) throw malformed('file (too long)', { len: p.file.length });
   writeLatin1(p.sname, out, OFF_SNAME);
@@ -297,7 +302,7 @@ export function encode(p: DhcpPacket, minSize = MIN_REPLY_SIZE): Buffer {
       const n = Math.min(255, o.data.length - off);
       out[at++] = o.code;
       out[at++] = n;
-      o.data.copy(out, at, off, off + n);
+      copyBytes(o.data, off, n, out, at);
       at += n;
       off += 255;
     } while (off < o.data.length);

@@ -4,6 +4,7 @@
 import type { BootClient, DhcpBootAnswer } from '../boot/types.js';
 import {
   BOOTREPLY,
+  encode,
   encodeSubOptions,
   FLAG_BROADCAST,
   getOption,
@@ -127,6 +128,70 @@ export function buildProxyOffer(req: DhcpPacket, parts: BootReplyParts, serverAd
   addBoot(reply, req, parts, false);
   echoRelayInfo(reply, req);
   return reply;
+}
+
+interface OfferTemplate {
+  serverAddress: string;
+  vendorPrefix: string;
+  bootFile: string;
+  nextServer: string;
+  direct: boolean;
+  withUuid: boolean;
+  asks67: boolean;
+  wire: Buffer;
+  /** Offset of the echoed option-97 value in `wire` (-1 without). */
+  uuidAt: number;
+}
+
+const OFF_XID = 4;
+const OFF_CHADDR = 28;
+const LEN_CHADDR = 16;
+const OFF_OPTIONS = 240;
+
+/**
+ * encode(buildProxyOffer(req, parts, serverAddress)) without building the packet each time: a proxy OFFER's bytes
+ * depend on the request only through xid, htype, hlen, chaddr, the echoed 97, whether 55 asks for 67, and giaddr/82.
+ * The first OFFER of each shape (answer, prefix, 43, 97 present, 67 asked) is built and encoded the normal way and
+ * kept; later ones copy it and patch the per-request bytes. Relayed requests (giaddr, 82) are built the normal way.
+ */
+export class ProxyOfferEncoder {
+  private readonly templates: OfferTemplate[] = [];
+
+  constructor(private readonly limit = 16) {}
+
+  encode(req: DhcpPacket, parts: BootReplyParts, serverAddress: string): Buffer {
+    if (req.giaddr !== '0.0.0.0' || getOption(req, OPT.RELAY_AGENT) !== null) return encode(buildProxyOffer(req, parts, serverAddress));
+    const { answer, vendorPrefix } = parts;
+    const uuid = getOption(req, OPT.CLIENT_UUID);
+    const withUuid = uuid !== null && uuid.length === 17;
+    const asks67 = hasByte(getOption(req, OPT.PARAM_REQUEST), OPT.BOOTFILE);
+    const direct = sendsPxeDirect(parts.client, answer);
+    let t: OfferTemplate | undefined;
+    for (const c of this.templates) {
+      if (c.bootFile === answer.bootFile && c.nextServer === answer.nextServer && c.vendorPrefix === vendorPrefix && c.serverAddress === serverAddress &&
+          c.direct === direct && c.withUuid === withUuid && c.asks67 === asks67) {
+        t = c;
+        break;
+      }
+    }
+    if (t === undefined) {
+      const wire = encode(buildProxyOffer(req, parts, serverAddress));
+      let uuidAt = -1;
+      for (let at = OFF_OPTIONS; wire[at] !== OPT.END; at += 2 + wire[at + 1]!) if (wire[at] === OPT.CLIENT_UUID) uuidAt = at + 2;
+      if (this.templates.length >= this.limit) this.templates.shift();
+      this.templates.push({ serverAddress, vendorPrefix, bootFile: answer.bootFile, nextServer: answer.nextServer, direct, withUuid, asks67, wire: Buffer.from(wire), uuidAt });
+      return wire;
+    }
+    const out = Buffer.allocUnsafe(t.wire.length);
+    out.set(t.wire);
+    out[1] = req.htype;
+    out[2] = req.hlen;
+    out.writeUInt32BE(req.xid >>> 0, OFF_XID);
+    const n = Math.min(LEN_CHADDR, req.chaddr.length);
+    for (let i = 0; i < LEN_CHADDR; i++) out[OFF_CHADDR + i] = i < n ? req.chaddr[i]! : 0;
+    if (withUuid && uuid !== null) for (let i = 0; i < 17; i++) out[t.uuidAt + i] = uuid[i]!;
+    return out;
+  }
 }
 
 /** ACK for a boot-server REQUEST/INFORM on :4011 (protocol.md §3.2): ciaddr and flags echoed, yiaddr 0, no 43. */

@@ -41,7 +41,7 @@ import {
   type DhcpPacket,
 } from './codec.js';
 import { classifyClient, DEFAULT_VENDOR_PREFIXES, HTTP_CLIENT_PREFIX, matchVendorPrefix } from './classify.js';
-import { appliedStrategy, buildBootServerAck, buildLeaseReply, buildProxyOffer, type BootReplyParts } from './reply.js';
+import { appliedStrategy, buildBootServerAck, buildLeaseReply, ProxyOfferEncoder, type BootReplyParts } from './reply.js';
 
 export interface FullDhcpOptions {
   /** First and last address of the dynamic pool (inclusive), on the interface's subnet. */
@@ -173,6 +173,7 @@ export class DhcpService implements Service {
   private netmask = '255.255.255.0';
   private stopped = true;
   private leasePool: LeasePool | null = null;
+  private readonly offerEncoder = new ProxyOfferEncoder();
   private readonly counters: DhcpStats = { received: 0, malformed: 0, ignored: 0, offers: 0, acks: 0, naks: 0, policyErrors: 0 };
   private readonly warn: (key: string, msg: string, fields?: Record<string, unknown>) => void;
 
@@ -345,8 +346,8 @@ export class DhcpService implements Service {
   }
 
   /** Sends without waiting: a send error (no route, ENOBUFS) is about one reply, not the socket; it is logged. */
-  private send(sock: dgram.Socket | null, reply: DhcpPacket, address: string, port: number): void {
-    const buf = encode(reply);
+  private send(sock: dgram.Socket | null, reply: DhcpPacket | Buffer, address: string, port: number): void {
+    const buf = Buffer.isBuffer(reply) ? reply : encode(reply);
     if (!sock) return;
     const done = (err: Error | null): void => {
       if (err) this.warn('send', 'dhcp reply not sent', { to: `${address}:${port}`, err: describeError(err) });
@@ -383,7 +384,7 @@ export class DhcpService implements Service {
 
   private proxyOffer(p: DhcpPacket, parts: BootReplyParts | null, rinfo: dgram.RemoteInfo): void {
     if (!parts) return this.ignore('not a PXE client, or the policy says no', p, rinfo);
-    const reply = buildProxyOffer(p, parts, this.addr);
+    const reply = this.offerEncoder.encode(p, parts, this.addr);
     const relayed = p.giaddr !== ZERO;
     const to = relayed ? p.giaddr : BROADCAST;
     const port = relayed ? (this.opts.port ?? 67) : (this.opts.clientPort ?? 68);
