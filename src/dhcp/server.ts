@@ -330,7 +330,13 @@ export class DhcpService implements Service {
         return failed(err);
       }
     }
-    return policy.dhcpBoot(query).then(parts, failed);
+    let pending: Promise<DhcpBootAnswer | null>;
+    try {
+      pending = policy.dhcpBoot(query);
+    } catch (err) {
+      return failed(err); // an async policy that throws before returning its promise
+    }
+    return pending.then(parts, failed);
   }
 
   private logReply(kind: string, p: DhcpPacket, parts: BootReplyParts | null, to: string, port: number, extra: Record<string, unknown> = {}): void {
