@@ -5,7 +5,7 @@
 //           timeoutMs counts as a drop and is replaced.
 //   open:   `rate` DISCOVERs per second for `count` DISCOVERs, whatever the replies; latency per reply.
 import dgram from 'node:dgram';
-import { decode, encode, messageType, OPT, type DhcpPacket } from '../../src/dhcp/codec.js';
+import { encode, MAGIC_COOKIE, MSG, OPT, type DhcpPacket } from '../../src/dhcp/codec.js';
 
 interface Args {
   mode: 'closed' | 'open';
@@ -51,18 +51,31 @@ let sent = 0;
 let dropped = 0;
 let onAnswer: (() => void) | null = null;
 
+/**
+ * The xid of a BOOTREPLY whose option 53 is OFFER, else null. Reads only the header and walks the option TLVs without
+ * decoding them: the generator's cost per reply must not depend on which options a server chooses to send.
+ */
+function offerXid(msg: Buffer): number | null {
+  if (msg.length < 241 || msg[0] !== 2 || msg.readUInt32BE(236) !== MAGIC_COOKIE) return null;
+  for (let i = 240; i < msg.length && msg[i] !== OPT.END; ) {
+    if (msg[i] === OPT.PAD) {
+      i++;
+      continue;
+    }
+    if (i + 2 >= msg.length) return null;
+    if (msg[i] === OPT.MESSAGE_TYPE) return msg[i + 1] === 1 && msg[i + 2] === MSG.OFFER ? msg.readUInt32BE(4) : null;
+    i += 2 + msg[i + 1]!;
+  }
+  return null;
+}
+
 sock.on('message', (msg, rinfo) => {
   if (rinfo.address !== a.server) return;
-  let p: DhcpPacket;
-  try {
-    p = decode(msg);
-  } catch {
-    return;
-  }
-  if (p.op !== 2 || messageType(p) !== 2) return;
-  const t = sentAt.get(p.xid);
+  const xid = offerXid(msg);
+  if (xid === null) return;
+  const t = sentAt.get(xid);
   if (t === undefined) return;
-  sentAt.delete(p.xid);
+  sentAt.delete(xid);
   latUs.push(Number(process.hrtime.bigint() - t) / 1000);
   answered++;
   onAnswer?.();

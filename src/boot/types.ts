@@ -106,6 +106,11 @@ export interface TftpTransferReport {
 export interface DhcpBootPolicy {
   /** What this client boots, or null to stay silent. Records the offer/ack event on the machine's timeline. */
   dhcpBoot(query: DhcpBootQuery): Promise<DhcpBootAnswer | null>;
+  /**
+   * Optional synchronous form of dhcpBoot with the same contract (answer, events, errors thrown instead of rejected).
+   * When present, the DHCP service calls it instead of dhcpBoot: no promise and no microtask per request.
+   */
+  dhcpBootSync?(query: DhcpBootQuery): DhcpBootAnswer | null;
   /** Learned IP <-> MAC pairs, so TFTP and HTTP requests by IP can be put on the right timeline. */
   dhcpObserved(obs: AddressObservation): void;
 }

@@ -130,7 +130,14 @@ export function malformed(reading: string, detail?: Record<string, unknown>): Px
   return new PxedError('DHCP_MALFORMED', `malformed DHCP packet while reading ${reading}`, { reading, ...detail });
 }
 
+const ZERO_IP = '0.0.0.0';
+
+/** Two lower-case hex digits per byte value. */
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 function ipAt(buf: Buffer, off: number): string {
+  // Most address fields of a request are zero: no string building for them.
+  if (buf.readUInt32BE(off) === 0) return ZERO_IP;
   return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
 }
 
@@ -156,6 +163,16 @@ function writeIp(ip: string, out: Buffer, off: number): boolean {
   return idx === 4;
 }
 
+/** A byte loop: for the few short values of a reply it is cheaper than Buffer#copy or Uint8Array#set calls. */
+function copyBytes(src: Buffer, from: number, n: number, out: Buffer, at: number): void {
+  for (let i = 0; i < n; i++) out[at + i] = src[from + i]!;
+}
+
+/** Buffer.write(s, off, 'latin1') (low byte of each UTF-16 unit) without the native call, for short fields. */
+function writeLatin1(s: string, out: Buffer, off: number): void {
+  for (let i = 0; i < s.length; i++) out[off + i] = s.charCodeAt(i) & 0xff;
+}
+
 /** Dotted quad to 4 bytes; throws DHCP_MALFORMED (reading = what) on anything else. */
 export function ipToBytes(ip: string, what = 'address'): Buffer {
   const out = Buffer.alloc(4);
@@ -168,13 +185,17 @@ export function bytesToIp(b: Buffer): string {
 }
 
 function cString(buf: Buffer, off: number, len: number): string {
+  if (buf[off] === 0) return '';
   const field = buf.subarray(off, off + len);
   const nul = field.indexOf(0);
   return field.subarray(0, nul < 0 ? len : nul).toString('latin1');
 }
 
-/** Reads TLVs from `region` into `acc` (concatenating repeats). Returns when END or the region ends. */
-function readOptions(region: Buffer, where: string, acc: Map<number, Buffer[]>): void {
+/**
+ * Reads TLVs from `region` into `acc` in first-appearance order; a repeated code is concatenated onto its first entry
+ * (RFC 3396). Values are views into the datagram, which nothing writes to. Returns at END or when the region ends.
+ */
+function readOptions(region: Buffer, where: string, acc: DhcpOption[]): void {
   let i = 0;
   while (i < region.length) {
     const code = region[i]!;
@@ -186,10 +207,16 @@ function readOptions(region: Buffer, where: string, acc: Map<number, Buffer[]>):
     if (i + 1 >= region.length) throw malformed(`option ${code} length in ${where}`, { offset: i });
     const len = region[i + 1]!;
     if (i + 2 + len > region.length) throw malformed(`option ${code} value in ${where}`, { offset: i, len });
-    const parts = acc.get(code);
     const value = region.subarray(i + 2, i + 2 + len);
-    if (parts) parts.push(value);
-    else acc.set(code, [value]);
+    let seen: DhcpOption | undefined;
+    for (const o of acc) {
+      if (o.code === code) {
+        seen = o;
+        break;
+      }
+    }
+    if (seen) seen.data = Buffer.concat([seen.data, value]);
+    else acc.push({ code, data: value });
     i += 2 + len;
   }
   // A missing END is tolerated (dnsmasq does too); truncated TLVs are not.
@@ -201,28 +228,25 @@ export function decode(buf: Buffer): DhcpPacket {
   const hlen = buf[OFF_HLEN]!;
   if (hlen > LEN_CHADDR) throw malformed('hlen', { hlen });
 
-  const acc = new Map<number, Buffer[]>();
-  readOptions(buf.subarray(OFF_OPTIONS), 'options', acc);
+  const options: DhcpOption[] = [];
+  readOptions(buf.subarray(OFF_OPTIONS), 'options', options);
   let sname = cString(buf, OFF_SNAME, LEN_SNAME);
   let file = cString(buf, OFF_FILE, LEN_FILE);
-  const overload = acc.get(OPT.OVERLOAD);
-  if (overload) {
-    const v = Buffer.concat(overload);
+  const at52 = options.findIndex((o) => o.code === OPT.OVERLOAD);
+  if (at52 >= 0) {
+    const v = options[at52]!.data;
     if (v.length !== 1 || v[0]! < 1 || v[0]! > 3) throw malformed('option 52 (overload)', { len: v.length });
     // RFC 2132 §9.3: 1 = file holds options, 2 = sname, 3 = both; RFC 3396 §5 order: options, file, sname.
     if (v[0]! & 1) {
-      readOptions(buf.subarray(OFF_FILE, OFF_FILE + LEN_FILE), 'file (overloaded)', acc);
+      readOptions(buf.subarray(OFF_FILE, OFF_FILE + LEN_FILE), 'file (overloaded)', options);
       file = '';
     }
     if (v[0]! & 2) {
-      readOptions(buf.subarray(OFF_SNAME, OFF_SNAME + LEN_SNAME), 'sname (overloaded)', acc);
+      readOptions(buf.subarray(OFF_SNAME, OFF_SNAME + LEN_SNAME), 'sname (overloaded)', options);
       sname = '';
     }
-    acc.delete(OPT.OVERLOAD);
+    options.splice(at52, 1); // a 52 inside file/sname was concatenated onto this entry
   }
-
-  const options: DhcpOption[] = [];
-  for (const [code, parts] of acc) options.push({ code, data: parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts) });
 
   return {
     op: buf[OFF_OP]!,
@@ -236,7 +260,7 @@ export function decode(buf: Buffer): DhcpPacket {
     yiaddr: ipAt(buf, OFF_YIADDR),
     siaddr: ipAt(buf, OFF_SIADDR),
     giaddr: ipAt(buf, OFF_GIADDR),
-    chaddr: Buffer.from(buf.subarray(OFF_CHADDR, OFF_CHADDR + LEN_CHADDR)),
+    chaddr: buf.subarray(OFF_CHADDR, OFF_CHADDR + LEN_CHADDR),
     sname,
     file,
     options,
@@ -250,7 +274,8 @@ export function encode(p: DhcpPacket, minSize = MIN_REPLY_SIZE): Buffer {
     if (o.code === OPT.PAD || o.code === OPT.END || o.code === OPT.OVERLOAD) continue;
     optLen += o.data.length + 2 * Math.max(1, Math.ceil(o.data.length / 255));
   }
-  const out = Buffer.alloc(Math.max(minSize, OFF_OPTIONS + optLen));
+  // From Node's buffer pool (no ArrayBuffer per reply), zeroed here.
+  const out = Buffer.allocUnsafe(Math.max(minSize, OFF_OPTIONS + optLen)).fill(0);
   out[OFF_OP] = p.op;
   out[OFF_HTYPE] = p.htype;
   out[OFF_HLEN] = p.hlen;
@@ -262,11 +287,11 @@ export function encode(p: DhcpPacket, minSize = MIN_REPLY_SIZE): Buffer {
   if (!writeIp(p.yiaddr, out, OFF_YIADDR)) throw malformed('yiaddr', { value: p.yiaddr });
   if (!writeIp(p.siaddr, out, OFF_SIADDR)) throw malformed('siaddr', { value: p.siaddr });
   if (!writeIp(p.giaddr, out, OFF_GIADDR)) throw malformed('giaddr', { value: p.giaddr });
-  p.chaddr.copy(out, OFF_CHADDR, 0, Math.min(LEN_CHADDR, p.chaddr.length));
-  if (Buffer.byteLength(p.sname, 'latin1') > LEN_SNAME) throw malformed('sname (too long)', { len: p.sname.length });
-  if (Buffer.byteLength(p.file, 'latin1') > LEN_FILE) throw malformed('file (too long)', { len: p.file.length });
-  out.write(p.sname, OFF_SNAME, 'latin1');
-  out.write(p.file, OFF_FILE, 'latin1');
+  copyBytes(p.chaddr, 0, Math.min(LEN_CHADDR, p.chaddr.length), out, OFF_CHADDR);
+  if (p.sname.length > LEN_SNAME) throw malformed('sname (too long)', { len: p.sname.length });
+  if (p.file.length > LEN_FILE) throw malformed('file (too long)', { len: p.file.length });
+  writeLatin1(p.sname, out, OFF_SNAME);
+  writeLatin1(p.file, out, OFF_FILE);
   out.writeUInt32BE(MAGIC_COOKIE, OFF_COOKIE);
   let at = OFF_OPTIONS;
   for (const o of p.options) {
@@ -277,7 +302,7 @@ export function encode(p: DhcpPacket, minSize = MIN_REPLY_SIZE): Buffer {
       const n = Math.min(255, o.data.length - off);
       out[at++] = o.code;
       out[at++] = n;
-      o.data.copy(out, at, off, off + n);
+      copyBytes(o.data, off, n, out, at);
       at += n;
       off += 255;
     } while (off < o.data.length);
@@ -318,7 +343,10 @@ export function messageType(p: DhcpPacket): number | null {
 
 /** The chaddr as lower-case colon form (first hlen bytes). */
 export function macOf(p: DhcpPacket): string {
-  return [...p.chaddr.subarray(0, p.hlen)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  const n = Math.min(p.hlen, p.chaddr.length);
+  let s = '';
+  for (let i = 0; i < n; i++) s += i === 0 ? HEX[p.chaddr[i]!]! : `:${HEX[p.chaddr[i]!]!}`;
+  return s;
 }
 
 function ipOption(p: DhcpPacket, code: number, name: string): string | null {
@@ -377,11 +405,11 @@ export function clientNdi(p: DhcpPacket): { type: number; major: number; minor: 
 export function clientUuid(p: DhcpPacket): string | null {
   const v = getOption(p, OPT.CLIENT_UUID);
   if (v === null || v.length !== 17 || v[0] !== 0) return null;
-  const g = v.subarray(1);
-  if (g.every((b) => b === 0)) return null;
-  const hex = (b: Buffer): string => b.toString('hex');
-  const le = (b: Buffer): string => hex(Buffer.from(b).reverse());
-  return `${le(g.subarray(0, 4))}-${le(g.subarray(4, 6))}-${le(g.subarray(6, 8))}-${hex(g.subarray(8, 10))}-${hex(g.subarray(10, 16))}`;
+  let zero = true;
+  for (let i = 1; i < 17 && zero; i++) zero = v[i] === 0;
+  if (zero) return null;
+  const h = (i: number): string => HEX[v[1 + i]!]!;
+  return `${h(3)}${h(2)}${h(1)}${h(0)}-${h(5)}${h(4)}-${h(7)}${h(6)}-${h(8)}${h(9)}-${h(10)}${h(11)}${h(12)}${h(13)}${h(14)}${h(15)}`;
 }
 
 /**

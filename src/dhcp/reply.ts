@@ -4,6 +4,7 @@
 import type { BootClient, DhcpBootAnswer } from '../boot/types.js';
 import {
   BOOTREPLY,
+  encode,
   encodeSubOptions,
   FLAG_BROADCAST,
   getOption,
@@ -19,6 +20,33 @@ import {
 } from './codec.js';
 
 // Replies share option buffers with the request and with constants: they are encoded, never mutated.
+
+/** Small memo of string -> encoded option value (server addresses, vendor prefixes, boot files): a few distinct values
+ *  recur on every reply. Bounded: cleared when full. */
+function encodedCache(encodeValue: (s: string) => Buffer, limit = 64): (s: string) => Buffer {
+  const m = new Map<string, Buffer>();
+  return (s) => {
+    let v = m.get(s);
+    if (v === undefined) {
+      if (m.size >= limit) m.clear();
+      v = encodeValue(s);
+      m.set(s, v);
+    }
+    return v;
+  };
+}
+
+const serverIdBytes = encodedCache((ip) => ipToBytes(ip, 'server address'));
+const latin1Bytes = encodedCache((s) => Buffer.from(s, 'latin1'));
+/** Option 67 is NUL-terminated (protocol.md Q19). */
+const bootFileBytes = encodedCache((s) => Buffer.from(`${s}\0`, 'latin1'));
+const MESSAGE_TYPE_BYTES: Record<number, Buffer> = Object.fromEntries(Object.values(MSG).map((t) => [t, Buffer.from([t])]));
+
+function hasByte(b: Buffer | null, v: number): boolean {
+  if (b === null) return false;
+  for (let i = 0; i < b.length; i++) if (b[i] === v) return true;
+  return false;
+}
 
 /** `file` holds 127 characters plus the NUL (RFC 2131 §2: 128 bytes). */
 const FILE_MAX = 127;
@@ -56,14 +84,12 @@ function base(req: DhcpPacket): DhcpPacket {
     yiaddr: '0.0.0.0',
     siaddr: '0.0.0.0',
     giaddr: req.giaddr,
-    chaddr: Buffer.from(req.chaddr),
+    chaddr: req.chaddr,
     sname: '',
     file: '',
     options: [],
   };
 }
-
-const nulString = (s: string): Buffer => Buffer.concat([Buffer.from(s, 'latin1'), Buffer.from([0])]);
 
 /**
  * Adds siaddr/sname/file and options 60, 97, 43, (175), 67 to `reply`. `file` stays empty when the boot file is longer
@@ -73,17 +99,17 @@ function addBoot(reply: DhcpPacket, req: DhcpPacket, parts: BootReplyParts, full
   const { client, vendorPrefix, answer } = parts;
   reply.siaddr = answer.nextServer;
   reply.sname = answer.nextServer;
-  const fileBytes = Buffer.byteLength(answer.bootFile, 'latin1');
-  if (fileBytes <= FILE_MAX) reply.file = answer.bootFile;
-  reply.options.push({ code: OPT.VENDOR_CLASS, data: Buffer.from(vendorPrefix, 'latin1') });
+  const fits = answer.bootFile.length <= FILE_MAX; // latin1: one byte per character
+  if (fits) reply.file = answer.bootFile;
+  reply.options.push({ code: OPT.VENDOR_CLASS, data: latin1Bytes(vendorPrefix) });
   const uuid = getOption(req, OPT.CLIENT_UUID);
   if (uuid !== null && uuid.length === 17) reply.options.push({ code: OPT.CLIENT_UUID, data: uuid });
   // Shared constant buffers: replies are encoded, never mutated.
   if (allow43 && sendsPxeDirect(client, answer)) reply.options.push({ code: OPT.VENDOR, data: PXE_DIRECT_BOOT });
   if (fullMode && client.isIpxe) reply.options.push({ code: OPT.IPXE, data: IPXE_NO_PXEDHCP });
   // Option 67 NUL-terminated (protocol.md Q19), only when requested (§2.3) or when `file` cannot hold it.
-  if (getOption(req, OPT.PARAM_REQUEST)?.includes(OPT.BOOTFILE) || fileBytes > FILE_MAX) {
-    reply.options.push({ code: OPT.BOOTFILE, data: nulString(answer.bootFile) });
+  if (!fits || hasByte(getOption(req, OPT.PARAM_REQUEST), OPT.BOOTFILE)) {
+    reply.options.push({ code: OPT.BOOTFILE, data: bootFileBytes(answer.bootFile) });
   }
 }
 
@@ -97,19 +123,83 @@ function echoRelayInfo(reply: DhcpPacket, req: DhcpPacket): void {
 export function buildProxyOffer(req: DhcpPacket, parts: BootReplyParts, serverAddress: string): DhcpPacket {
   const reply = base(req);
   reply.flags = FLAG_BROADCAST; // forced, whatever the client sent (dnsmasq, pixiecore)
-  reply.options.push({ code: OPT.MESSAGE_TYPE, data: Buffer.from([MSG.OFFER]) });
-  reply.options.push({ code: OPT.SERVER_ID, data: ipToBytes(serverAddress, 'server address') });
+  reply.options.push({ code: OPT.MESSAGE_TYPE, data: MESSAGE_TYPE_BYTES[MSG.OFFER]! });
+  reply.options.push({ code: OPT.SERVER_ID, data: serverIdBytes(serverAddress) });
   addBoot(reply, req, parts, false);
   echoRelayInfo(reply, req);
   return reply;
+}
+
+interface OfferTemplate {
+  serverAddress: string;
+  vendorPrefix: string;
+  bootFile: string;
+  nextServer: string;
+  direct: boolean;
+  withUuid: boolean;
+  asks67: boolean;
+  wire: Buffer;
+  /** Offset of the echoed option-97 value in `wire` (-1 without). */
+  uuidAt: number;
+}
+
+const OFF_XID = 4;
+const OFF_CHADDR = 28;
+const LEN_CHADDR = 16;
+const OFF_OPTIONS = 240;
+
+/**
+ * encode(buildProxyOffer(req, parts, serverAddress)) without building the packet each time: a proxy OFFER's bytes
+ * depend on the request only through xid, htype, hlen, chaddr, the echoed 97, whether 55 asks for 67, and giaddr/82.
+ * The first OFFER of each shape (answer, prefix, 43, 97 present, 67 asked) is built and encoded the normal way and
+ * kept; later ones copy it and patch the per-request bytes. Relayed requests (giaddr, 82) are built the normal way.
+ */
+export class ProxyOfferEncoder {
+  private readonly templates: OfferTemplate[] = [];
+
+  constructor(private readonly limit = 16) {}
+
+  encode(req: DhcpPacket, parts: BootReplyParts, serverAddress: string): Buffer {
+    if (req.giaddr !== '0.0.0.0' || getOption(req, OPT.RELAY_AGENT) !== null) return encode(buildProxyOffer(req, parts, serverAddress));
+    const { answer, vendorPrefix } = parts;
+    const uuid = getOption(req, OPT.CLIENT_UUID);
+    const withUuid = uuid !== null && uuid.length === 17;
+    const asks67 = hasByte(getOption(req, OPT.PARAM_REQUEST), OPT.BOOTFILE);
+    const direct = sendsPxeDirect(parts.client, answer);
+    let t: OfferTemplate | undefined;
+    for (const c of this.templates) {
+      if (c.bootFile === answer.bootFile && c.nextServer === answer.nextServer && c.vendorPrefix === vendorPrefix && c.serverAddress === serverAddress &&
+          c.direct === direct && c.withUuid === withUuid && c.asks67 === asks67) {
+        t = c;
+        break;
+      }
+    }
+    if (t === undefined) {
+      const wire = encode(buildProxyOffer(req, parts, serverAddress));
+      let uuidAt = -1;
+      for (let at = OFF_OPTIONS; wire[at] !== OPT.END; at += 2 + wire[at + 1]!) if (wire[at] === OPT.CLIENT_UUID) uuidAt = at + 2;
+      if (this.templates.length >= this.limit) this.templates.shift();
+      this.templates.push({ serverAddress, vendorPrefix, bootFile: answer.bootFile, nextServer: answer.nextServer, direct, withUuid, asks67, wire: Buffer.from(wire), uuidAt });
+      return wire;
+    }
+    const out = Buffer.allocUnsafe(t.wire.length);
+    out.set(t.wire);
+    out[1] = req.htype;
+    out[2] = req.hlen;
+    out.writeUInt32BE(req.xid >>> 0, OFF_XID);
+    const n = Math.min(LEN_CHADDR, req.chaddr.length);
+    for (let i = 0; i < LEN_CHADDR; i++) out[OFF_CHADDR + i] = i < n ? req.chaddr[i]! : 0;
+    if (withUuid && uuid !== null) for (let i = 0; i < 17; i++) out[t.uuidAt + i] = uuid[i]!;
+    return out;
+  }
 }
 
 /** ACK for a boot-server REQUEST/INFORM on :4011 (protocol.md §3.2): ciaddr and flags echoed, yiaddr 0, no 43. */
 export function buildBootServerAck(req: DhcpPacket, parts: BootReplyParts, serverAddress: string): DhcpPacket {
   const reply = base(req);
   reply.ciaddr = req.ciaddr;
-  reply.options.push({ code: OPT.MESSAGE_TYPE, data: Buffer.from([MSG.ACK]) });
-  reply.options.push({ code: OPT.SERVER_ID, data: ipToBytes(serverAddress, 'server address') });
+  reply.options.push({ code: OPT.MESSAGE_TYPE, data: MESSAGE_TYPE_BYTES[MSG.ACK]! });
+  reply.options.push({ code: OPT.SERVER_ID, data: serverIdBytes(serverAddress) });
   addBoot(reply, req, parts, false, false); // 43 is optional on 4011 and omitted...
   // ...except for a Boot Server Discovery REQUEST: iPXE drops an ACK whose 43.71 item differs (protocol.md §3.3).
   const item = pxeVendorOptions(req)?.find((s) => s.code === PXE_SUB.BOOT_ITEM);
@@ -147,8 +237,8 @@ export function buildLeaseReply(req: DhcpPacket, input: LeaseReplyInput): DhcpPa
   reply.yiaddr = input.yiaddr;
   if (input.echoCiaddr) reply.ciaddr = req.ciaddr;
   const opts: DhcpOption[] = reply.options;
-  opts.push({ code: OPT.MESSAGE_TYPE, data: Buffer.from([input.type]) });
-  opts.push({ code: OPT.SERVER_ID, data: ipToBytes(input.serverAddress, 'server address') });
+  opts.push({ code: OPT.MESSAGE_TYPE, data: MESSAGE_TYPE_BYTES[input.type]! });
+  opts.push({ code: OPT.SERVER_ID, data: serverIdBytes(input.serverAddress) });
   if (input.type === MSG.NAK) {
     if (input.message) opts.push({ code: OPT.MESSAGE, data: Buffer.from(input.message, 'latin1') });
     echoRelayInfo(reply, req);

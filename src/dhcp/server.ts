@@ -19,7 +19,7 @@ import dgram from 'node:dgram';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { BootClient, DhcpBootAnswer, DhcpBootPolicy, DhcpStage } from '../boot/types.js';
+import type { BootClient, DhcpBootAnswer, DhcpBootPolicy, DhcpBootQuery, DhcpStage } from '../boot/types.js';
 import { describeError, isPxedError, PxedError } from '../errors.js';
 import { rateLimited, type Logger } from '../log.js';
 import type { Service } from '../service.js';
@@ -41,7 +41,7 @@ import {
   type DhcpPacket,
 } from './codec.js';
 import { classifyClient, DEFAULT_VENDOR_PREFIXES, HTTP_CLIENT_PREFIX, matchVendorPrefix } from './classify.js';
-import { appliedStrategy, buildBootServerAck, buildLeaseReply, buildProxyOffer, type BootReplyParts } from './reply.js';
+import { appliedStrategy, buildBootServerAck, buildLeaseReply, ProxyOfferEncoder, type BootReplyParts } from './reply.js';
 
 export interface FullDhcpOptions {
   /** First and last address of the dynamic pool (inclusive), on the interface's subnet. */
@@ -173,6 +173,7 @@ export class DhcpService implements Service {
   private netmask = '255.255.255.0';
   private stopped = true;
   private leasePool: LeasePool | null = null;
+  private readonly offerEncoder = new ProxyOfferEncoder();
   private readonly counters: DhcpStats = { received: 0, malformed: 0, ignored: 0, offers: 0, acks: 0, naks: 0, policyErrors: 0 };
   private readonly warn: (key: string, msg: string, fields?: Record<string, unknown>) => void;
 
@@ -260,14 +261,22 @@ export class DhcpService implements Service {
     if (this.stopped) return;
     this.counters.received++;
     // Nothing a packet contains may escape this loop: malformed -> warn (rate-limited), anything else -> error.
-    this.handle(via, msg, rinfo).catch((err: unknown) => {
-      if (isPxedError(err, 'DHCP_MALFORMED')) {
-        this.counters.malformed++;
-        this.warn('malformed', 'malformed DHCP packet', { from: `${rinfo.address}:${rinfo.port}`, reading: err.details?.reading });
-      } else {
-        this.warn('handler', 'DHCP packet handling failed', { from: `${rinfo.address}:${rinfo.port}`, err: describeError(err) });
-      }
-    });
+    // A proxy DISCOVER answered by a synchronous policy is handled without a promise.
+    try {
+      const pending = this.handle(via, msg, rinfo);
+      if (pending) pending.catch((err: unknown) => this.handlerFailed(err, rinfo));
+    } catch (err) {
+      this.handlerFailed(err, rinfo);
+    }
+  }
+
+  private handlerFailed(err: unknown, rinfo: dgram.RemoteInfo): void {
+    if (isPxedError(err, 'DHCP_MALFORMED')) {
+      this.counters.malformed++;
+      this.warn('malformed', 'malformed DHCP packet', { from: `${rinfo.address}:${rinfo.port}`, reading: err.details?.reading });
+    } else {
+      this.warn('handler', 'DHCP packet handling failed', { from: `${rinfo.address}:${rinfo.port}`, err: describeError(err) });
+    }
   }
 
   private ignore(why: string, p: DhcpPacket | null, rinfo: dgram.RemoteInfo): void {
@@ -278,7 +287,8 @@ export class DhcpService implements Service {
     }
   }
 
-  private async handle(via: Via, msg: Buffer, rinfo: dgram.RemoteInfo): Promise<void> {
+  /** Returns a promise only when the reply waits for an asynchronous policy answer. */
+  private handle(via: Via, msg: Buffer, rinfo: dgram.RemoteInfo): Promise<void> | void {
     const p = decode(msg);
     if (p.op !== BOOTREQUEST || p.htype !== 1 || p.hlen !== 6) return this.ignore('not an Ethernet BOOTREQUEST', p, rinfo);
     const type = messageType(p);
@@ -288,8 +298,8 @@ export class DhcpService implements Service {
     return this.handleProxy(p, type, rinfo);
   }
 
-  /** Classifies a PXE/HTTP client and asks the policy; null = stay silent. */
-  private async bootParts(p: DhcpPacket, stage: DhcpStage, rinfo: dgram.RemoteInfo, httpAllowed: boolean): Promise<BootReplyParts | null> {
+  /** Classifies a PXE/HTTP client and asks the policy; null = stay silent. Synchronous with a dhcpBootSync policy. */
+  private bootParts(p: DhcpPacket, stage: DhcpStage, rinfo: dgram.RemoteInfo, httpAllowed: boolean): BootReplyParts | null | Promise<BootReplyParts | null> {
     const vendorPrefix = matchVendorPrefix(p, this.opts.vendorPrefixes ?? DEFAULT_VENDOR_PREFIXES);
     if (vendorPrefix === null) return null;
     if (!httpAllowed && vendorPrefix === HTTP_CLIENT_PREFIX) return null;
@@ -298,56 +308,63 @@ export class DhcpService implements Service {
       this.ignore(`unsupported architecture ${client.arch}`, p, rinfo);
       return null;
     }
-    let answer: DhcpBootAnswer | null;
-    try {
-      answer = await this.opts.policy.dhcpBoot({
-        client,
-        stage,
-        xid: p.xid,
-        serverAddress: this.addr,
-        relayAddress: p.giaddr !== ZERO ? p.giaddr : null,
-        clientAddress: p.ciaddr !== ZERO ? p.ciaddr : null,
-      });
-    } catch (err) {
+    const query: DhcpBootQuery = {
+      client,
+      stage,
+      xid: p.xid,
+      serverAddress: this.addr,
+      relayAddress: p.giaddr !== ZERO ? p.giaddr : null,
+      clientAddress: p.ciaddr !== ZERO ? p.ciaddr : null,
+    };
+    const parts = (answer: DhcpBootAnswer | null): BootReplyParts | null => (answer === null ? null : { client, vendorPrefix, answer });
+    const failed = (err: unknown): null => {
       this.counters.policyErrors++;
       this.warn('policy', 'boot policy failed; staying silent', { mac: client.mac, xid: p.xid, err: describeError(err) });
       return null;
+    };
+    const policy = this.opts.policy;
+    if (policy.dhcpBootSync) {
+      try {
+        return parts(policy.dhcpBootSync(query));
+      } catch (err) {
+        return failed(err);
+      }
     }
-    return answer === null ? null : { client, vendorPrefix, answer };
+    let pending: Promise<DhcpBootAnswer | null>;
+    try {
+      pending = policy.dhcpBoot(query);
+    } catch (err) {
+      return failed(err); // an async policy that throws before returning its promise
+    }
+    return pending.then(parts, failed);
   }
 
-  private logReply(kind: string, p: DhcpPacket, parts: BootReplyParts | null, to: string, extra: Record<string, unknown> = {}): void {
+  private logReply(kind: string, p: DhcpPacket, parts: BootReplyParts | null, to: string, port: number, extra: Record<string, unknown> = {}): void {
     const log = this.opts.log;
     if (!log.enabled('info')) return;
     log.info(`dhcp ${kind}`, {
       mac: macOf(p),
       xid: p.xid,
-      client: to,
+      client: `${to}:${port}`,
       ...(parts ? { arch: parts.client.arch, firmware: parts.client.firmware, strategy: appliedStrategy(parts.client, parts.answer), bootFile: parts.answer.bootFile } : {}),
       ...extra,
     });
   }
 
-  private send(sock: dgram.Socket | null, reply: DhcpPacket, address: string, port: number): Promise<void> {
-    const buf = encode(reply);
-    return new Promise((resolve) => {
-      if (!sock) return resolve();
-      const done = (err: Error | null): void => {
-        if (err) this.warn('send', 'dhcp reply not sent', { to: `${address}:${port}`, err: describeError(err) });
-        resolve();
-      };
-      if (sock === this.tx && this.bcast && address === BROADCAST && port === (this.opts.clientPort ?? 68)) {
-        this.bcast.send(buf, done);
-        return;
-      }
-      // A send error (no route, ENOBUFS) is about one reply, not the socket: log it and go on.
-      sock.send(buf, port, address, done);
-    });
+  /** Sends without waiting: a send error (no route, ENOBUFS) is about one reply, not the socket; it is logged. */
+  private send(sock: dgram.Socket | null, reply: DhcpPacket | Buffer, address: string, port: number): void {
+    const buf = Buffer.isBuffer(reply) ? reply : encode(reply);
+    if (!sock) return;
+    const done = (err: Error | null): void => {
+      if (err) this.warn('send', 'dhcp reply not sent', { to: `${address}:${port}`, err: describeError(err) });
+    };
+    if (sock === this.tx && this.bcast && address === BROADCAST && port === (this.opts.clientPort ?? 68)) this.bcast.send(buf, done);
+    else sock.send(buf, port, address, done);
   }
 
   // ---- proxy mode, :67 (protocol.md §2) ----
 
-  private async handleProxy(p: DhcpPacket, type: number, rinfo: dgram.RemoteInfo): Promise<void> {
+  private handleProxy(p: DhcpPacket, type: number, rinfo: dgram.RemoteInfo): Promise<void> | void {
     if (type === MSG.REQUEST) {
       const sid = serverId(p);
       if (sid === this.addr) {
@@ -366,13 +383,20 @@ export class DhcpService implements Service {
       return this.ignore('REQUEST on :67 for another server', p, rinfo);
     }
     if (type !== MSG.DISCOVER) return this.ignore(`${MSG_NAMES[type] ?? type} on :67`, p, rinfo);
-    const parts = await this.bootParts(p, 'proxy-offer', rinfo, true);
+    const parts = this.bootParts(p, 'proxy-offer', rinfo, true);
+    if (parts instanceof Promise) return parts.then((x) => this.proxyOffer(p, x, rinfo));
+    this.proxyOffer(p, parts, rinfo);
+  }
+
+  private proxyOffer(p: DhcpPacket, parts: BootReplyParts | null, rinfo: dgram.RemoteInfo): void {
     if (!parts) return this.ignore('not a PXE client, or the policy says no', p, rinfo);
-    const reply = buildProxyOffer(p, parts, this.addr);
-    const [to, port] = p.giaddr !== ZERO ? [p.giaddr, this.opts.port ?? 67] : [BROADCAST, this.opts.clientPort ?? 68];
-    await this.send(this.tx, reply, to, port);
+    const reply = this.offerEncoder.encode(p, parts, this.addr);
+    const relayed = p.giaddr !== ZERO;
+    const to = relayed ? p.giaddr : BROADCAST;
+    const port = relayed ? (this.opts.port ?? 67) : (this.opts.clientPort ?? 68);
+    this.send(this.tx, reply, to, port);
     this.counters.offers++;
-    this.logReply('proxy offer', p, parts, `${to}:${port}`);
+    this.logReply('proxy offer', p, parts, to, port);
   }
 
   /**
@@ -389,9 +413,9 @@ export class DhcpService implements Service {
     reply.flags |= FLAG_BROADCAST;
     const cport = this.opts.clientPort ?? 68;
     const [to, port] = p.giaddr !== ZERO ? [p.giaddr, this.opts.port ?? 67] : p.ciaddr !== ZERO ? [p.ciaddr, cport] : [BROADCAST, cport];
-    await this.send(this.tx, reply, to, port);
+    this.send(this.tx, reply, to, port);
     this.counters.acks++;
-    this.logReply('proxy ack', p, parts, `${to}:${port}`);
+    this.logReply('proxy ack', p, parts, to, port);
   }
 
   // ---- :4011 boot server (protocol.md §3) ----
@@ -404,9 +428,9 @@ export class DhcpService implements Service {
     if (!parts) return this.ignore('not a PXE client, or the policy says no', p, rinfo);
     const reply = buildBootServerAck(p, parts, this.addr);
     // Unicast to the source ip:port (EDK2 listens on 4011, iPXE on 68); never broadcast (Q22).
-    await this.send(this.boot, reply, rinfo.address, rinfo.port);
+    this.send(this.boot, reply, rinfo.address, rinfo.port);
     this.counters.acks++;
-    this.logReply('boot server ack', p, parts, `${rinfo.address}:${rinfo.port}`);
+    this.logReply('boot server ack', p, parts, rinfo.address, rinfo.port);
   }
 
   // ---- full DHCP mode (protocol.md §7; RFC 2131 §4.3) ----
@@ -427,15 +451,15 @@ export class DhcpService implements Service {
   }
 
   /** RFC 2131 §4.1 delivery: relay -> giaddr:67; NAK -> broadcast; renewing client -> ciaddr:68; else broadcast. */
-  private async deliver(reply: DhcpPacket, req: DhcpPacket, type: number): Promise<string> {
+  private deliver(reply: DhcpPacket, req: DhcpPacket, type: number): [string, number] {
     const cport = this.opts.clientPort ?? 68;
     let to: [string, number];
     if (req.giaddr !== ZERO) to = [req.giaddr, this.opts.port ?? 67];
     else if (type !== MSG.NAK && req.ciaddr !== ZERO) to = [req.ciaddr, cport];
     else to = [BROADCAST, cport];
     if (to[0] === BROADCAST || req.giaddr !== ZERO) reply.flags |= req.flags & FLAG_BROADCAST;
-    await this.send(this.tx, reply, to[0], to[1]);
-    return `${to[0]}:${to[1]}`;
+    this.send(this.tx, reply, to[0], to[1]);
+    return to;
   }
 
   private async handleFull(p: DhcpPacket, type: number, rinfo: dgram.RemoteInfo): Promise<void> {
@@ -455,9 +479,9 @@ export class DhcpService implements Service {
         const boot = await this.bootParts(p, 'dhcp-offer', rinfo, true);
         pool.record(ip, mac, 'offered', f.offerHoldSeconds ?? 60, hostname, now);
         const reply = buildLeaseReply(p, { type: MSG.OFFER, yiaddr: ip, serverAddress: this.addr, leaseSeconds, network: this.network(), hostname, boot });
-        const to = await this.deliver(reply, p, MSG.OFFER);
+        const [to, port] = this.deliver(reply, p, MSG.OFFER);
         this.counters.offers++;
-        this.logReply('offer', p, boot, to, { ip });
+        this.logReply('offer', p, boot, to, port, { ip });
         return;
       }
       case MSG.REQUEST: {
@@ -472,9 +496,9 @@ export class DhcpService implements Service {
         if (ip === null) return this.ignore('REQUEST without an address', p, rinfo);
         if (!pool.canLease(mac, ip, now)) {
           const reply = buildLeaseReply(p, { type: MSG.NAK, yiaddr: ZERO, serverAddress: this.addr, message: 'address not available' });
-          const to = await this.deliver(reply, p, MSG.NAK);
+          const [to, port] = this.deliver(reply, p, MSG.NAK);
           this.counters.naks++;
-          this.logReply('nak', p, null, to, { ip });
+          this.logReply('nak', p, null, to, port, { ip });
           return;
         }
         const hostname = pool.reservationFor(mac)?.hostname ?? null;
@@ -482,9 +506,9 @@ export class DhcpService implements Service {
         pool.record(ip, mac, 'bound', leaseSeconds, hostname, now);
         this.opts.policy.dhcpObserved({ mac, ip, source: 'lease' });
         const reply = buildLeaseReply(p, { type: MSG.ACK, yiaddr: ip, serverAddress: this.addr, leaseSeconds, network: this.network(), hostname, boot });
-        const to = await this.deliver(reply, p, MSG.ACK);
+        const [to, port] = this.deliver(reply, p, MSG.ACK);
         this.counters.acks++;
-        this.logReply('ack', p, boot, to, { ip });
+        this.logReply('ack', p, boot, to, port, { ip });
         return;
       }
       case MSG.RELEASE: {
@@ -503,7 +527,7 @@ export class DhcpService implements Service {
       case MSG.INFORM: {
         const boot = await this.bootParts(p, 'dhcp-ack', rinfo, true);
         const reply = buildLeaseReply(p, { type: MSG.ACK, yiaddr: ZERO, serverAddress: this.addr, network: this.network(), boot, echoCiaddr: true });
-        await this.send(this.tx, reply, p.ciaddr !== ZERO ? p.ciaddr : rinfo.address, rinfo.port);
+        this.send(this.tx, reply, p.ciaddr !== ZERO ? p.ciaddr : rinfo.address, rinfo.port);
         this.counters.acks++;
         return;
       }

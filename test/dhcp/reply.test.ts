@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { fixtures } from '../helpers/paths.js';
 import { decode, encode, getOption, OPT, type DhcpPacket } from '../../src/dhcp/codec.js';
 import { classifyClient } from '../../src/dhcp/classify.js';
-import { buildBootServerAck, buildLeaseReply, buildProxyOffer } from '../../src/dhcp/reply.js';
+import { buildBootServerAck, buildLeaseReply, buildProxyOffer, ProxyOfferEncoder } from '../../src/dhcp/reply.js';
 import type { DhcpBootAnswer } from '../../src/boot/types.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -111,4 +111,45 @@ void test('full-mode OFFER/ACK: address options plus the PXE boot options; 175 n
   assert.equal(r.yiaddr, '10.77.0.100');
   const nak = buildLeaseReply(req, { type: 6, yiaddr: '0.0.0.0', serverAddress: '10.77.0.2', message: 'no' });
   assert.deepEqual(nak.options.map((o) => o.code), [53, 54, 56]);
+});
+
+void test('ProxyOfferEncoder: byte-identical to encode(buildProxyOffer) for every capture, answer and per-request field', () => {
+  const requests = fs.readdirSync(fixtures('dhcp')).filter((f) => /client-(discover|request)/.test(f) && f.endsWith('.bin')).map(fx);
+  requests.push(decode(biosDiscover()));
+  const answers: DhcpBootAnswer[] = [
+    { bootFile: 'undionly.kpxe', nextServer: '10.77.0.2', strategy: 'binl' },
+    { bootFile: 'snponly.efi', nextServer: '10.77.0.2', strategy: 'binl' },
+    { bootFile: 'snponly.efi', nextServer: '10.77.0.2', strategy: 'direct' },
+    { bootFile: 'x86_64/ipxe.efi', nextServer: '10.77.0.3', strategy: 'binl' },
+    { bootFile: 'http://10.77.0.2:8080/boot.ipxe', nextServer: '10.77.0.2', strategy: 'direct' },
+    { bootFile: 'http://10.77.0.2:8080/' + 'y'.repeat(150), nextServer: '10.77.0.2', strategy: 'binl' },
+  ];
+  const enc = new ProxyOfferEncoder(4); // small, so that templates are also evicted and rebuilt
+  let n = 0;
+  for (let round = 0; round < 3; round++) {
+    for (const [i, base] of requests.entries()) {
+      for (const answer of answers) {
+        for (const variant of ['as captured', 'no 97', 'no 55', 'short chaddr', 'relayed']) {
+          const req: DhcpPacket = { ...base, options: [...base.options], chaddr: Buffer.from(base.chaddr) };
+          req.xid = (0x1000 * round + 16 * i + n) >>> 0;
+          req.chaddr[5] = n & 0xff;
+          req.options = req.options.map((o) => (o.code === OPT.CLIENT_UUID && o.data.length === 17 ? { code: o.code, data: Buffer.concat([o.data.subarray(0, 16), Buffer.from([n & 0xff])]) } : o));
+          if (variant === 'no 97') req.options = req.options.filter((o) => o.code !== OPT.CLIENT_UUID);
+          if (variant === 'no 55') req.options = req.options.filter((o) => o.code !== OPT.PARAM_REQUEST);
+          if (variant === 'short chaddr') req.chaddr = req.chaddr.subarray(0, 6);
+          if (variant === 'relayed') {
+            req.giaddr = '10.99.0.1';
+            req.options.push({ code: OPT.RELAY_AGENT, data: hex('0104cafebabe') });
+          }
+          for (const vendorPrefix of ['PXEClient', 'HTTPClient']) {
+            const parts = { client: classifyClient(req), vendorPrefix, answer };
+            const want = encode(buildProxyOffer(req, parts, '10.77.0.2')).toString('hex');
+            assert.equal(enc.encode(req, parts, '10.77.0.2').toString('hex'), want, `${variant} ${answer.bootFile} ${vendorPrefix}`);
+            n++;
+          }
+        }
+      }
+    }
+  }
+  assert.ok(n > 500, `${n} offers compared`);
 });

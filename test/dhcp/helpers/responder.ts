@@ -4,7 +4,7 @@
 import { DhcpService, type Reservation } from '../../../src/dhcp/server.js';
 import { createLogger } from '../../../src/log.js';
 import { openRegistry } from '../../../src/registry/sqlite.js';
-import type { DhcpBootAnswer, DhcpBootPolicy, UefiStrategy } from '../../../src/boot/types.js';
+import type { DhcpBootAnswer, DhcpBootPolicy, DhcpBootQuery, UefiStrategy } from '../../../src/boot/types.js';
 import { describeError } from '../../../src/errors.js';
 
 export interface RunnerConfig {
@@ -26,6 +26,8 @@ export interface RunnerConfig {
     probeTimeoutMs?: number;
   };
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** 'sync' also offers dhcpBootSync (as the daemon's BootPolicy does), which the service then uses; default 'async'. */
+  policy?: 'async' | 'sync';
 }
 
 const out = (o: Record<string, unknown>): void => {
@@ -36,29 +38,38 @@ const cfg = JSON.parse(process.argv[2] ?? '{}') as RunnerConfig;
 
 // The fake policy follows protocol.md §4.3 the way the real one will: iPXE -> script URL, HTTP -> URL, BIOS ->
 // undionly.kpxe, UEFI -> snponly.efi (or the override).
+function answer(q: DhcpBootQuery): DhcpBootAnswer | null {
+  const m = cfg.registered[q.client.mac] ?? cfg.registered['*'];
+  if (!m) {
+    out({ ev: 'boot', mac: q.client.mac, stage: q.stage, answer: null });
+    return null;
+  }
+  if (m.throws) {
+    out({ ev: 'boot', mac: q.client.mac, stage: q.stage, threw: true });
+    throw new Error('policy failure (test)');
+  }
+  const ip = q.serverAddress;
+  const dir: Record<string, string> = { 'efi-x64': 'x86_64', 'efi-arm64': 'arm64', 'efi-ia32': 'i386', 'efi-arm32': 'arm32' };
+  let bootFile: string;
+  const c = q.client;
+  if (c.isIpxe) bootFile = `http://${ip}:8080/boot.ipxe?mac=${c.mac}`;
+  else if (c.isHttpClient || c.firmware.endsWith('-http')) bootFile = `http://${ip}/boot/${c.firmware}/snponly.efi`;
+  else if (c.firmware === 'bios') bootFile = 'undionly.kpxe';
+  else bootFile = `${dir[c.firmware] ?? c.firmware}/${m.efiBinary ?? 'snponly.efi'}`;
+  const a: DhcpBootAnswer = { bootFile, nextServer: ip, strategy: m.strategy ?? 'binl' };
+  out({ ev: 'boot', mac: c.mac, stage: q.stage, arch: c.arch, firmware: c.firmware, isIpxe: c.isIpxe, answer: a });
+  return a;
+}
+
 const policy: DhcpBootPolicy = {
   dhcpBoot(q) {
-    const m = cfg.registered[q.client.mac] ?? cfg.registered['*'];
-    if (!m) {
-      out({ ev: 'boot', mac: q.client.mac, stage: q.stage, answer: null });
-      return Promise.resolve(null);
+    try {
+      return Promise.resolve(answer(q));
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
-    if (m.throws) {
-      out({ ev: 'boot', mac: q.client.mac, stage: q.stage, threw: true });
-      return Promise.reject(new Error('policy failure (test)'));
-    }
-    const ip = q.serverAddress;
-    const dir: Record<string, string> = { 'efi-x64': 'x86_64', 'efi-arm64': 'arm64', 'efi-ia32': 'i386', 'efi-arm32': 'arm32' };
-    let bootFile: string;
-    const c = q.client;
-    if (c.isIpxe) bootFile = `http://${ip}:8080/boot.ipxe?mac=${c.mac}`;
-    else if (c.isHttpClient || c.firmware.endsWith('-http')) bootFile = `http://${ip}/boot/${c.firmware}/snponly.efi`;
-    else if (c.firmware === 'bios') bootFile = 'undionly.kpxe';
-    else bootFile = `${dir[c.firmware] ?? c.firmware}/${m.efiBinary ?? 'snponly.efi'}`;
-    const answer: DhcpBootAnswer = { bootFile, nextServer: ip, strategy: m.strategy ?? 'binl' };
-    out({ ev: 'boot', mac: c.mac, stage: q.stage, arch: c.arch, firmware: c.firmware, isIpxe: c.isIpxe, answer });
-    return Promise.resolve(answer);
   },
+  ...(cfg.policy === 'sync' ? { dhcpBootSync: answer } : {}),
   dhcpObserved(obs) {
     out({ ev: 'observed', ...obs });
   },
