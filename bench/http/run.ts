@@ -18,12 +18,12 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { MachineAdmin } from '../../src/boot/admin.js';
 import { BootPolicy } from '../../src/boot/policy.js';
-import type { HttpBootPolicy, HttpDocument } from '../../src/boot/types.js';
+import type { HttpDocument } from '../../src/boot/types.js';
 import { buildHttpApp } from '../../src/http/app.js';
 import { silentLogger } from '../../src/log.js';
 import { openRegistry } from '../../src/registry/sqlite.js';
 import { hostSpec, provisioningOf, settings, stubProfiles } from '../../test/boot/fixtures.js';
-import { FakeAdmin } from '../../test/http/fakes.js';
+import { FakeAdmin, scriptOnlyPolicy } from '../../test/http/fakes.js';
 
 const HOST = '127.0.0.1';
 const ASSET_SIZE = 64 * 1024 * 1024;
@@ -211,13 +211,7 @@ async function main(dir: string): Promise<void> {
   // the HTTP side costs apart from the policy's work.
   // (Not FakePolicy: it keeps every request for assertions, an allocation the reference must not carry.)
   const constantScript: HttpDocument = { contentType: 'text/plain; charset=utf-8', body: '#!ipxe\necho pxed: constant script\nexit\n' };
-  const constantPolicy: HttpBootPolicy = {
-    bootstrapScript: () => constantScript,
-    machineScript: () => Promise.resolve(constantScript),
-    tokenArtifact: () => Promise.resolve(null),
-    phoneHome: () => Promise.resolve(null),
-    assetServed: () => undefined,
-  };
+  const constantPolicy = scriptOnlyPolicy(() => Promise.resolve(constantScript));
   const bare = buildHttpApp({ policy: constantPolicy, admin: new FakeAdmin(), assetRoots: [www], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
   let nginx: ChildProcess | null = null;
   try {

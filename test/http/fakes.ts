@@ -16,6 +16,17 @@ import { silentLogger } from '../../src/log.js';
 
 export const LIVE_TOKEN = 'live-token-AAAAAAAAAAAAAAAAAAAAAA';
 
+/** A policy that answers every script request with `machineScript`, knows no tokens and keeps nothing. */
+export function scriptOnlyPolicy(machineScript: HttpBootPolicy['machineScript']): HttpBootPolicy {
+  return {
+    bootstrapScript: () => ({ contentType: 'text/plain; charset=utf-8', body: '#!ipxe\n' }),
+    machineScript,
+    tokenArtifact: () => Promise.resolve(null),
+    phoneHome: () => Promise.resolve(null),
+    assetServed: () => undefined,
+  };
+}
+
 export class FakePolicy implements HttpBootPolicy {
   readonly assets: Array<{ client: string; path: string; bytes: number; status: number }> = [];
   readonly scripts: IpxeScriptRequest[] = [];

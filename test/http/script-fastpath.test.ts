@@ -7,13 +7,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import type { HttpBootPolicy } from '../../src/boot/types.js';
 import { buildHttpApp } from '../../src/http/app.js';
 import { HttpMetrics } from '../../src/http/metrics.js';
 import { parsePlainScriptUrl, scriptFastPath } from '../../src/http/script-fastpath.js';
 import { silentLogger } from '../../src/log.js';
 import { hostSpec, rig, type Rig } from '../boot/fixtures.js';
-import { FakeAdmin } from './fakes.js';
+import { FakeAdmin, scriptOnlyPolicy } from './fakes.js';
 
 void describe('parsePlainScriptUrl', () => {
   const cases: Array<[string, ReturnType<typeof parsePlainScriptUrl>]> = [
@@ -75,13 +74,7 @@ void describe('fast path vs the fastify route, over a listening socket', () => {
     app = buildHttpApp({ policy: r.policy, admin: r.admin, assetRoots: [], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    const broken: HttpBootPolicy = {
-      bootstrapScript: () => ({ contentType: 'text/plain', body: '' }),
-      machineScript: () => Promise.reject(new Error('registry on fire')),
-      tokenArtifact: () => Promise.resolve(null),
-      phoneHome: () => Promise.resolve(null),
-      assetServed: () => undefined,
-    };
+    const broken = scriptOnlyPolicy(() => Promise.reject(new Error('registry on fire')));
     throwing = buildHttpApp({ policy: broken, admin: new FakeAdmin(), assetRoots: [], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
     await throwing.listen({ host: '127.0.0.1', port: 0 });
     throwingBase = `http://127.0.0.1:${(throwing.server.address() as AddressInfo).port}`;
@@ -172,16 +165,10 @@ void describe('scriptFastPath takes plain GETs and leaves the rest', () => {
   void it('answers on its own only what parsePlainScriptUrl accepts, and nothing while closing', async () => {
     let closing = false;
     const seen: string[] = [];
-    const policy: HttpBootPolicy = {
-      bootstrapScript: () => ({ contentType: 'text/plain', body: '' }),
-      machineScript: (req) => {
-        seen.push(req.mac);
-        return Promise.resolve({ contentType: 'text/plain; charset=utf-8', body: `#!ipxe\necho ${req.mac}\n` });
-      },
-      tokenArtifact: () => Promise.resolve(null),
-      phoneHome: () => Promise.resolve(null),
-      assetServed: () => undefined,
-    };
+    const policy = scriptOnlyPolicy((req) => {
+      seen.push(req.mac);
+      return Promise.resolve({ contentType: 'text/plain; charset=utf-8', body: `#!ipxe\necho ${req.mac}\n` });
+    });
     const fast = scriptFastPath({ policy, metrics: new HttpMetrics(), log: silentLogger, closing: () => closing, answerError: () => ({ status: 500, body: {} }) });
     const server = http.createServer((req, res) => {
       if (!fast(req, res)) {
