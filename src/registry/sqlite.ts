@@ -325,7 +325,7 @@ export class SqliteRegistry implements MachineRegistry {
     if (state === 'registered' && host === null) throw invalid(`machine ${mac}: registered needs an install entry (host)`, { mac });
     const installMode = checkInstallMode(input.installMode ?? 'once');
     const overrides = toJson(input.overrides ?? {}, 'overrides');
-    return this.write('machineCreate', () => {
+    return this.write('machineCreate', mac, () => {
       if (this.machineRow(mac)) throw new PxedError('REGISTRY_EXISTS', `machine ${mac} is already registered`, { mac });
       const t = this.stamp();
       this.stmt(
@@ -354,7 +354,7 @@ export class SqliteRegistry implements MachineRegistry {
     if (patch.vendorClass !== undefined) set('vendor_class', patch.vendorClass);
     if (patch.ip !== undefined) set('ip', patch.ip);
     if (patch.overrides !== undefined) set('overrides', toJson(patch.overrides, 'overrides'));
-    return this.write('machineUpdate', () => {
+    return this.write('machineUpdate', m, () => {
       const row = this.machineRow(m);
       if (!row) throw notFound(m);
       if (patch.host === null && row.state !== 'discovered') {
@@ -368,7 +368,7 @@ export class SqliteRegistry implements MachineRegistry {
 
   machineDelete(mac: string): boolean {
     const m = normalizeMac(mac);
-    return this.write('machineDelete', () => this.stmt('DELETE FROM machines WHERE mac = ?').run(m).changes > 0);
+    return this.write('machineDelete', m, () => this.stmt('DELETE FROM machines WHERE mac = ?').run(m).changes > 0);
   }
 
   /**
@@ -379,7 +379,7 @@ export class SqliteRegistry implements MachineRegistry {
     const m = normalizeMac(mac);
     if (!isMachineState(to)) throw invalid(`unknown machine state ${String(to)}`);
     toJson(detail, 'detail');
-    return this.write('machineTransition', () => {
+    return this.write('machineTransition', m, () => {
       const row = this.machineRow(m);
       if (!row) throw notFound(m);
       const from = row.state as MachineState;
@@ -403,7 +403,7 @@ export class SqliteRegistry implements MachineRegistry {
     const m = normalizeMac(mac);
     if (typeof kind !== 'string' || kind === '') throw invalid('event kind must be a non-empty string');
     toJson(detail, 'detail');
-    return this.write('eventAppend', () => {
+    return this.write('eventAppend', null, () => {
       if (!this.machineRow(m)) throw notFound(m);
       return this.insertEvent(m, this.stamp(), kind, detail);
     });
@@ -442,7 +442,7 @@ export class SqliteRegistry implements MachineRegistry {
   tokenInsert(token: BootToken): void {
     const mac = normalizeMac(token.mac);
     if (!/^[0-9a-f]{64}$/.test(token.hash)) throw invalid('token hash must be 64 lower-case hex digits (sha256)');
-    this.write('tokenInsert', () => {
+    this.write('tokenInsert', null, () => {
       if (!this.machineRow(mac)) throw notFound(mac);
       if (this.stmt('SELECT 1 FROM tokens WHERE hash = ?').get(token.hash)) {
         throw new PxedError('REGISTRY_EXISTS', 'a token with this hash already exists', { mac });
@@ -467,7 +467,7 @@ export class SqliteRegistry implements MachineRegistry {
 
   tokenRevokeAll(mac: string, at?: string): number {
     const m = normalizeMac(mac);
-    return this.write('tokenRevokeAll', () => this.revokeTokens(m, at ?? this.stamp()));
+    return this.write('tokenRevokeAll', null, () => this.revokeTokens(m, at ?? this.stamp()));
   }
 
   // ---- leases ----
@@ -495,7 +495,7 @@ export class SqliteRegistry implements MachineRegistry {
   leaseUpsert(lease: Lease): void {
     const mac = normalizeMac(lease.mac);
     if (!LEASE_STATES.includes(lease.state)) throw invalid(`lease state must be one of ${LEASE_STATES.join(', ')}`);
-    this.write('leaseUpsert', () => {
+    this.write('leaseUpsert', null, () => {
       this.stmt(
         `INSERT INTO leases (ip, mac, hostname, state, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (ip) DO UPDATE SET mac = excluded.mac, hostname = excluded.hostname, state = excluded.state,
@@ -505,7 +505,7 @@ export class SqliteRegistry implements MachineRegistry {
   }
 
   leaseDelete(ip: string): void {
-    this.write('leaseDelete', () => {
+    this.write('leaseDelete', null, () => {
       this.stmt('DELETE FROM leases WHERE ip = ?').run(ip);
     });
   }
@@ -571,17 +571,22 @@ export class SqliteRegistry implements MachineRegistry {
     }
   }
 
-  /** Runs `fn` in BEGIN IMMEDIATE … COMMIT, then hands the events it wrote to the listeners. */
-  private write<T>(doing: string, fn: () => T): T {
+  /**
+   * Runs `fn` in BEGIN IMMEDIATE … COMMIT, then hands the events it wrote to the listeners. `machine`: the MAC whose
+   * machines row `fn` may change (its machineGet cache entry is dropped), or null when `fn` changes no machines row.
+   */
+  private write<T>(doing: string, machine: string | null, fn: () => T): T {
     let result: T;
     this.pending = [];
-    this.machineCache.clear();
+    if (machine !== null) this.machineCache.delete(machine);
     try {
       result = this.db.transaction(fn).immediate();
       processCommits++;
     } catch (err) {
       this.pending = [];
       throw asRegistryError(err, doing);
+    } finally {
+      if (machine !== null) this.machineCache.delete(machine);
     }
     const committed = this.pending;
     this.pending = [];

@@ -472,6 +472,30 @@ void describe('machineGet read cache', () => {
     }
   });
 
+  void it('drops only the written machine from the cache; event and token writes keep it', () => {
+    const file = path.join(dir, 'w.db');
+    const reg = openRegistry(file);
+    const other = '52:54:00:00:00:98';
+    try {
+      reg.machineCreate({ mac: MAC, host: 'web1' });
+      reg.machineCreate({ mac: other, host: 'web1' });
+      assert.equal(reg.machineGet(MAC)?.state, 'registered');
+      assert.equal(reg.machineGet(other)?.state, 'registered');
+      reg.eventAppend(MAC, 'note', { n: 1 });
+      reg.machineTransition(other, 'booting', 'offer');
+      assert.equal(reg.machineGet(other)?.state, 'booting', 'the written machine is read again');
+      assert.equal(reg.machineGet(MAC)?.state, 'registered');
+      reg.machineUpdate(MAC, { host: 'web2' });
+      assert.equal(reg.machineGet(MAC)?.host, 'web2');
+      reg.machineDelete(other);
+      assert.equal(reg.machineGet(other), null);
+      assert.throws(() => reg.machineTransition(MAC, 'installed', 'illegal'));
+      assert.equal(reg.machineGet(MAC)?.state, 'registered', 'a refused write leaves the row and the cache as they were');
+    } finally {
+      reg.close();
+    }
+  });
+
   void it('sees a commit by another process, synchronously after the call that waited for it and in a later turn', async () => {
     const file = path.join(dir, 'p.db');
     const daemon = openRegistry(file);
