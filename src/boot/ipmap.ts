@@ -4,10 +4,15 @@
 
 export class IpMacMap {
   private readonly map = new Map<string, string>();
+  /** The key set last (the Map's last entry). */
+  private newest: string | null = null;
 
   constructor(private readonly capacity = 4096) {}
 
   set(ip: string, mac: string): void {
+    // Setting the newest pair again changes nothing (the common case: one client fetching in a loop).
+    if (ip === this.newest && this.map.get(ip) === mac) return;
+    this.newest = ip;
     this.map.delete(ip);
     this.map.set(ip, mac);
     if (this.map.size > this.capacity) {

@@ -56,6 +56,8 @@ import type {
 } from './types.js';
 
 export const IPXE_CONTENT_TYPE = 'text/plain; charset=utf-8';
+/** Bound of the local-boot script memo (cleared when full). */
+const LOCAL_BOOT_SCRIPTS_MAX = 4096;
 
 /** The daemon settings the policy needs (from configs/pxed.yaml, resolved once at start-up). */
 export interface BootSettings {
@@ -189,6 +191,9 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   private readonly unsubscribe: () => void;
   private ipScanAt = 0;
   private bootstrapCache: HttpDocument | null = null;
+  /** renderLocalBoot results by MAC (with the hostname and method they were rendered for): an installed machine gets
+   * the same script on every reboot. */
+  private readonly localBootScripts = new Map<string, { hostname: string; method: LocalBootMethod; body: string }>();
   readonly serverUrl: string;
 
   constructor(private readonly deps: BootPolicyDeps) {
@@ -405,7 +410,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       this.armBoot(machine, rendered.bootId, rendered.token);
     } else {
       // No state change: identical fetches within a short window are folded into one event.
-      const admitted = this.scriptRepeats.admit(`${mac} ${rendered.variant}`, this.clock.now().getTime());
+      const admitted = this.scriptRepeats.admit(mac, rendered.variant, this.clock.now().getTime());
       if (admitted === null) return doc(rendered.body);
       repeats = admitted.repeats;
     }
@@ -462,7 +467,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     if ((machine.state === 'installed' || machine.state === 'configured') && !reinstall) {
       const platform = this.platformOf(machine, query.platform);
       const method: LocalBootMethod = platform === 'pcbios' ? this.settings.localBoot.bios : this.settings.localBoot.efi;
-      return { variant: 'local-boot', body: renderLocalBoot(machine.mac, hostname, method), ...none, detail: { platform, method } };
+      return { variant: 'local-boot', body: this.localBootScript(machine.mac, hostname, method), ...none, detail: { platform, method } };
     }
     if (!INSTALL_STATES.includes(machine.state) && !reinstall) {
       return { variant: 'refused', body: renderRefusal(machine.mac, `state ${machine.state}`), ...none, detail: {} };
@@ -511,6 +516,15 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   }
 
   /** iPXE ${platform} ('pcbios' | 'efi'), else guessed from the firmware the DHCP side saw. */
+  private localBootScript(mac: string, hostname: string, method: LocalBootMethod): string {
+    const memo = this.localBootScripts.get(mac);
+    if (memo !== undefined && memo.hostname === hostname && memo.method === method) return memo.body;
+    const body = renderLocalBoot(mac, hostname, method);
+    if (this.localBootScripts.size >= LOCAL_BOOT_SCRIPTS_MAX) this.localBootScripts.clear();
+    this.localBootScripts.set(mac, { hostname, method, body });
+    return body;
+  }
+
   private platformOf(machine: Machine, platform: string | undefined): 'pcbios' | 'efi' {
     if (platform === 'pcbios' || platform === 'efi') return platform;
     return machine.firmware === 'bios' ? 'pcbios' : 'efi';
