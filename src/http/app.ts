@@ -17,13 +17,11 @@ import type { HttpDeps } from './types.js';
 import { SCRIPT_ROUTE, clientAddressOf, documentHeaders, scriptFastPath } from './script-fastpath.js';
 import { UI_CSP, UI_HTML, UI_JS } from './ui.js';
 
-export { clientAddressOf } from './script-fastpath.js';
 
 export const HTTP_API_VERSION = '1.0.0';
 export const PHONE_HOME_BODY_LIMIT = 32 * 1024 * 1024;
 
 function sendDocument(reply: FastifyReply, doc: HttpDocument): FastifyReply {
-  // A string or Buffer body: fastify sets Content-Length (iPXE needs it, protocol.md §10).
   return reply.code(200).headers(documentHeaders(doc)).send(doc.body);
 }
 

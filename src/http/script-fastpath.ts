@@ -9,7 +9,7 @@
 //   (decoded as fastify does; the first of repeated keys wins, as the route takes v[0]).
 // Anything else returns false and goes to fastify (HEAD → 404, bad escapes → 400, trailing slash → 404, ...).
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { HttpBootPolicy, HttpDocument } from '../boot/types.js';
 import type { Logger } from '../log.js';
 import type { HttpMetrics } from './metrics.js';
@@ -19,9 +19,10 @@ const PREFIX = '/ipxe/';
 const SEGMENT = /^[A-Za-z0-9:._-]{1,64}$/;
 const KEY = /^[A-Za-z0-9_-]{1,32}$/;
 
-/** Headers of every boot document (scripts and installer artifacts); Content-Length is added by the sender. */
-export function documentHeaders(doc: HttpDocument): { 'content-type': string; 'cache-control': string } {
-  return { 'content-type': doc.contentType, 'cache-control': 'no-store' };
+/** Headers of every boot document (scripts and installer artifacts). A literal with constant keys: Node takes it as
+ * it is. Content-Length is explicit: iPXE needs it (protocol.md §10). */
+export function documentHeaders(doc: HttpDocument): { 'content-type': string; 'cache-control': string; 'content-length': string } {
+  return { 'content-type': doc.contentType, 'cache-control': 'no-store', 'content-length': String(Buffer.byteLength(doc.body)) };
 }
 
 /** IPv4 clients on a dual-stack socket appear as ::ffff:a.b.c.d; the policy and timelines want a.b.c.d. */
@@ -70,16 +71,8 @@ export interface ScriptFastPathDeps {
 /** A request listener that answers plain /ipxe/<mac> GETs and returns false for everything else. */
 export function scriptFastPath(deps: ScriptFastPathDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { policy, metrics, log } = deps;
-  const finish = (req: IncomingMessage, res: ServerResponse, status: number, contentType: string, body: string | Buffer, started: number): void => {
-    // Literal header objects (constant keys): Node takes them as they are. Documents carry documentHeaders;
-    // errors only their type, as fastify sends them.
-    const length = String(Buffer.byteLength(body));
-    res.writeHead(
-      status,
-      status === 200
-        ? { 'content-type': contentType, 'cache-control': 'no-store', 'content-length': length }
-        : { 'content-type': contentType, 'content-length': length },
-    );
+  const finish = (req: IncomingMessage, res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: string | Buffer, started: number): void => {
+    res.writeHead(status, headers);
     res.end(body);
     metrics.countRequest(SCRIPT_ROUTE, 'GET', status);
     if (log.enabled('debug')) {
@@ -93,10 +86,12 @@ export function scriptFastPath(deps: ScriptFastPathDeps): (req: IncomingMessage,
     const started = performance.now();
     const url = req.url;
     policy.machineScript({ mac: plain.mac, query: plain.query, clientAddress: clientAddressOf(req) }).then(
-      (doc) => finish(req, res, 200, doc.contentType, doc.body, started),
+      (doc) => finish(req, res, 200, documentHeaders(doc), doc.body, started),
       (err: unknown) => {
+        // As fastify sends an error object: JSON with its type and length.
         const { status, body } = deps.answerError(err, 'GET', url);
-        finish(req, res, status, 'application/json; charset=utf-8', JSON.stringify(body), started);
+        const json = JSON.stringify(body);
+        finish(req, res, status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(json)) }, json, started);
       },
     );
     return true;
