@@ -21,25 +21,6 @@ import {
 
 // Replies share option buffers with the request and with constants: they are encoded, never mutated.
 
-/** Small memo of string -> encoded option value (server addresses, vendor prefixes, boot files): a few distinct values
- *  recur on every reply. Bounded: cleared when full. */
-function encodedCache(encodeValue: (s: string) => Buffer, limit = 64): (s: string) => Buffer {
-  const m = new Map<string, Buffer>();
-  return (s) => {
-    let v = m.get(s);
-    if (v === undefined) {
-      if (m.size >= limit) m.clear();
-      v = encodeValue(s);
-      m.set(s, v);
-    }
-    return v;
-  };
-}
-
-const serverIdBytes = encodedCache((ip) => ipToBytes(ip, 'server address'));
-const latin1Bytes = encodedCache((s) => Buffer.from(s, 'latin1'));
-/** Option 67 is NUL-terminated (protocol.md Q19). */
-const bootFileBytes = encodedCache((s) => Buffer.from(`${s}\0`, 'latin1'));
 const MESSAGE_TYPE_BYTES: Record<number, Buffer> = Object.fromEntries(Object.values(MSG).map((t) => [t, Buffer.from([t])]));
 
 function hasByte(b: Buffer | null, v: number): boolean {
@@ -101,7 +82,7 @@ function addBoot(reply: DhcpPacket, req: DhcpPacket, parts: BootReplyParts, full
   reply.sname = answer.nextServer;
   const fits = answer.bootFile.length <= FILE_MAX; // latin1: one byte per character
   if (fits) reply.file = answer.bootFile;
-  reply.options.push({ code: OPT.VENDOR_CLASS, data: latin1Bytes(vendorPrefix) });
+  reply.options.push({ code: OPT.VENDOR_CLASS, data: Buffer.from(vendorPrefix, 'latin1') });
   const uuid = getOption(req, OPT.CLIENT_UUID);
   if (uuid !== null && uuid.length === 17) reply.options.push({ code: OPT.CLIENT_UUID, data: uuid });
   // Shared constant buffers: replies are encoded, never mutated.
@@ -109,7 +90,7 @@ function addBoot(reply: DhcpPacket, req: DhcpPacket, parts: BootReplyParts, full
   if (fullMode && client.isIpxe) reply.options.push({ code: OPT.IPXE, data: IPXE_NO_PXEDHCP });
   // Option 67 NUL-terminated (protocol.md Q19), only when requested (§2.3) or when `file` cannot hold it.
   if (!fits || hasByte(getOption(req, OPT.PARAM_REQUEST), OPT.BOOTFILE)) {
-    reply.options.push({ code: OPT.BOOTFILE, data: bootFileBytes(answer.bootFile) });
+    reply.options.push({ code: OPT.BOOTFILE, data: Buffer.from(`${answer.bootFile}\0`, 'latin1') });
   }
 }
 
@@ -124,7 +105,7 @@ export function buildProxyOffer(req: DhcpPacket, parts: BootReplyParts, serverAd
   const reply = base(req);
   reply.flags = FLAG_BROADCAST; // forced, whatever the client sent (dnsmasq, pixiecore)
   reply.options.push({ code: OPT.MESSAGE_TYPE, data: MESSAGE_TYPE_BYTES[MSG.OFFER]! });
-  reply.options.push({ code: OPT.SERVER_ID, data: serverIdBytes(serverAddress) });
+  reply.options.push({ code: OPT.SERVER_ID, data: ipToBytes(serverAddress, 'server address') });
   addBoot(reply, req, parts, false);
   echoRelayInfo(reply, req);
   return reply;
@@ -199,7 +180,7 @@ export function buildBootServerAck(req: DhcpPacket, parts: BootReplyParts, serve
   const reply = base(req);
   reply.ciaddr = req.ciaddr;
   reply.options.push({ code: OPT.MESSAGE_TYPE, data: MESSAGE_TYPE_BYTES[MSG.ACK]! });
-  reply.options.push({ code: OPT.SERVER_ID, data: serverIdBytes(serverAddress) });
+  reply.options.push({ code: OPT.SERVER_ID, data: ipToBytes(serverAddress, 'server address') });
   addBoot(reply, req, parts, false, false); // 43 is optional on 4011 and omitted...
   // ...except for a Boot Server Discovery REQUEST: iPXE drops an ACK whose 43.71 item differs (protocol.md §3.3).
   const item = pxeVendorOptions(req)?.find((s) => s.code === PXE_SUB.BOOT_ITEM);
@@ -238,7 +219,7 @@ export function buildLeaseReply(req: DhcpPacket, input: LeaseReplyInput): DhcpPa
   if (input.echoCiaddr) reply.ciaddr = req.ciaddr;
   const opts: DhcpOption[] = reply.options;
   opts.push({ code: OPT.MESSAGE_TYPE, data: MESSAGE_TYPE_BYTES[input.type]! });
-  opts.push({ code: OPT.SERVER_ID, data: serverIdBytes(input.serverAddress) });
+  opts.push({ code: OPT.SERVER_ID, data: ipToBytes(input.serverAddress, 'server address') });
   if (input.type === MSG.NAK) {
     if (input.message) opts.push({ code: OPT.MESSAGE, data: Buffer.from(input.message, 'latin1') });
     echoRelayInfo(reply, req);
