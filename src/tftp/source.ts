@@ -50,14 +50,12 @@ export class FileSource implements Source {
     this.curPos += n;
     if (this.curPos === this.curLen && this.ahead) {
       // A block may straddle two chunks: the rest comes from the chunk read ahead, which becomes current.
-      this.spare = this.cur;
-      this.cur = this.ahead;
-      this.curPos = 0;
-      this.curLen = this.aheadLen;
+      const next = this.ahead;
+      this.makeCurrent(next, this.aheadLen);
       this.ahead = null;
       this.aheadLen = 0;
       if (n < len) {
-        this.cur.copy(target, off + n, 0, len - n);
+        next.copy(target, off + n, 0, len - n);
         this.curPos = len - n;
       }
     }
@@ -85,10 +83,7 @@ export class FileSource implements Source {
         }
         this.filePos += bytesRead;
         if (this.curPos === this.curLen) {
-          this.spare = this.cur;
-          this.cur = buf;
-          this.curPos = 0;
-          this.curLen = bytesRead;
+          this.makeCurrent(buf, bytesRead);
           this.readAhead();
         } else {
           this.ahead = buf;
@@ -100,6 +95,14 @@ export class FileSource implements Source {
         this.failure = err;
       },
     );
+  }
+
+  /** `buf` (holding `len` bytes) becomes the chunk sent from; the consumed one is kept for the next read. */
+  private makeCurrent(buf: Buffer, len: number): void {
+    this.spare = this.cur;
+    this.cur = buf;
+    this.curPos = 0;
+    this.curLen = len;
   }
 
   async close(): Promise<void> {
