@@ -190,6 +190,11 @@ function rowToMachine(r: MachineRow): Machine {
   };
 }
 
+function freezeMachine(m: Machine): Machine {
+  Object.freeze(m.overrides);
+  return Object.freeze(m);
+}
+
 function rowToEvent(r: EventRow): BootEvent {
   return { id: r.id, mac: r.mac, time: r.time, kind: r.kind, detail: JSON.parse(r.detail) as Record<string, unknown> };
 }
@@ -263,21 +268,27 @@ export class SqliteRegistry implements MachineRegistry {
 
   /**
    * Served from a read cache (every DHCP packet and script request asks): valid while neither this connection
-   * (cleared on every write) nor another process (SQLite's `data_version` moves) has committed since.
+   * (cleared on every write) nor another process (SQLite's `data_version` moves) has committed since. The cached
+   * objects are frozen and handed out as they are.
    */
   machineGet(mac: string): Machine | null {
-    const m = normalizeMac(mac);
-    return this.read('machineGet', () => {
+    try {
       this.syncExternalVersion();
+      // Cache keys are canonical MACs, so a hit needs no normalising (the common case: chaddr, ${net0/mac}).
+      const hit = this.machineCache.get(mac);
+      if (hit !== undefined) return hit;
+      const m = normalizeMac(mac);
       let machine = this.machineCache.get(m);
       if (machine === undefined) {
         const r = this.stmt<[string], MachineRow>('SELECT * FROM machines WHERE mac = ?').get(m);
-        machine = r ? rowToMachine(r) : null;
+        machine = r ? freezeMachine(rowToMachine(r)) : null;
         if (this.machineCache.size >= MACHINE_CACHE_MAX) this.machineCache.clear();
         this.machineCache.set(m, machine);
       }
-      return machine === null ? null : { ...machine, overrides: { ...machine.overrides } };
-    });
+      return machine;
+    } catch (err) {
+      throw asRegistryError(err, 'machineGet');
+    }
   }
 
   /**

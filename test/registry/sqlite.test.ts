@@ -460,9 +460,9 @@ void describe('machineGet read cache', () => {
       cli.machineUpdate(MAC, { overrides: { efiBinary: 'ipxe.efi' } });
       const m = daemon.machineGet(MAC)!;
       assert.equal(m.overrides.efiBinary, 'ipxe.efi');
-      m.overrides.efiBinary = 'mutated';
-      m.state = 'installed';
-      assert.equal(daemon.machineGet(MAC)?.overrides.efiBinary, 'ipxe.efi', 'returned objects are copies');
+      assert.throws(() => ((m.overrides as { efiBinary?: string }).efiBinary = 'mutated'), TypeError, 'returned objects are frozen');
+      assert.throws(() => ((m as { state: string }).state = 'installed'), TypeError);
+      assert.equal(daemon.machineGet(MAC)?.overrides.efiBinary, 'ipxe.efi');
       assert.equal(daemon.machineGet(MAC)?.state, 'booting');
       cli.machineDelete(MAC);
       assert.equal(daemon.machineGet(MAC), null, 'a delete by another connection is seen');
