@@ -100,6 +100,21 @@ export interface BootPolicyDeps {
 /** Result of an `ipxe` preview (admin API) or of a live rendering. */
 export type ScriptVariant = 'install' | 'local-boot' | 'discovered' | 'unknown' | 'refused' | 'error';
 
+/** A rendered per-machine script. Local-boot results are memoised and shared: treat as read-only. */
+export interface RenderedScript {
+  readonly variant: ScriptVariant;
+  readonly body: string;
+  /** The body as the HTTP answer. */
+  readonly document: HttpDocument;
+  readonly bootId: string | null;
+  readonly token: string | null;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+function rendered(variant: ScriptVariant, body: string, detail: Record<string, unknown>, bootId: string | null = null, token: string | null = null): RenderedScript {
+  return { variant, body, document: { contentType: IPXE_CONTENT_TYPE, body }, bootId, token, detail };
+}
+
 /**
  * Where the Debian `ipxe` package's EFI binaries are (x86_64 only: /usr/lib/ipxe/{snponly,ipxe}.efi at the TFTP
  * root). Other architectures are looked up in a sub-directory of the TFTP roots (also served as /assets/ipxe/<dir>/)
@@ -191,9 +206,9 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   private readonly unsubscribe: () => void;
   private ipScanAt = 0;
   private bootstrapCache: HttpDocument | null = null;
-  /** renderLocalBoot results by MAC (with the hostname and method they were rendered for): an installed machine gets
-   * the same script on every reboot. */
-  private readonly localBootScripts = new Map<string, { hostname: string; method: LocalBootMethod; body: string }>();
+  /** Local-boot renderings by MAC (with the hostname, platform and method they were made for): an installed machine
+   * gets the same script on every reboot. */
+  private readonly localBootScripts = new Map<string, { hostname: string; platform: string; method: LocalBootMethod; script: RenderedScript }>();
   readonly serverUrl: string;
 
   constructor(private readonly deps: BootPolicyDeps) {
@@ -395,29 +410,28 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   }
 
   machineScriptSync(req: IpxeScriptRequest): HttpDocument {
-    const doc = (body: string): HttpDocument => ({ contentType: IPXE_CONTENT_TYPE, body });
     const mac = normalizeMac(req.mac);
-    if (mac === null) return doc(renderUnknown(req.mac));
+    if (mac === null) return { contentType: IPXE_CONTENT_TYPE, body: renderUnknown(req.mac) };
     this.ipMap.set(req.clientAddress, mac);
     const machine = this.registry.machineGet(mac);
     if (machine === null) {
       if (this.log.enabled('debug')) this.log.debug('iPXE script for an unknown machine', { mac, client: req.clientAddress });
-      return doc(renderUnknown(mac));
+      return { contentType: IPXE_CONTENT_TYPE, body: renderUnknown(mac) };
     }
-    const rendered = this.renderScript(machine, req.query, false);
+    const script = this.renderScript(machine, req.query, false);
     let repeats = 0;
-    if (rendered.variant === 'install' && rendered.bootId !== null && rendered.token !== null) {
-      this.armBoot(machine, rendered.bootId, rendered.token);
+    if (script.variant === 'install' && script.bootId !== null && script.token !== null) {
+      this.armBoot(machine, script.bootId, script.token);
     } else {
       // No state change: identical fetches within a short window are folded into one event.
-      const admitted = this.scriptRepeats.admit(mac, rendered.variant, this.clock.now().getTime());
-      if (admitted === null) return doc(rendered.body);
+      const admitted = this.scriptRepeats.admit(mac, script.variant, this.clock.now().getTime());
+      if (admitted === null) return script.document;
       repeats = admitted.repeats;
     }
-    const detail: Record<string, unknown> = { variant: rendered.variant, client: req.clientAddress, ...rendered.detail };
+    const detail: Record<string, unknown> = { variant: script.variant, client: req.clientAddress, ...script.detail };
     if (repeats > 0) detail.repeats = repeats;
     this.registry.eventAppend(mac, 'ipxe-script', detail);
-    return doc(rendered.body);
+    return script.document;
   }
 
   /** Revokes the previous tokens, stores the new one (hashed) and moves the machine to booting. */
@@ -447,30 +461,27 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     machine: Machine,
     query: Record<string, string | undefined>,
     preview: boolean,
-  ): { variant: ScriptVariant; body: string; bootId: string | null; token: string | null; detail: Record<string, unknown> } {
-    const none = { bootId: null, token: null };
+  ): RenderedScript {
     if (machine.state === 'discovered' || machine.host === null) {
-      return { variant: 'discovered', body: renderDiscovered(machine.mac), ...none, detail: {} };
+      return rendered('discovered', renderDiscovered(machine.mac), {});
     }
     if (machine.state === 'failed') {
       const msg = `the last install failed; an operator must re-arm it (pxed machines reinstall ${machine.mac})`;
-      return { variant: 'refused', body: renderRefusal(machine.mac, msg), ...none, detail: { reason: 'failed' } };
+      return rendered('refused', renderRefusal(machine.mac, msg), { reason: 'failed' });
     }
     const host = this.deps.provisioning.hostByName(machine.host);
     if (host === null) {
       const msg = `install entry "${machine.host}" is not in the provisioning config`;
       if (preview) throw new PxedError('BOOT_HOST_NOT_FOUND', msg, { host: machine.host });
-      return { variant: 'refused', body: renderRefusal(machine.mac, msg), ...none, detail: { reason: 'host-missing', host: machine.host } };
+      return rendered('refused', renderRefusal(machine.mac, msg), { reason: 'host-missing', host: machine.host });
     }
     const hostname = host.install.network.hostname;
     const reinstall = machine.installMode === 'always';
     if ((machine.state === 'installed' || machine.state === 'configured') && !reinstall) {
-      const platform = this.platformOf(machine, query.platform);
-      const method: LocalBootMethod = platform === 'pcbios' ? this.settings.localBoot.bios : this.settings.localBoot.efi;
-      return { variant: 'local-boot', body: this.localBootScript(machine.mac, hostname, method), ...none, detail: { platform, method } };
+      return this.localBootScript(machine.mac, hostname, this.platformOf(machine, query.platform));
     }
     if (!INSTALL_STATES.includes(machine.state) && !reinstall) {
-      return { variant: 'refused', body: renderRefusal(machine.mac, `state ${machine.state}`), ...none, detail: {} };
+      return rendered('refused', renderRefusal(machine.mac, `state ${machine.state}`), {});
     }
     const token = preview ? PREVIEW_TOKEN : mintToken();
     const bootId = preview ? 'preview' : newBootId();
@@ -485,16 +496,15 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
         initrdUrls: boot.initrds.map((i) => assetUrl(this.serverUrl, i)),
         args: boot.cmdline.split(/\s+/).filter((a) => a.length > 0),
       });
-      return { variant: 'install', body, bootId, token, detail: { os: host.install.os, bootId } };
+      return rendered('install', body, { os: host.install.os, bootId }, bootId, token);
     } catch (err) {
       if (preview || !isPxedError(err)) throw err;
       this.log.warn('cannot render install script', { mac: machine.mac, err: describeError(err) });
-      return {
-        variant: 'error',
-        body: renderRefusal(machine.mac, `cannot render the install script: ${err.message}`),
-        ...none,
-        detail: { code: err.code, error: err.message, ...(err.details?.field !== undefined ? { field: err.details.field } : {}) },
-      };
+      return rendered('error', renderRefusal(machine.mac, `cannot render the install script: ${err.message}`), {
+        code: err.code,
+        error: err.message,
+        ...(err.details?.field !== undefined ? { field: err.details.field } : {}),
+      });
     }
   }
 
@@ -515,16 +525,18 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     return profile.renderInstall(host, ctx);
   }
 
-  /** iPXE ${platform} ('pcbios' | 'efi'), else guessed from the firmware the DHCP side saw. */
-  private localBootScript(mac: string, hostname: string, method: LocalBootMethod): string {
+  /** The memoised local-boot rendering for this MAC, hostname and platform (frozen, shared between requests). */
+  private localBootScript(mac: string, hostname: string, platform: 'pcbios' | 'efi'): RenderedScript {
+    const method: LocalBootMethod = platform === 'pcbios' ? this.settings.localBoot.bios : this.settings.localBoot.efi;
     const memo = this.localBootScripts.get(mac);
-    if (memo !== undefined && memo.hostname === hostname && memo.method === method) return memo.body;
-    const body = renderLocalBoot(mac, hostname, method);
+    if (memo !== undefined && memo.hostname === hostname && memo.platform === platform && memo.method === method) return memo.script;
+    const script = Object.freeze(rendered('local-boot', renderLocalBoot(mac, hostname, method), Object.freeze({ platform, method })));
     if (this.localBootScripts.size >= LOCAL_BOOT_SCRIPTS_MAX) this.localBootScripts.clear();
-    this.localBootScripts.set(mac, { hostname, method, body });
-    return body;
+    this.localBootScripts.set(mac, { hostname, platform, method, script });
+    return script;
   }
 
+  /** iPXE ${platform} ('pcbios' | 'efi'), else guessed from the firmware the DHCP side saw. */
   private platformOf(machine: Machine, platform: string | undefined): 'pcbios' | 'efi' {
     if (platform === 'pcbios' || platform === 'efi') return platform;
     return machine.firmware === 'bios' ? 'pcbios' : 'efi';
