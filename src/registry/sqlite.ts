@@ -255,6 +255,9 @@ export class SqliteRegistry implements MachineRegistry {
   private versionReadThisTurn = false;
   /** processCommits when `data_version` was last read. */
   private versionReadAfter = -1;
+  /** write() nesting (atomically() around other writes) and the machines the outermost write has touched. */
+  private writeDepth = 0;
+  private touched: string[] = [];
 
   /** Prefer openRegistry(); the constructor takes an open handle and only assigns. */
   constructor(db: Database.Database, dbPath: string, opts: RegistryOptions = {}) {
@@ -586,10 +589,42 @@ export class SqliteRegistry implements MachineRegistry {
    * Runs `fn` in BEGIN IMMEDIATE … COMMIT, then hands the events it wrote to the listeners. `machine`: the MAC whose
    * machines row `fn` may change (its machineGet cache entry is dropped), or null when `fn` changes no machines row.
    */
+  atomically<T>(fn: () => T): T {
+    // What fn throws comes out as it is (the writes inside have already made theirs PxedErrors); only a failure of
+    // BEGIN or COMMIT itself becomes REGISTRY_IO.
+    let thrown: { err: unknown } | null = null;
+    try {
+      return this.write('transaction', null, () => {
+        try {
+          return fn();
+        } catch (err) {
+          thrown = { err };
+          throw err;
+        }
+      });
+    } catch (err) {
+      throw thrown === null ? err : (thrown as { err: unknown }).err;
+    }
+  }
+
   private write<T>(doing: string, machine: string | null, fn: () => T): T {
+    if (this.writeDepth > 0) {
+      // Inside atomically(): the outer write commits or rolls back, then drops every touched machine from the cache.
+      if (machine !== null) {
+        this.machineCache.delete(machine);
+        this.touched.push(machine);
+      }
+      try {
+        return fn();
+      } catch (err) {
+        throw asRegistryError(err, doing);
+      }
+    }
     let result: T;
     this.pending = [];
+    this.touched = machine === null ? [] : [machine];
     if (machine !== null) this.machineCache.delete(machine);
+    this.writeDepth++;
     try {
       result = this.db.transaction(fn).immediate();
       processCommits++;
@@ -597,7 +632,9 @@ export class SqliteRegistry implements MachineRegistry {
       this.pending = [];
       throw asRegistryError(err, doing);
     } finally {
-      if (machine !== null) this.machineCache.delete(machine);
+      this.writeDepth--;
+      for (const m of this.touched) this.machineCache.delete(m);
+      this.touched = [];
     }
     const committed = this.pending;
     this.pending = [];
@@ -612,6 +649,7 @@ export class SqliteRegistry implements MachineRegistry {
     }
     return result;
   }
+
 }
 
 /**

@@ -91,6 +91,11 @@ export interface Lease {
 }
 
 export interface MachineRegistry {
+  /**
+   * Runs `fn` so that every registry write it makes commits together or not at all (one transaction); events reach
+   * subscribers after the commit. Writes inside keep their own checks; an error thrown out of `fn` undoes them all.
+   */
+  atomically<T>(fn: () => T): T;
   machineGet(mac: string): Machine | null;
   machineList(filter?: { state?: MachineState }): Machine[];
   /** Throws PxedError REGISTRY_EXISTS if the MAC is present. Appends a 'state' event. */
