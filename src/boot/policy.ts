@@ -111,6 +111,13 @@ export interface RenderedScript {
   readonly detail: Readonly<Record<string, unknown>>;
 }
 
+/** The detail of an 'ipxe-script' event; `repeats`: identical fetches folded into it. */
+function scriptEvent(script: RenderedScript, client: string, repeats: number): Record<string, unknown> {
+  const detail: Record<string, unknown> = { variant: script.variant, client, ...script.detail };
+  if (repeats > 0) detail.repeats = repeats;
+  return detail;
+}
+
 function rendered(variant: ScriptVariant, body: string, detail: Record<string, unknown>, bootId: string | null = null, token: string | null = null): RenderedScript {
   return { variant, body, document: { contentType: IPXE_CONTENT_TYPE, body }, bootId, token, detail };
 }
@@ -419,18 +426,18 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       return { contentType: IPXE_CONTENT_TYPE, body: renderUnknown(mac) };
     }
     const script = this.renderScript(machine, req.query, false);
-    let repeats = 0;
-    if (script.variant === 'install' && script.bootId !== null && script.token !== null) {
-      this.armBoot(machine, script.bootId, script.token);
-    } else {
-      // No state change: identical fetches within a short window are folded into one event.
-      const admitted = this.scriptRepeats.admit(mac, script.variant, this.clock.now().getTime());
-      if (admitted === null) return script.document;
-      repeats = admitted.repeats;
+    const { bootId, token } = script;
+    if (script.variant === 'install' && bootId !== null && token !== null) {
+      // The new boot's state, tokens and script event land together or not at all.
+      this.registry.atomically(() => {
+        this.armBoot(machine, bootId, token);
+        this.registry.eventAppend(mac, 'ipxe-script', scriptEvent(script, req.clientAddress, 0));
+      });
+      return script.document;
     }
-    const detail: Record<string, unknown> = { variant: script.variant, client: req.clientAddress, ...script.detail };
-    if (repeats > 0) detail.repeats = repeats;
-    this.registry.eventAppend(mac, 'ipxe-script', detail);
+    // No state change: identical fetches within a short window are folded into one event.
+    const admitted = this.scriptRepeats.admit(mac, script.variant, this.clock.now().getTime());
+    if (admitted !== null) this.registry.eventAppend(mac, 'ipxe-script', scriptEvent(script, req.clientAddress, admitted.repeats));
     return script.document;
   }
 
@@ -595,23 +602,23 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     }
     if (doc === null) return null;
     this.ipMap.set(req.clientAddress, machine.mac);
-    this.registry.eventAppend(machine.mac, 'artifact', {
-      route,
-      bootId: r.token.bootId,
-      bytes: Buffer.byteLength(doc.body),
-      client: req.clientAddress,
+    const bytes = Buffer.byteLength(doc.body);
+    this.registry.atomically(() => {
+      this.registry.eventAppend(machine.mac, 'artifact', { route, bootId: r.token.bootId, bytes, client: req.clientAddress });
+      if (machine.state === 'booting' || machine.state === 'stalled') {
+        this.registry.machineTransition(machine.mac, 'installing', `installer fetched ${route}`, { bootId: r.token.bootId });
+      }
     });
-    if (machine.state === 'booting' || machine.state === 'stalled') {
-      this.registry.machineTransition(machine.mac, 'installing', `installer fetched ${route}`, { bootId: r.token.bootId });
-    }
     return doc;
   }
 
   /** → failed (when the lifecycle allows it) and the install's tokens are revoked. */
   private fail(machine: Machine, reason: string, detail: Record<string, unknown>): void {
-    if (ACTIVE_STATES.includes(machine.state)) this.registry.machineTransition(machine.mac, 'failed', reason, detail);
-    else this.registry.eventAppend(machine.mac, 'error', { reason, ...detail });
-    this.registry.tokenRevokeAll(machine.mac, this.nowIso());
+    this.registry.atomically(() => {
+      if (ACTIVE_STATES.includes(machine.state)) this.registry.machineTransition(machine.mac, 'failed', reason, detail);
+      else this.registry.eventAppend(machine.mac, 'error', { reason, ...detail });
+      this.registry.tokenRevokeAll(machine.mac, this.nowIso());
+    });
   }
 
   async phoneHome(req: PhoneHomeRequest): Promise<{ state: string } | null> {
@@ -633,7 +640,6 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       return this.refuseToken(r, 'phone-home', req.clientAddress);
     }
     const report = parsePhoneHome(req.body);
-    this.registry.eventAppend(machine.mac, 'phone-home', { bootId: token.bootId, ...report, client: req.clientAddress });
     const detail = { bootId: token.bootId };
     let outcome: 'installed' | 'failed' | 'progress';
     let why: string;
@@ -655,14 +661,18 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       why = `installer reported progress (${report.eventType} ${report.name})`;
     }
     const state = machine.state;
-    if (outcome === 'installed') {
-      if (ACTIVE_STATES.includes(state)) this.registry.machineTransition(machine.mac, 'installed', why, detail);
-      this.registry.tokenRevokeAll(machine.mac, this.nowIso());
-    } else if (outcome === 'failed') {
-      this.fail(machine, why, detail);
-    } else if (state === 'booting' || state === 'stalled') {
-      this.registry.machineTransition(machine.mac, 'installing', why, detail);
-    }
+    // The report and the state change it causes land together or not at all.
+    this.registry.atomically(() => {
+      this.registry.eventAppend(machine.mac, 'phone-home', { bootId: token.bootId, ...report, client: req.clientAddress });
+      if (outcome === 'installed') {
+        if (ACTIVE_STATES.includes(state)) this.registry.machineTransition(machine.mac, 'installed', why, detail);
+        this.registry.tokenRevokeAll(machine.mac, this.nowIso());
+      } else if (outcome === 'failed') {
+        this.fail(machine, why, detail);
+      } else if (state === 'booting' || state === 'stalled') {
+        this.registry.machineTransition(machine.mac, 'installing', why, detail);
+      }
+    });
     return { state: this.registry.machineGet(machine.mac)?.state ?? state };
   }
 
