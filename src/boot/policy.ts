@@ -266,22 +266,25 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     const host = machine.host === null ? null : this.deps.provisioning.hostByName(machine.host);
     const answer = this.bootFileFor(client, machine, host);
     const kind = query.stage === 'proxy-offer' || query.stage === 'dhcp-offer' ? 'dhcp-offer' : 'dhcp-ack';
-    this.registry.eventAppend(machine.mac, kind, {
-      stage: query.stage,
-      xid: query.xid,
-      arch: client.arch,
-      firmware: client.firmware,
-      ipxe: client.isIpxe,
-      strategy: answer?.strategy ?? null,
-      bootFile: answer?.bootFile ?? null,
-      ...(answer === null ? { ignored: `no iPXE build for firmware ${client.firmware}` } : {}),
+    // The offer event, the identity the client showed and the state it implies land together or not at all.
+    this.registry.atomically(() => {
+      this.registry.eventAppend(machine.mac, kind, {
+        stage: query.stage,
+        xid: query.xid,
+        arch: client.arch,
+        firmware: client.firmware,
+        ipxe: client.isIpxe,
+        strategy: answer?.strategy ?? null,
+        bootFile: answer?.bootFile ?? null,
+        ...(answer === null ? { ignored: `no iPXE build for firmware ${client.firmware}` } : {}),
+      });
+      if (answer === null) return;
+      this.refreshIdentity(machine, client);
+      // A netboot is a sign of life: registered (first boot) and stalled (the watchdog's guess) move to booting.
+      if (machine.state === 'registered' || machine.state === 'stalled') {
+        this.registry.machineTransition(machine.mac, 'booting', `netboot (${query.stage})`, { stage: query.stage });
+      }
     });
-    if (answer === null) return null;
-    this.refreshIdentity(machine, client);
-    // A netboot is a sign of life: registered (first boot) and stalled (the watchdog's guess) move to booting.
-    if (machine.state === 'registered' || machine.state === 'stalled') {
-      this.registry.machineTransition(machine.mac, 'booting', `netboot (${query.stage})`, { stage: query.stage });
-    }
     return answer;
   }
 
