@@ -102,6 +102,12 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX tokens_live ON tokens (mac) WHERE revoked_at IS NULL;
   `,
+  // 3: pruning a MAC's long-revoked tokens (at every arming) must not visit all of its tokens either; the index also
+  // serves every lookup by mac, so the plain one goes.
+  `
+  CREATE INDEX tokens_mac_revoked ON tokens (mac, revoked_at);
+  DROP INDEX tokens_mac;
+  `,
 ];
 
 /** At most this many MACs (present or absent) are cached by machineGet; past it the cache starts over. */

@@ -459,6 +459,21 @@ void describe('files, pragmas, migrations', () => {
     }
   });
 
+  void it('token writes at arming reach only the rows they change through an index (no scan of a MAC\'s history)', () => {
+    const file = path.join(dir, 'plans.db');
+    openRegistry(file).close();
+    const raw = new Database(file, { readonly: true });
+    try {
+      const plan = (sql: string): string =>
+        (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
+      // The statements revokeTokens runs, as written there.
+      assert.match(plan("DELETE FROM tokens WHERE mac = 'm' AND revoked_at IS NOT NULL AND revoked_at < 't'"), /USING INDEX tokens_mac_revoked \(mac=\? AND revoked_at>\? AND revoked_at<\?\)/);
+      assert.match(plan("UPDATE tokens SET revoked_at = 't' WHERE mac = 'm' AND revoked_at IS NULL"), /USING INDEX tokens_(live|mac_revoked) /);
+    } finally {
+      raw.close();
+    }
+  });
+
   void it('refuses a database from a newer pxed with REGISTRY_SCHEMA', () => {
     const file = path.join(dir, 'newer.db');
     const raw = new Database(file);
