@@ -105,20 +105,29 @@ export function scriptFastPath(deps: ScriptFastPathDeps): (req: IncomingMessage,
   const sync = policy.machineScriptSync?.bind(policy);
   const ok = metrics.counter(SCRIPT_ROUTE, 'GET', 200);
   const finish = (req: IncomingMessage, res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: string | Buffer, started: number): void => {
-    res.writeHead(status, headers);
-    res.end(body);
+    try {
+      res.writeHead(status, headers);
+      res.end(body);
+    } catch (err) {
+      // Node refuses a header it cannot send (a policy bug): answer 500 if nothing has gone out, else drop the
+      // connection. The request listener must not throw: that would end the daemon.
+      if (status !== 500 && !res.headersSent) fail(req, res, req.url ?? '', err, started);
+      else res.destroy();
+      return;
+    }
     if (status === 200) ok.n++;
     else metrics.countRequest(SCRIPT_ROUTE, 'GET', status);
     if (log.enabled('debug')) {
       log.debug('http', { method: 'GET', url: req.url, status, client: clientAddressOf(req), ms: Math.round(performance.now() - started) });
     }
   };
-  const fail = (req: IncomingMessage, res: ServerResponse, url: string, err: unknown, started: number): void => {
+  function fail(req: IncomingMessage, res: ServerResponse, url: string, err: unknown, started: number): void {
     // As fastify sends an error object: JSON with its type and length.
     const { status, body } = deps.answerError(err, 'GET', url);
     const json = JSON.stringify(body);
     finish(req, res, status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(json)) }, json, started);
-  };
+  }
+
   return (req, res) => {
     if (req.method !== 'GET' || req.url === undefined || deps.closing()) return false;
     const url = req.url;

@@ -168,6 +168,22 @@ void describe('fast path vs the fastify route, over a listening socket', () => {
     assert.equal((await viaSocket('/healthz', 'GET', throwingSyncBase)).status, 200);
   });
 
+  void it('a document Node refuses to send (bad header value) gets a 500, and the server stays up', async () => {
+    const bad = { contentType: 'text/plain\r\nx-injected: 1', body: '#!ipxe\n' };
+    const policy = { ...scriptOnlyPolicy(() => Promise.resolve(bad)), machineScriptSync: () => bad };
+    const badApp = buildHttpApp({ policy, admin: new FakeAdmin(), assetRoots: [], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
+    await badApp.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const at = `http://127.0.0.1:${(badApp.server.address() as AddressInfo).port}`;
+      const seen = await viaSocket(`/ipxe/${INSTALLED}`, 'GET', at);
+      assert.equal(seen.status, 500);
+      assert.equal(seen.contentType, 'application/json; charset=utf-8');
+      assert.equal((await viaSocket('/healthz', 'GET', at)).status, 200);
+    } finally {
+      await badApp.close();
+    }
+  });
+
   void it('counts fast-path requests in /metrics under the route pattern', async () => {
     const before = await (await fetch(`${base}/metrics`)).text();
     const count = (text: string): number => Number(/pxed_http_requests_total\{route="\/ipxe\/:mac",method="GET",status="200"\} (\d+)/.exec(text)?.[1] ?? 0);
