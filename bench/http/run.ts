@@ -211,7 +211,8 @@ async function main(dir: string): Promise<void> {
   // the HTTP side costs apart from the policy's work.
   // (Not FakePolicy: it keeps every request for assertions, an allocation the reference must not carry.)
   const constantScript: HttpDocument = { contentType: 'text/plain; charset=utf-8', body: '#!ipxe\necho pxed: constant script\nexit\n' };
-  const constantPolicy = scriptOnlyPolicy(() => Promise.resolve(constantScript));
+  // With machineScriptSync, as the daemon's BootPolicy has it: the fast path then answers without a promise.
+  const constantPolicy = { ...scriptOnlyPolicy(() => Promise.resolve(constantScript)), machineScriptSync: () => constantScript };
   const bare = buildHttpApp({ policy: constantPolicy, admin: new FakeAdmin(), assetRoots: [www], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
   let nginx: ChildProcess | null = null;
   try {

@@ -1,19 +1,16 @@
 // IP -> MAC pairs learned from DHCP (4011 ciaddr, option 50, leases) and from iPXE script requests, so that TFTP
 // transfers and asset downloads (which only carry an address) land on the right machine's timeline.
-// Bounded: the least recently set pair is dropped first.
+// Bounded: past `capacity` addresses, the address learned first is dropped (a hint cache: a dropped pair is learned
+// again from the machine's next DHCP packet or script request).
 
 export class IpMacMap {
   private readonly map = new Map<string, string>();
-  /** The key set last (the Map's last entry). */
-  private newest: string | null = null;
 
   constructor(private readonly capacity = 4096) {}
 
   set(ip: string, mac: string): void {
-    // Setting the newest pair again changes nothing (the common case: one client fetching in a loop).
-    if (ip === this.newest && this.map.get(ip) === mac) return;
-    this.newest = ip;
-    this.map.delete(ip);
+    // Hot path (every script request): a known pair is one lookup; a known address with a new MAC keeps its place.
+    if (this.map.get(ip) === mac) return;
     this.map.set(ip, mac);
     if (this.map.size > this.capacity) {
       const oldest = this.map.keys().next();

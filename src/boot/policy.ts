@@ -100,6 +100,28 @@ export interface BootPolicyDeps {
 /** Result of an `ipxe` preview (admin API) or of a live rendering. */
 export type ScriptVariant = 'install' | 'local-boot' | 'discovered' | 'unknown' | 'refused' | 'error';
 
+/** A rendered per-machine script. Local-boot results are memoised and shared: treat as read-only. */
+export interface RenderedScript {
+  readonly variant: ScriptVariant;
+  readonly body: string;
+  /** The body as the HTTP answer. */
+  readonly document: HttpDocument;
+  readonly bootId: string | null;
+  readonly token: string | null;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+/** The detail of an 'ipxe-script' event; `repeats`: identical fetches folded into it. */
+function scriptEvent(script: RenderedScript, client: string, repeats: number): Record<string, unknown> {
+  const detail: Record<string, unknown> = { variant: script.variant, client, ...script.detail };
+  if (repeats > 0) detail.repeats = repeats;
+  return detail;
+}
+
+function rendered(variant: ScriptVariant, body: string, detail: Record<string, unknown>, bootId: string | null = null, token: string | null = null): RenderedScript {
+  return { variant, body, document: { contentType: IPXE_CONTENT_TYPE, body }, bootId, token, detail };
+}
+
 /**
  * Where the Debian `ipxe` package's EFI binaries are (x86_64 only: /usr/lib/ipxe/{snponly,ipxe}.efi at the TFTP
  * root). Other architectures are looked up in a sub-directory of the TFTP roots (also served as /assets/ipxe/<dir>/)
@@ -191,9 +213,9 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   private readonly unsubscribe: () => void;
   private ipScanAt = 0;
   private bootstrapCache: HttpDocument | null = null;
-  /** renderLocalBoot results by MAC (with the hostname and method they were rendered for): an installed machine gets
-   * the same script on every reboot. */
-  private readonly localBootScripts = new Map<string, { hostname: string; method: LocalBootMethod; body: string }>();
+  /** Local-boot renderings by MAC (with the hostname, platform and method they were made for): an installed machine
+   * gets the same script on every reboot. */
+  private readonly localBootScripts = new Map<string, { hostname: string; platform: string; method: LocalBootMethod; script: RenderedScript }>();
   readonly serverUrl: string;
 
   constructor(private readonly deps: BootPolicyDeps) {
@@ -244,22 +266,25 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     const host = machine.host === null ? null : this.deps.provisioning.hostByName(machine.host);
     const answer = this.bootFileFor(client, machine, host);
     const kind = query.stage === 'proxy-offer' || query.stage === 'dhcp-offer' ? 'dhcp-offer' : 'dhcp-ack';
-    this.registry.eventAppend(machine.mac, kind, {
-      stage: query.stage,
-      xid: query.xid,
-      arch: client.arch,
-      firmware: client.firmware,
-      ipxe: client.isIpxe,
-      strategy: answer?.strategy ?? null,
-      bootFile: answer?.bootFile ?? null,
-      ...(answer === null ? { ignored: `no iPXE build for firmware ${client.firmware}` } : {}),
+    // The offer event, the identity the client showed and the state it implies land together or not at all.
+    this.registry.atomically(() => {
+      this.registry.eventAppend(machine.mac, kind, {
+        stage: query.stage,
+        xid: query.xid,
+        arch: client.arch,
+        firmware: client.firmware,
+        ipxe: client.isIpxe,
+        strategy: answer?.strategy ?? null,
+        bootFile: answer?.bootFile ?? null,
+        ...(answer === null ? { ignored: `no iPXE build for firmware ${client.firmware}` } : {}),
+      });
+      if (answer === null) return;
+      this.refreshIdentity(machine, client);
+      // A netboot is a sign of life: registered (first boot) and stalled (the watchdog's guess) move to booting.
+      if (machine.state === 'registered' || machine.state === 'stalled') {
+        this.registry.machineTransition(machine.mac, 'booting', `netboot (${query.stage})`, { stage: query.stage });
+      }
     });
-    if (answer === null) return null;
-    this.refreshIdentity(machine, client);
-    // A netboot is a sign of life: registered (first boot) and stalled (the watchdog's guess) move to booting.
-    if (machine.state === 'registered' || machine.state === 'stalled') {
-      this.registry.machineTransition(machine.mac, 'booting', `netboot (${query.stage})`, { stage: query.stage });
-    }
     return answer;
   }
 
@@ -395,29 +420,28 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   }
 
   machineScriptSync(req: IpxeScriptRequest): HttpDocument {
-    const doc = (body: string): HttpDocument => ({ contentType: IPXE_CONTENT_TYPE, body });
     const mac = normalizeMac(req.mac);
-    if (mac === null) return doc(renderUnknown(req.mac));
+    if (mac === null) return { contentType: IPXE_CONTENT_TYPE, body: renderUnknown(req.mac) };
     this.ipMap.set(req.clientAddress, mac);
     const machine = this.registry.machineGet(mac);
     if (machine === null) {
       if (this.log.enabled('debug')) this.log.debug('iPXE script for an unknown machine', { mac, client: req.clientAddress });
-      return doc(renderUnknown(mac));
+      return { contentType: IPXE_CONTENT_TYPE, body: renderUnknown(mac) };
     }
-    const rendered = this.renderScript(machine, req.query, false);
-    let repeats = 0;
-    if (rendered.variant === 'install' && rendered.bootId !== null && rendered.token !== null) {
-      this.armBoot(machine, rendered.bootId, rendered.token);
-    } else {
-      // No state change: identical fetches within a short window are folded into one event.
-      const admitted = this.scriptRepeats.admit(mac, rendered.variant, this.clock.now().getTime());
-      if (admitted === null) return doc(rendered.body);
-      repeats = admitted.repeats;
+    const script = this.renderScript(machine, req.query, false);
+    const { bootId, token } = script;
+    if (script.variant === 'install' && bootId !== null && token !== null) {
+      // The new boot's state, tokens and script event land together or not at all.
+      this.registry.atomically(() => {
+        this.armBoot(machine, bootId, token);
+        this.registry.eventAppend(mac, 'ipxe-script', scriptEvent(script, req.clientAddress, 0));
+      });
+      return script.document;
     }
-    const detail: Record<string, unknown> = { variant: rendered.variant, client: req.clientAddress, ...rendered.detail };
-    if (repeats > 0) detail.repeats = repeats;
-    this.registry.eventAppend(mac, 'ipxe-script', detail);
-    return doc(rendered.body);
+    // No state change: identical fetches within a short window are folded into one event.
+    const admitted = this.scriptRepeats.admit(mac, script.variant, this.clock.now().getTime());
+    if (admitted !== null) this.registry.eventAppend(mac, 'ipxe-script', scriptEvent(script, req.clientAddress, admitted.repeats));
+    return script.document;
   }
 
   /** Revokes the previous tokens, stores the new one (hashed) and moves the machine to booting. */
@@ -447,30 +471,27 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     machine: Machine,
     query: Record<string, string | undefined>,
     preview: boolean,
-  ): { variant: ScriptVariant; body: string; bootId: string | null; token: string | null; detail: Record<string, unknown> } {
-    const none = { bootId: null, token: null };
+  ): RenderedScript {
     if (machine.state === 'discovered' || machine.host === null) {
-      return { variant: 'discovered', body: renderDiscovered(machine.mac), ...none, detail: {} };
+      return rendered('discovered', renderDiscovered(machine.mac), {});
     }
     if (machine.state === 'failed') {
       const msg = `the last install failed; an operator must re-arm it (pxed machines reinstall ${machine.mac})`;
-      return { variant: 'refused', body: renderRefusal(machine.mac, msg), ...none, detail: { reason: 'failed' } };
+      return rendered('refused', renderRefusal(machine.mac, msg), { reason: 'failed' });
     }
     const host = this.deps.provisioning.hostByName(machine.host);
     if (host === null) {
       const msg = `install entry "${machine.host}" is not in the provisioning config`;
       if (preview) throw new PxedError('BOOT_HOST_NOT_FOUND', msg, { host: machine.host });
-      return { variant: 'refused', body: renderRefusal(machine.mac, msg), ...none, detail: { reason: 'host-missing', host: machine.host } };
+      return rendered('refused', renderRefusal(machine.mac, msg), { reason: 'host-missing', host: machine.host });
     }
     const hostname = host.install.network.hostname;
     const reinstall = machine.installMode === 'always';
     if ((machine.state === 'installed' || machine.state === 'configured') && !reinstall) {
-      const platform = this.platformOf(machine, query.platform);
-      const method: LocalBootMethod = platform === 'pcbios' ? this.settings.localBoot.bios : this.settings.localBoot.efi;
-      return { variant: 'local-boot', body: this.localBootScript(machine.mac, hostname, method), ...none, detail: { platform, method } };
+      return this.localBootScript(machine.mac, hostname, this.platformOf(machine, query.platform));
     }
     if (!INSTALL_STATES.includes(machine.state) && !reinstall) {
-      return { variant: 'refused', body: renderRefusal(machine.mac, `state ${machine.state}`), ...none, detail: {} };
+      return rendered('refused', renderRefusal(machine.mac, `state ${machine.state}`), {});
     }
     const token = preview ? PREVIEW_TOKEN : mintToken();
     const bootId = preview ? 'preview' : newBootId();
@@ -485,16 +506,15 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
         initrdUrls: boot.initrds.map((i) => assetUrl(this.serverUrl, i)),
         args: boot.cmdline.split(/\s+/).filter((a) => a.length > 0),
       });
-      return { variant: 'install', body, bootId, token, detail: { os: host.install.os, bootId } };
+      return rendered('install', body, { os: host.install.os, bootId }, bootId, token);
     } catch (err) {
       if (preview || !isPxedError(err)) throw err;
       this.log.warn('cannot render install script', { mac: machine.mac, err: describeError(err) });
-      return {
-        variant: 'error',
-        body: renderRefusal(machine.mac, `cannot render the install script: ${err.message}`),
-        ...none,
-        detail: { code: err.code, error: err.message, ...(err.details?.field !== undefined ? { field: err.details.field } : {}) },
-      };
+      return rendered('error', renderRefusal(machine.mac, `cannot render the install script: ${err.message}`), {
+        code: err.code,
+        error: err.message,
+        ...(err.details?.field !== undefined ? { field: err.details.field } : {}),
+      });
     }
   }
 
@@ -515,16 +535,18 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     return profile.renderInstall(host, ctx);
   }
 
-  /** iPXE ${platform} ('pcbios' | 'efi'), else guessed from the firmware the DHCP side saw. */
-  private localBootScript(mac: string, hostname: string, method: LocalBootMethod): string {
+  /** The memoised local-boot rendering for this MAC, hostname and platform (frozen, shared between requests). */
+  private localBootScript(mac: string, hostname: string, platform: 'pcbios' | 'efi'): RenderedScript {
+    const method: LocalBootMethod = platform === 'pcbios' ? this.settings.localBoot.bios : this.settings.localBoot.efi;
     const memo = this.localBootScripts.get(mac);
-    if (memo !== undefined && memo.hostname === hostname && memo.method === method) return memo.body;
-    const body = renderLocalBoot(mac, hostname, method);
+    if (memo !== undefined && memo.hostname === hostname && memo.platform === platform && memo.method === method) return memo.script;
+    const script = Object.freeze(rendered('local-boot', renderLocalBoot(mac, hostname, method), Object.freeze({ platform, method })));
     if (this.localBootScripts.size >= LOCAL_BOOT_SCRIPTS_MAX) this.localBootScripts.clear();
-    this.localBootScripts.set(mac, { hostname, method, body });
-    return body;
+    this.localBootScripts.set(mac, { hostname, platform, method, script });
+    return script;
   }
 
+  /** iPXE ${platform} ('pcbios' | 'efi'), else guessed from the firmware the DHCP side saw. */
   private platformOf(machine: Machine, platform: string | undefined): 'pcbios' | 'efi' {
     if (platform === 'pcbios' || platform === 'efi') return platform;
     return machine.firmware === 'bios' ? 'pcbios' : 'efi';
@@ -583,23 +605,23 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     }
     if (doc === null) return null;
     this.ipMap.set(req.clientAddress, machine.mac);
-    this.registry.eventAppend(machine.mac, 'artifact', {
-      route,
-      bootId: r.token.bootId,
-      bytes: Buffer.byteLength(doc.body),
-      client: req.clientAddress,
+    const bytes = Buffer.byteLength(doc.body);
+    this.registry.atomically(() => {
+      this.registry.eventAppend(machine.mac, 'artifact', { route, bootId: r.token.bootId, bytes, client: req.clientAddress });
+      if (machine.state === 'booting' || machine.state === 'stalled') {
+        this.registry.machineTransition(machine.mac, 'installing', `installer fetched ${route}`, { bootId: r.token.bootId });
+      }
     });
-    if (machine.state === 'booting' || machine.state === 'stalled') {
-      this.registry.machineTransition(machine.mac, 'installing', `installer fetched ${route}`, { bootId: r.token.bootId });
-    }
     return doc;
   }
 
   /** → failed (when the lifecycle allows it) and the install's tokens are revoked. */
   private fail(machine: Machine, reason: string, detail: Record<string, unknown>): void {
-    if (ACTIVE_STATES.includes(machine.state)) this.registry.machineTransition(machine.mac, 'failed', reason, detail);
-    else this.registry.eventAppend(machine.mac, 'error', { reason, ...detail });
-    this.registry.tokenRevokeAll(machine.mac, this.nowIso());
+    this.registry.atomically(() => {
+      if (ACTIVE_STATES.includes(machine.state)) this.registry.machineTransition(machine.mac, 'failed', reason, detail);
+      else this.registry.eventAppend(machine.mac, 'error', { reason, ...detail });
+      this.registry.tokenRevokeAll(machine.mac, this.nowIso());
+    });
   }
 
   async phoneHome(req: PhoneHomeRequest): Promise<{ state: string } | null> {
@@ -621,7 +643,6 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       return this.refuseToken(r, 'phone-home', req.clientAddress);
     }
     const report = parsePhoneHome(req.body);
-    this.registry.eventAppend(machine.mac, 'phone-home', { bootId: token.bootId, ...report, client: req.clientAddress });
     const detail = { bootId: token.bootId };
     let outcome: 'installed' | 'failed' | 'progress';
     let why: string;
@@ -643,14 +664,18 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       why = `installer reported progress (${report.eventType} ${report.name})`;
     }
     const state = machine.state;
-    if (outcome === 'installed') {
-      if (ACTIVE_STATES.includes(state)) this.registry.machineTransition(machine.mac, 'installed', why, detail);
-      this.registry.tokenRevokeAll(machine.mac, this.nowIso());
-    } else if (outcome === 'failed') {
-      this.fail(machine, why, detail);
-    } else if (state === 'booting' || state === 'stalled') {
-      this.registry.machineTransition(machine.mac, 'installing', why, detail);
-    }
+    // The report and the state change it causes land together or not at all.
+    this.registry.atomically(() => {
+      this.registry.eventAppend(machine.mac, 'phone-home', { bootId: token.bootId, ...report, client: req.clientAddress });
+      if (outcome === 'installed') {
+        if (ACTIVE_STATES.includes(state)) this.registry.machineTransition(machine.mac, 'installed', why, detail);
+        this.registry.tokenRevokeAll(machine.mac, this.nowIso());
+      } else if (outcome === 'failed') {
+        this.fail(machine, why, detail);
+      } else if (state === 'booting' || state === 'stalled') {
+        this.registry.machineTransition(machine.mac, 'installing', why, detail);
+      }
+    });
     return { state: this.registry.machineGet(machine.mac)?.state ?? state };
   }
 

@@ -159,6 +159,8 @@ export interface HttpBootPolicy {
   bootstrapScript(clientAddress: string): HttpDocument;
   /** GET /ipxe/:mac: always a script (install, local boot, discovered menu, or echo+exit for unknown machines). */
   machineScript(req: IpxeScriptRequest): Promise<HttpDocument>;
+  /** The same answer computed synchronously (the daemon's policy has it; the /ipxe fast path then needs no promise). */
+  machineScriptSync?(req: IpxeScriptRequest): HttpDocument;
   /** Token routes; null = 404 (unknown/expired token or unknown artifact; an expired known token is recorded). */
   tokenArtifact(req: TokenArtifactRequest): Promise<HttpDocument | null>;
   /** Phone-home; null = 404 as above. Idempotent. */

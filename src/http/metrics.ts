@@ -5,22 +5,40 @@ import { MACHINE_STATES, type MachineState } from '../registry/types.js';
 
 const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 
+/** One requests_total series. */
+export interface RequestCounter {
+  readonly route: string;
+  readonly method: string;
+  readonly status: number;
+  n: number;
+}
+
 export class HttpMetrics {
-  private readonly requests = new Map<string, number>();
+  private readonly requests = new Map<string, RequestCounter>();
 
   /** `route` is the route pattern (e.g. /ipxe/:mac), never the raw URL, so label cardinality stays bounded. */
   countRequest(route: string, method: string, status: number): void {
+    this.counter(route, method, status).n++;
+  }
+
+  /** The series for (route, method, status); a hot path keeps it and increments `n` itself. */
+  counter(route: string, method: string, status: number): RequestCounter {
     const key = `${route}\u0000${method}\u0000${status}`;
-    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    let c = this.requests.get(key);
+    if (c === undefined) {
+      c = { route, method, status, n: 0 };
+      this.requests.set(key, c);
+    }
+    return c;
   }
 
   render(machines: Partial<Record<MachineState, number>> | null): string {
     const lines: string[] = [];
     lines.push('# HELP pxed_http_requests_total HTTP requests answered, by route pattern, method and status.');
     lines.push('# TYPE pxed_http_requests_total counter');
-    for (const [key, n] of [...this.requests].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      const [route = '', method = '', status = ''] = key.split('\u0000');
-      lines.push(`pxed_http_requests_total{route="${esc(route)}",method="${esc(method)}",status="${status}"} ${n}`);
+    for (const [, c] of [...this.requests].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (c.n === 0) continue;
+      lines.push(`pxed_http_requests_total{route="${esc(c.route)}",method="${esc(c.method)}",status="${c.status}"} ${c.n}`);
     }
     if (machines !== null) {
       lines.push('# HELP pxed_machines Machines in the registry, by lifecycle state.');

@@ -16,8 +16,21 @@ import type { HttpMetrics } from './metrics.js';
 
 export const SCRIPT_ROUTE = '/ipxe/:mac';
 const PREFIX = '/ipxe/';
-const SEGMENT = /^[A-Za-z0-9:._-]{1,64}$/;
-const KEY = /^[A-Za-z0-9_-]{1,32}$/;
+/** [A-Za-z0-9:._-]: the characters of a MAC segment that need no decoding. */
+function isSegmentChar(c: number): boolean {
+  return (c >= 48 && c <= 58) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 46 || c === 95 || c === 45;
+}
+
+/** [A-Za-z0-9_-]: query keys taken as they are. */
+function isKeyChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45;
+}
+
+const QUESTION = 63;
+const EQUALS = 61;
+const AMPERSAND = 38;
+const PLUS = 43;
+const PERCENT = 37;
 
 /** Headers of every boot document (scripts and installer artifacts). A literal with constant keys: Node takes it as
  * it is. Content-Length is explicit: iPXE needs it (protocol.md §10). */
@@ -31,29 +44,47 @@ export function clientAddressOf(req: { socket: { remoteAddress?: string | undefi
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
-/** The MAC segment and query of a plain /ipxe/<mac> URL, or null when the general route must take it. */
+/**
+ * The MAC segment and query of a plain /ipxe/<mac> URL, or null when the general route must take it.
+ * One pass over the characters (every netbooting machine's script request comes through here).
+ */
 export function parsePlainScriptUrl(url: string): { mac: string; query: Record<string, string> } | null {
   if (!url.startsWith(PREFIX)) return null;
-  const q = url.indexOf('?');
-  const mac = q === -1 ? url.slice(PREFIX.length) : url.slice(PREFIX.length, q);
-  if (!SEGMENT.test(mac)) return null;
+  const n = url.length;
+  let i = PREFIX.length;
+  while (i < n && isSegmentChar(url.charCodeAt(i))) i++;
+  const segmentLength = i - PREFIX.length;
+  if (segmentLength === 0 || segmentLength > 64 || (i < n && url.charCodeAt(i) !== QUESTION)) return null;
+  const mac = url.slice(PREFIX.length, i);
   const query: Record<string, string> = {};
-  if (q === -1 || q === url.length - 1) return { mac, query };
-  for (const pair of url.slice(q + 1).split('&')) {
-    const eq = pair.indexOf('=');
-    if (eq === -1) return null;
-    const key = pair.slice(0, eq);
-    const raw = pair.slice(eq + 1);
-    if (!KEY.test(key) || key === '__proto__' || raw.includes('+')) return null;
-    let value = raw;
-    if (raw.includes('%')) {
+  i++; // past '?' (or past the end)
+  while (i < n) {
+    const keyStart = i;
+    while (i < n && isKeyChar(url.charCodeAt(i))) i++;
+    const keyLength = i - keyStart;
+    // A pair needs key=value: '&&', 'flag' and keys with other characters go to fastify.
+    if (keyLength === 0 || keyLength > 32 || i === n || url.charCodeAt(i) !== EQUALS) return null;
+    const key = url.slice(keyStart, i);
+    i++;
+    const valueStart = i;
+    let escaped = false;
+    for (; i < n; i++) {
+      const c = url.charCodeAt(i);
+      if (c === AMPERSAND) break;
+      if (c === PLUS) return null; // '+' is a space to fastify's parser
+      if (c === PERCENT) escaped = true;
+    }
+    let value = url.slice(valueStart, i);
+    if (escaped) {
       try {
-        value = decodeURIComponent(raw);
+        value = decodeURIComponent(value);
       } catch {
         return null;
       }
     }
-    if (!Object.hasOwn(query, key)) query[key] = value;
+    if (key === '__proto__') return null;
+    if (!Object.hasOwn(query, key)) query[key] = value; // the route takes the first of repeated keys
+    if (i < n && ++i === n) return null; // a trailing '&' is an empty pair
   }
   return { mac, query };
 }
@@ -71,28 +102,53 @@ export interface ScriptFastPathDeps {
 /** A request listener that answers plain /ipxe/<mac> GETs and returns false for everything else. */
 export function scriptFastPath(deps: ScriptFastPathDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { policy, metrics, log } = deps;
+  const sync = policy.machineScriptSync?.bind(policy);
+  const ok = metrics.counter(SCRIPT_ROUTE, 'GET', 200);
   const finish = (req: IncomingMessage, res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: string | Buffer, started: number): void => {
-    res.writeHead(status, headers);
-    res.end(body);
-    metrics.countRequest(SCRIPT_ROUTE, 'GET', status);
+    try {
+      res.writeHead(status, headers);
+      res.end(body);
+    } catch (err) {
+      // Node refuses a header it cannot send (a policy bug): answer 500 if nothing has gone out, else drop the
+      // connection. The request listener must not throw: that would end the daemon.
+      if (status !== 500 && !res.headersSent) fail(req, res, req.url ?? '', err, started);
+      else res.destroy();
+      return;
+    }
+    if (status === 200) ok.n++;
+    else metrics.countRequest(SCRIPT_ROUTE, 'GET', status);
     if (log.enabled('debug')) {
       log.debug('http', { method: 'GET', url: req.url, status, client: clientAddressOf(req), ms: Math.round(performance.now() - started) });
     }
   };
+  function fail(req: IncomingMessage, res: ServerResponse, url: string, err: unknown, started: number): void {
+    // As fastify sends an error object: JSON with its type and length.
+    const { status, body } = deps.answerError(err, 'GET', url);
+    const json = JSON.stringify(body);
+    finish(req, res, status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(json)) }, json, started);
+  }
+
   return (req, res) => {
     if (req.method !== 'GET' || req.url === undefined || deps.closing()) return false;
-    const plain = parsePlainScriptUrl(req.url);
-    if (plain === null) return false;
-    const started = performance.now();
     const url = req.url;
-    policy.machineScript({ mac: plain.mac, query: plain.query, clientAddress: clientAddressOf(req) }).then(
+    const plain = parsePlainScriptUrl(url);
+    if (plain === null) return false;
+    const started = log.enabled('debug') ? performance.now() : 0;
+    const request = { mac: plain.mac, query: plain.query, clientAddress: clientAddressOf(req) };
+    if (sync !== undefined) {
+      let doc: HttpDocument;
+      try {
+        doc = sync(request);
+      } catch (err) {
+        fail(req, res, url, err, started);
+        return true;
+      }
+      finish(req, res, 200, documentHeaders(doc), doc.body, started);
+      return true;
+    }
+    policy.machineScript(request).then(
       (doc) => finish(req, res, 200, documentHeaders(doc), doc.body, started),
-      (err: unknown) => {
-        // As fastify sends an error object: JSON with its type and length.
-        const { status, body } = deps.answerError(err, 'GET', url);
-        const json = JSON.stringify(body);
-        finish(req, res, status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(json)) }, json, started);
-      },
+      (err: unknown) => fail(req, res, url, err, started),
     );
     return true;
   };

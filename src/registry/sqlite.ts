@@ -102,6 +102,12 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX tokens_live ON tokens (mac) WHERE revoked_at IS NULL;
   `,
+  // 3: pruning a MAC's long-revoked tokens (at every arming) must not visit all of its tokens either; the index also
+  // serves every lookup by mac, so the plain one goes.
+  `
+  CREATE INDEX tokens_mac_revoked ON tokens (mac, revoked_at);
+  DROP INDEX tokens_mac;
+  `,
 ];
 
 /** At most this many MACs (present or absent) are cached by machineGet; past it the cache starts over. */
@@ -190,6 +196,11 @@ function rowToMachine(r: MachineRow): Machine {
   };
 }
 
+function freezeMachine(m: Machine): Machine {
+  Object.freeze(m.overrides);
+  return Object.freeze(m);
+}
+
 function rowToEvent(r: EventRow): BootEvent {
   return { id: r.id, mac: r.mac, time: r.time, kind: r.kind, detail: JSON.parse(r.detail) as Record<string, unknown> };
 }
@@ -250,6 +261,9 @@ export class SqliteRegistry implements MachineRegistry {
   private versionReadThisTurn = false;
   /** processCommits when `data_version` was last read. */
   private versionReadAfter = -1;
+  /** write() nesting (atomically() around other writes) and the machines the outermost write has touched. */
+  private writeDepth = 0;
+  private touched: string[] = [];
 
   /** Prefer openRegistry(); the constructor takes an open handle and only assigns. */
   constructor(db: Database.Database, dbPath: string, opts: RegistryOptions = {}) {
@@ -263,21 +277,27 @@ export class SqliteRegistry implements MachineRegistry {
 
   /**
    * Served from a read cache (every DHCP packet and script request asks): valid while neither this connection
-   * (cleared on every write) nor another process (SQLite's `data_version` moves) has committed since.
+   * (cleared on every write) nor another process (SQLite's `data_version` moves) has committed since. The cached
+   * objects are frozen and handed out as they are.
    */
   machineGet(mac: string): Machine | null {
-    const m = normalizeMac(mac);
-    return this.read('machineGet', () => {
+    try {
       this.syncExternalVersion();
+      // Cache keys are canonical MACs, so a hit needs no normalising (the common case: chaddr, ${net0/mac}).
+      const hit = this.machineCache.get(mac);
+      if (hit !== undefined) return hit;
+      const m = normalizeMac(mac);
       let machine = this.machineCache.get(m);
       if (machine === undefined) {
         const r = this.stmt<[string], MachineRow>('SELECT * FROM machines WHERE mac = ?').get(m);
-        machine = r ? rowToMachine(r) : null;
+        machine = r ? freezeMachine(rowToMachine(r)) : null;
         if (this.machineCache.size >= MACHINE_CACHE_MAX) this.machineCache.clear();
         this.machineCache.set(m, machine);
       }
-      return machine === null ? null : { ...machine, overrides: { ...machine.overrides } };
-    });
+      return machine;
+    } catch (err) {
+      throw asRegistryError(err, 'machineGet');
+    }
   }
 
   /**
@@ -575,10 +595,42 @@ export class SqliteRegistry implements MachineRegistry {
    * Runs `fn` in BEGIN IMMEDIATE … COMMIT, then hands the events it wrote to the listeners. `machine`: the MAC whose
    * machines row `fn` may change (its machineGet cache entry is dropped), or null when `fn` changes no machines row.
    */
+  atomically<T>(fn: () => T): T {
+    // What fn throws comes out as it is (the writes inside have already made theirs PxedErrors); only a failure of
+    // BEGIN or COMMIT itself becomes REGISTRY_IO.
+    let thrown: { err: unknown } | null = null;
+    try {
+      return this.write('transaction', null, () => {
+        try {
+          return fn();
+        } catch (err) {
+          thrown = { err };
+          throw err;
+        }
+      });
+    } catch (err) {
+      throw thrown === null ? err : (thrown as { err: unknown }).err;
+    }
+  }
+
   private write<T>(doing: string, machine: string | null, fn: () => T): T {
+    if (this.writeDepth > 0) {
+      // Inside atomically(): the outer write commits or rolls back, then drops every touched machine from the cache.
+      if (machine !== null) {
+        this.machineCache.delete(machine);
+        this.touched.push(machine);
+      }
+      try {
+        return fn();
+      } catch (err) {
+        throw asRegistryError(err, doing);
+      }
+    }
     let result: T;
     this.pending = [];
+    this.touched = machine === null ? [] : [machine];
     if (machine !== null) this.machineCache.delete(machine);
+    this.writeDepth++;
     try {
       result = this.db.transaction(fn).immediate();
       processCommits++;
@@ -586,7 +638,9 @@ export class SqliteRegistry implements MachineRegistry {
       this.pending = [];
       throw asRegistryError(err, doing);
     } finally {
-      if (machine !== null) this.machineCache.delete(machine);
+      this.writeDepth--;
+      for (const m of this.touched) this.machineCache.delete(m);
+      this.touched = [];
     }
     const committed = this.pending;
     this.pending = [];
@@ -601,6 +655,7 @@ export class SqliteRegistry implements MachineRegistry {
     }
     return result;
   }
+
 }
 
 /**

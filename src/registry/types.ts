@@ -23,22 +23,23 @@ export interface MachineOverrides {
   uefiStrategy?: 'binl' | 'direct';
 }
 
+/** A machine as the registry holds it. Read-only: machineGet hands out its cached (frozen) objects. */
 export interface Machine {
-  mac: string;
+  readonly mac: string;
   /** Install entry name (install_config.yaml key); null for discovered machines. */
-  host: string | null;
-  state: MachineState;
-  installMode: InstallMode;
-  arch: number | null;
-  firmware: string | null;
-  uuid: string | null;
-  vendorClass: string | null;
+  readonly host: string | null;
+  readonly state: MachineState;
+  readonly installMode: InstallMode;
+  readonly arch: number | null;
+  readonly firmware: string | null;
+  readonly uuid: string | null;
+  readonly vendorClass: string | null;
   /** Last IPv4 address seen for this MAC. */
-  ip: string | null;
-  overrides: MachineOverrides;
-  createdAt: string;
-  updatedAt: string;
-  stateChangedAt: string;
+  readonly ip: string | null;
+  readonly overrides: Readonly<MachineOverrides>;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly stateChangedAt: string;
 }
 
 export interface MachineCreate {
@@ -53,9 +54,9 @@ export interface MachineCreate {
   overrides?: MachineOverrides;
 }
 
-export type MachinePatch = Partial<
-  Pick<Machine, 'host' | 'installMode' | 'arch' | 'firmware' | 'uuid' | 'vendorClass' | 'ip' | 'overrides'>
->;
+export type MachinePatch = {
+  -readonly [K in 'host' | 'installMode' | 'arch' | 'firmware' | 'uuid' | 'vendorClass' | 'ip' | 'overrides']?: Machine[K];
+};
 
 export interface BootEvent {
   /** Monotonic across the whole registry; SSE streams resume from it. */
@@ -90,6 +91,11 @@ export interface Lease {
 }
 
 export interface MachineRegistry {
+  /**
+   * Runs `fn` so that every registry write it makes commits together or not at all (one transaction); events reach
+   * subscribers after the commit. Writes inside keep their own checks; an error thrown out of `fn` undoes them all.
+   */
+  atomically<T>(fn: () => T): T;
   machineGet(mac: string): Machine | null;
   machineList(filter?: { state?: MachineState }): Machine[];
   /** Throws PxedError REGISTRY_EXISTS if the MAC is present. Appends a 'state' event. */

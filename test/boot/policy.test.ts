@@ -211,6 +211,40 @@ void test(
 );
 
 void test(
+  'a failed write while arming or finishing an install leaves the registry as it was (one transaction each)',
+  withRig(async (r) => {
+    r.admin.create({ mac: MAC, host: 'ubu1' });
+    const t1 = tokenOf(String((await r.policy.machineScript(scriptReq(MAC))).body));
+    const eventsBefore = r.registry.eventList(MAC).length;
+    const realInsert = r.registry.tokenInsert.bind(r.registry);
+    r.registry.tokenInsert = () => {
+      throw new Error('disk full');
+    };
+    await assert.rejects(r.policy.machineScript(scriptReq(MAC)), /disk full/);
+    r.registry.tokenInsert = realInsert;
+    assert.equal(r.registry.machineGet(MAC)?.state, 'booting');
+    assert.equal(r.registry.eventList(MAC).length, eventsBefore, 'no state or script event from the failed arming');
+    // The live token was not revoked: the installer of the armed boot carries on.
+    const art = await r.policy.tokenArtifact({ family: 'nocloud', token: t1, name: 'user-data', clientAddress: '10.77.0.50' });
+    assert.notEqual(art, null);
+    assert.equal(r.registry.machineGet(MAC)?.state, 'installing');
+
+    // Phone-home: the report event and the transition to installed commit together.
+    const afterArtifact = r.registry.eventList(MAC).length;
+    const realRevoke = r.registry.tokenRevokeAll.bind(r.registry);
+    r.registry.tokenRevokeAll = () => {
+      throw new Error('disk full');
+    };
+    await assert.rejects(r.policy.phoneHome({ token: t1, body: { status: 'installed' }, clientAddress: '10.77.0.50' }), /disk full/);
+    r.registry.tokenRevokeAll = realRevoke;
+    assert.equal(r.registry.machineGet(MAC)?.state, 'installing');
+    assert.equal(r.registry.eventList(MAC).length, afterArtifact);
+    // The installer retries and it lands.
+    assert.deepEqual(await r.policy.phoneHome({ token: t1, body: { status: 'installed' }, clientAddress: '10.77.0.50' }), { state: 'installed' });
+  }),
+);
+
+void test(
   'tokens: expiry, reuse after a newer boot, unknown and malformed tokens',
   withRig(async (r) => {
     r.admin.create({ mac: MAC, host: 'ubu1' });

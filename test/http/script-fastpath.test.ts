@@ -34,6 +34,11 @@ void describe('parsePlainScriptUrl', () => {
     ['/ipxe/x?a=%E0%A4%A', null], // malformed escape
     ['/ipxe/x?flag', null], // key without '='
     ['/ipxe/x?a=1&&b=2', null],
+    ['/ipxe/x?a=1&', null], // a trailing '&' is an empty pair
+    ['/ipxe/x?&a=1', null],
+    ['/ipxe/x?=1', null],
+    ['/ipxe/x?a=1=2&b=?', { mac: 'x', query: { a: '1=2', b: '?' } }],
+    [`/ipxe/x?${'k'.repeat(33)}=1`, null],
     ['/ipxe/x?__proto__=1', null],
     ['/ipxe/x?a%20b=1', null],
     [`/ipxe/${'a'.repeat(65)}`, null],
@@ -61,6 +66,8 @@ void describe('fast path vs the fastify route, over a listening socket', () => {
   let base: string;
   let throwing: FastifyInstance;
   let throwingBase: string;
+  let throwingSync: FastifyInstance;
+  let throwingSyncBase: string;
 
   before(async () => {
     r = rig({}, [hostSpec('lab1', 'custom')]);
@@ -78,10 +85,21 @@ void describe('fast path vs the fastify route, over a listening socket', () => {
     throwing = buildHttpApp({ policy: broken, admin: new FakeAdmin(), assetRoots: [], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
     await throwing.listen({ host: '127.0.0.1', port: 0 });
     throwingBase = `http://127.0.0.1:${(throwing.server.address() as AddressInfo).port}`;
+    // The daemon's policy has machineScriptSync, which the fast path calls instead: it throws instead of rejecting.
+    const brokenSync = {
+      ...broken,
+      machineScriptSync: () => {
+        throw new Error('registry on fire');
+      },
+    };
+    throwingSync = buildHttpApp({ policy: brokenSync, admin: new FakeAdmin(), assetRoots: [], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
+    await throwingSync.listen({ host: '127.0.0.1', port: 0 });
+    throwingSyncBase = `http://127.0.0.1:${(throwingSync.server.address() as AddressInfo).port}`;
   });
   after(async () => {
     await app.close();
     await throwing.close();
+    await throwingSync.close();
     r.close();
   });
 
@@ -134,13 +152,36 @@ void describe('fast path vs the fastify route, over a listening socket', () => {
     }
   });
 
-  void it('a failing policy gives the error handler’s 500 answer on both paths', async () => {
+  void it('a failing policy gives the error handler’s 500 answer on both paths (rejecting and throwing forms)', async () => {
     const url = `/ipxe/${INSTALLED}`;
-    const socket = await viaSocket(url, 'GET', throwingBase);
-    const routed = await viaInject(url, 'GET', throwing);
-    assert.deepEqual(socket, routed);
-    assert.equal(socket.status, 500);
-    assert.deepEqual(JSON.parse(socket.body), { error: 'HTTP_INTERNAL', message: 'internal error' });
+    for (const [at, on] of [
+      [throwingBase, throwing],
+      [throwingSyncBase, throwingSync],
+    ] as const) {
+      const socket = await viaSocket(url, 'GET', at);
+      const routed = await viaInject(url, 'GET', on);
+      assert.deepEqual(socket, routed);
+      assert.equal(socket.status, 500);
+      assert.deepEqual(JSON.parse(socket.body), { error: 'HTTP_INTERNAL', message: 'internal error' });
+    }
+    // The server goes on answering after a throw.
+    assert.equal((await viaSocket('/healthz', 'GET', throwingSyncBase)).status, 200);
+  });
+
+  void it('a document Node refuses to send (bad header value) gets a 500, and the server stays up', async () => {
+    const bad = { contentType: 'text/plain\r\nx-injected: 1', body: '#!ipxe\n' };
+    const policy = { ...scriptOnlyPolicy(() => Promise.resolve(bad)), machineScriptSync: () => bad };
+    const badApp = buildHttpApp({ policy, admin: new FakeAdmin(), assetRoots: [], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
+    await badApp.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const at = `http://127.0.0.1:${(badApp.server.address() as AddressInfo).port}`;
+      const seen = await viaSocket(`/ipxe/${INSTALLED}`, 'GET', at);
+      assert.equal(seen.status, 500);
+      assert.equal(seen.contentType, 'application/json; charset=utf-8');
+      assert.equal((await viaSocket('/healthz', 'GET', at)).status, 200);
+    } finally {
+      await badApp.close();
+    }
   });
 
   void it('counts fast-path requests in /metrics under the route pattern', async () => {

@@ -295,6 +295,85 @@ void describe('events', () => {
   });
 });
 
+void describe('atomically', () => {
+  let reg: SqliteRegistry;
+  const token = (hash: string): BootToken => ({
+    hash: hash.repeat(64),
+    mac: MAC,
+    bootId: 'b1',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    expiresAt: '2026-01-02T00:00:00.000Z',
+    revokedAt: null,
+  });
+  beforeEach(() => {
+    reg?.close();
+    reg = openRegistry(':memory:', { now: fakeClock() });
+    reg.machineCreate({ mac: MAC, host: 'a' });
+  });
+
+  void it('commits the writes inside together and delivers their events after the commit', () => {
+    const seen: BootEvent[] = [];
+    const inTxAtCall: boolean[] = [];
+    reg.eventSubscribe((e) => {
+      seen.push(e);
+      inTxAtCall.push(reg.eventListAll().length !== seen.length + 1);
+    });
+    const result = reg.atomically(() => {
+      reg.machineTransition(MAC, 'booting', 'script');
+      reg.tokenInsert(token('a'));
+      reg.eventAppend(MAC, 'ipxe-script', { variant: 'install' });
+      assert.equal(seen.length, 0, 'nothing is delivered before the commit');
+      assert.equal(reg.machineGet(MAC)?.state, 'booting', 'the transaction sees its own writes');
+      return 42;
+    });
+    assert.equal(result, 42);
+    assert.deepEqual(
+      seen.map((e) => e.kind),
+      ['state', 'ipxe-script'],
+    );
+    assert.equal(reg.machineGet(MAC)?.state, 'booting');
+    assert.notEqual(reg.tokenGet('a'.repeat(64)), null);
+  });
+
+  void it('an error thrown inside undoes every write, notifies nobody and leaves no stale cache entry', () => {
+    reg.tokenInsert(token('b'));
+    const before = reg.eventListAll().length;
+    const seen: BootEvent[] = [];
+    reg.eventSubscribe((e) => seen.push(e));
+    assert.throws(
+      () =>
+        reg.atomically(() => {
+          reg.machineTransition(MAC, 'booting', 'script');
+          reg.tokenRevokeAll(MAC);
+          assert.equal(reg.machineGet(MAC)?.state, 'booting'); // cached inside the transaction
+          reg.tokenInsert(token('b')); // duplicate hash: REGISTRY_EXISTS
+        }),
+      code('REGISTRY_EXISTS'),
+    );
+    assert.equal(reg.machineGet(MAC)?.state, 'registered', 'the rolled-back state is not served from the cache');
+    assert.equal(reg.tokenGet('b'.repeat(64))?.revokedAt, null, 'the revocation was undone');
+    assert.equal(reg.eventListAll().length, before);
+    assert.deepEqual(seen, []);
+    // The registry goes on working, in and out of atomically().
+    reg.atomically(() => reg.machineTransition(MAC, 'booting', 'again'));
+    assert.equal(reg.machineGet(MAC)?.state, 'booting');
+    assert.equal(seen.length, 1);
+  });
+
+  void it('nests: an inner atomically() is part of the outer transaction', () => {
+    const bug = new Error('outer fails');
+    assert.throws(
+      () =>
+        reg.atomically(() => {
+          reg.atomically(() => reg.machineTransition(MAC, 'booting', 'inner'));
+          throw bug;
+        }),
+      (err) => err === bug, // what fn throws comes out unchanged
+    );
+    assert.equal(reg.machineGet(MAC)?.state, 'registered');
+  });
+});
+
 void describe('tokens', () => {
   let reg: SqliteRegistry;
   beforeEach(() => {
@@ -380,6 +459,21 @@ void describe('files, pragmas, migrations', () => {
     }
   });
 
+  void it('token writes at arming reach only the rows they change through an index (no scan of a MAC\'s history)', () => {
+    const file = path.join(dir, 'plans.db');
+    openRegistry(file).close();
+    const raw = new Database(file, { readonly: true });
+    try {
+      const plan = (sql: string): string =>
+        (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((r) => r.detail).join('; ');
+      // The statements revokeTokens runs, as written there.
+      assert.match(plan("DELETE FROM tokens WHERE mac = 'm' AND revoked_at IS NOT NULL AND revoked_at < 't'"), /USING INDEX tokens_mac_revoked \(mac=\? AND revoked_at>\? AND revoked_at<\?\)/);
+      assert.match(plan("UPDATE tokens SET revoked_at = 't' WHERE mac = 'm' AND revoked_at IS NULL"), /USING INDEX tokens_(live|mac_revoked) /);
+    } finally {
+      raw.close();
+    }
+  });
+
   void it('refuses a database from a newer pxed with REGISTRY_SCHEMA', () => {
     const file = path.join(dir, 'newer.db');
     const raw = new Database(file);
@@ -460,9 +554,9 @@ void describe('machineGet read cache', () => {
       cli.machineUpdate(MAC, { overrides: { efiBinary: 'ipxe.efi' } });
       const m = daemon.machineGet(MAC)!;
       assert.equal(m.overrides.efiBinary, 'ipxe.efi');
-      m.overrides.efiBinary = 'mutated';
-      m.state = 'installed';
-      assert.equal(daemon.machineGet(MAC)?.overrides.efiBinary, 'ipxe.efi', 'returned objects are copies');
+      assert.throws(() => ((m.overrides as { efiBinary?: string }).efiBinary = 'mutated'), TypeError, 'returned objects are frozen');
+      assert.throws(() => ((m as { state: string }).state = 'installed'), TypeError);
+      assert.equal(daemon.machineGet(MAC)?.overrides.efiBinary, 'ipxe.efi');
       assert.equal(daemon.machineGet(MAC)?.state, 'booting');
       cli.machineDelete(MAC);
       assert.equal(daemon.machineGet(MAC), null, 'a delete by another connection is seen');
