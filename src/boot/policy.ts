@@ -540,7 +540,9 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     const method: LocalBootMethod = platform === 'pcbios' ? this.settings.localBoot.bios : this.settings.localBoot.efi;
     const memo = this.localBootScripts.get(mac);
     if (memo !== undefined && memo.hostname === hostname && memo.platform === platform && memo.method === method) return memo.script;
-    const script = Object.freeze(rendered('local-boot', renderLocalBoot(mac, hostname, method), Object.freeze({ platform, method })));
+    const script = rendered('local-boot', renderLocalBoot(mac, hostname, method), Object.freeze({ platform, method }));
+    Object.freeze(script.document);
+    Object.freeze(script);
     if (this.localBootScripts.size >= LOCAL_BOOT_SCRIPTS_MAX) this.localBootScripts.clear();
     this.localBootScripts.set(mac, { hostname, platform, method, script });
     return script;
