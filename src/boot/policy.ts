@@ -310,31 +310,36 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
 
   private discover(query: DhcpBootQuery): void {
     const c = query.client;
-    try {
-      this.registry.machineCreate({
-        mac: c.mac,
-        host: null,
-        state: 'discovered',
-        installMode: this.settings.installMode,
+    // The machine and its 'discovered' event land together (a lost race with another writer adds neither).
+    const created = this.registry.atomically(() => {
+      try {
+        this.registry.machineCreate({
+          mac: c.mac,
+          host: null,
+          state: 'discovered',
+          installMode: this.settings.installMode,
+          arch: c.arch,
+          firmware: c.firmware,
+          uuid: c.uuid,
+          vendorClass: c.vendorClass,
+        });
+      } catch (err) {
+        if (isPxedError(err, 'REGISTRY_EXISTS')) return false;
+        throw err;
+      }
+      this.registry.eventAppend(c.mac, 'discovered', {
+        stage: query.stage,
         arch: c.arch,
         firmware: c.firmware,
+        ipxe: c.isIpxe,
         uuid: c.uuid,
         vendorClass: c.vendorClass,
       });
-    } catch (err) {
-      if (isPxedError(err, 'REGISTRY_EXISTS')) return;
-      throw err;
-    }
-    this.registry.eventAppend(c.mac, 'discovered', {
-      stage: query.stage,
-      arch: c.arch,
-      firmware: c.firmware,
-      ipxe: c.isIpxe,
-      uuid: c.uuid,
-      vendorClass: c.vendorClass,
+      return true;
     });
-    this.log.info('discovered machine', { mac: c.mac, firmware: c.firmware, xid: query.xid });
+    if (created) this.log.info('discovered machine', { mac: c.mac, firmware: c.firmware, xid: query.xid });
   }
+
 
   /** Keeps arch/firmware/uuid/vendor class current (written only when they change; native PXE over iPXE). */
   private refreshIdentity(machine: Machine, c: BootClient): void {
