@@ -310,31 +310,36 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
 
   private discover(query: DhcpBootQuery): void {
     const c = query.client;
-    try {
-      this.registry.machineCreate({
-        mac: c.mac,
-        host: null,
-        state: 'discovered',
-        installMode: this.settings.installMode,
+    // The machine and its 'discovered' event land together (a lost race with another writer adds neither).
+    const created = this.registry.atomically(() => {
+      try {
+        this.registry.machineCreate({
+          mac: c.mac,
+          host: null,
+          state: 'discovered',
+          installMode: this.settings.installMode,
+          arch: c.arch,
+          firmware: c.firmware,
+          uuid: c.uuid,
+          vendorClass: c.vendorClass,
+        });
+      } catch (err) {
+        if (isPxedError(err, 'REGISTRY_EXISTS')) return false;
+        throw err;
+      }
+      this.registry.eventAppend(c.mac, 'discovered', {
+        stage: query.stage,
         arch: c.arch,
         firmware: c.firmware,
+        ipxe: c.isIpxe,
         uuid: c.uuid,
         vendorClass: c.vendorClass,
       });
-    } catch (err) {
-      if (isPxedError(err, 'REGISTRY_EXISTS')) return;
-      throw err;
-    }
-    this.registry.eventAppend(c.mac, 'discovered', {
-      stage: query.stage,
-      arch: c.arch,
-      firmware: c.firmware,
-      ipxe: c.isIpxe,
-      uuid: c.uuid,
-      vendorClass: c.vendorClass,
+      return true;
     });
-    this.log.info('discovered machine', { mac: c.mac, firmware: c.firmware, xid: query.xid });
+    if (created) this.log.info('discovered machine', { mac: c.mac, firmware: c.firmware, xid: query.xid });
   }
+
 
   /** Keeps arch/firmware/uuid/vendor class current (written only when they change; native PXE over iPXE). */
   private refreshIdentity(machine: Machine, c: BootClient): void {
@@ -540,7 +545,9 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     const method: LocalBootMethod = platform === 'pcbios' ? this.settings.localBoot.bios : this.settings.localBoot.efi;
     const memo = this.localBootScripts.get(mac);
     if (memo !== undefined && memo.hostname === hostname && memo.platform === platform && memo.method === method) return memo.script;
-    const script = Object.freeze(rendered('local-boot', renderLocalBoot(mac, hostname, method), Object.freeze({ platform, method })));
+    const script = rendered('local-boot', renderLocalBoot(mac, hostname, method), Object.freeze({ platform, method }));
+    Object.freeze(script.document);
+    Object.freeze(script);
     if (this.localBootScripts.size >= LOCAL_BOOT_SCRIPTS_MAX) this.localBootScripts.clear();
     this.localBootScripts.set(mac, { hostname, platform, method, script });
     return script;

@@ -1,7 +1,8 @@
 // GET /ipxe/:mac before fastify's router. Every netbooting machine asks for its script here, often in loops (an
 // installed machine reboots into local boot through it), so this request gets a path without the framework's
-// per-request machinery: it parses the plain URL form iPXE's bootstrap script produces, calls the same policy method
-// as the fastify route, and answers with the same status, headers, body, metrics and log line.
+// per-request machinery: it parses the plain URL form iPXE's bootstrap script produces, asks the policy (its
+// synchronous machineScriptSync when it has one: the daemon's machineScript is that, wrapped in a promise) and answers
+// with the same status, headers, body, metrics and log line as the fastify route.
 //
 // Contract: the fast path takes a request only when its answer cannot differ from the fastify route's —
 //   GET, the server not closing, path exactly /ipxe/<seg> with <seg> of [A-Za-z0-9:._-] (nothing to decode),
@@ -105,35 +106,43 @@ export function scriptFastPath(deps: ScriptFastPathDeps): (req: IncomingMessage,
   const sync = policy.machineScriptSync?.bind(policy);
   const ok = metrics.counter(SCRIPT_ROUTE, 'GET', 200);
   const finish = (req: IncomingMessage, res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: string | Buffer, started: number): void => {
-    try {
-      res.writeHead(status, headers);
-      res.end(body);
-    } catch (err) {
-      // Node refuses a header it cannot send (a policy bug): answer 500 if nothing has gone out, else drop the
-      // connection. The request listener must not throw: that would end the daemon.
-      if (status !== 500 && !res.headersSent) fail(req, res, req.url ?? '', err, started);
-      else res.destroy();
-      return;
-    }
+    res.writeHead(status, headers);
+    res.end(body);
     if (status === 200) ok.n++;
     else metrics.countRequest(SCRIPT_ROUTE, 'GET', status);
     if (log.enabled('debug')) {
       log.debug('http', { method: 'GET', url: req.url, status, client: clientAddressOf(req), ms: Math.round(performance.now() - started) });
     }
   };
-  function fail(req: IncomingMessage, res: ServerResponse, url: string, err: unknown, started: number): void {
-    // As fastify sends an error object: JSON with its type and length.
-    const { status, body } = deps.answerError(err, 'GET', url);
-    const json = JSON.stringify(body);
-    finish(req, res, status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(json)) }, json, started);
-  }
+  /** The listener must never throw (that would end the daemon): if the error answer cannot be sent either, the
+   * connection drops. */
+  const fail = (req: IncomingMessage, res: ServerResponse, url: string, err: unknown, started: number): void => {
+    try {
+      // As fastify sends an error object: JSON with its type and length.
+      const { status, body } = deps.answerError(err, 'GET', url);
+      const json = JSON.stringify(body);
+      finish(req, res, status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(json)) }, json, started);
+    } catch {
+      res.destroy();
+    }
+  };
+  /** A document Node cannot send (a policy bug, e.g. a header value with a newline, or no document at all) becomes the
+   * error answer if nothing has gone out yet, else the connection drops. */
+  const answer = (req: IncomingMessage, res: ServerResponse, url: string, doc: HttpDocument, started: number): void => {
+    try {
+      finish(req, res, 200, documentHeaders(doc), doc.body, started);
+    } catch (err) {
+      if (res.headersSent) res.destroy();
+      else fail(req, res, url, err, started);
+    }
+  };
 
   return (req, res) => {
     if (req.method !== 'GET' || req.url === undefined || deps.closing()) return false;
     const url = req.url;
     const plain = parsePlainScriptUrl(url);
     if (plain === null) return false;
-    const started = log.enabled('debug') ? performance.now() : 0;
+    const started = performance.now();
     const request = { mac: plain.mac, query: plain.query, clientAddress: clientAddressOf(req) };
     if (sync !== undefined) {
       let doc: HttpDocument;
@@ -143,11 +152,11 @@ export function scriptFastPath(deps: ScriptFastPathDeps): (req: IncomingMessage,
         fail(req, res, url, err, started);
         return true;
       }
-      finish(req, res, 200, documentHeaders(doc), doc.body, started);
+      answer(req, res, url, doc, started);
       return true;
     }
     policy.machineScript(request).then(
-      (doc) => finish(req, res, 200, documentHeaders(doc), doc.body, started),
+      (doc) => answer(req, res, url, doc, started),
       (err: unknown) => fail(req, res, url, err, started),
     );
     return true;

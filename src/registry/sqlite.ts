@@ -106,7 +106,7 @@ const MIGRATIONS: readonly string[] = [
   // serves every lookup by mac, so the plain one goes.
   `
   CREATE INDEX tokens_mac_revoked ON tokens (mac, revoked_at);
-  DROP INDEX tokens_mac;
+  DROP INDEX IF EXISTS tokens_mac;
   `,
 ];
 
@@ -591,10 +591,6 @@ export class SqliteRegistry implements MachineRegistry {
     }
   }
 
-  /**
-   * Runs `fn` in BEGIN IMMEDIATE … COMMIT, then hands the events it wrote to the listeners. `machine`: the MAC whose
-   * machines row `fn` may change (its machineGet cache entry is dropped), or null when `fn` changes no machines row.
-   */
   atomically<T>(fn: () => T): T {
     // What fn throws comes out as it is (the writes inside have already made theirs PxedErrors); only a failure of
     // BEGIN or COMMIT itself becomes REGISTRY_IO.
@@ -613,16 +609,24 @@ export class SqliteRegistry implements MachineRegistry {
     }
   }
 
+  /**
+   * Runs `fn` in BEGIN IMMEDIATE … COMMIT, then hands the events it wrote to the listeners. `machine`: the MAC whose
+   * machines row `fn` may change (its machineGet cache entry is dropped), or null when `fn` changes no machines row.
+   * Inside another write (atomically()), `fn` runs in a SAVEPOINT: a failed inner write is undone whole (its events
+   * too) even if the caller catches its error, and the outermost write commits the rest.
+   */
   private write<T>(doing: string, machine: string | null, fn: () => T): T {
     if (this.writeDepth > 0) {
-      // Inside atomically(): the outer write commits or rolls back, then drops every touched machine from the cache.
+      // The outermost write drops every touched machine from the cache after its commit or rollback.
       if (machine !== null) {
         this.machineCache.delete(machine);
         this.touched.push(machine);
       }
+      const queued = this.pending.length;
       try {
-        return fn();
+        return this.db.transaction(fn)(); // nested: better-sqlite3 uses SAVEPOINT / ROLLBACK TO
       } catch (err) {
+        this.pending.length = queued;
         throw asRegistryError(err, doing);
       }
     }

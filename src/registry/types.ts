@@ -93,7 +93,8 @@ export interface Lease {
 export interface MachineRegistry {
   /**
    * Runs `fn` so that every registry write it makes commits together or not at all (one transaction); events reach
-   * subscribers after the commit. Writes inside keep their own checks; an error thrown out of `fn` undoes them all.
+   * subscribers after the commit. Writes inside keep their own checks, and one that fails is undone whole (even if
+   * `fn` catches its error and goes on); an error thrown out of `fn` undoes them all.
    */
   atomically<T>(fn: () => T): T;
   machineGet(mac: string): Machine | null;

@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import type { HttpDocument } from '../../src/boot/types.js';
 import { buildHttpApp } from '../../src/http/app.js';
 import { HttpMetrics } from '../../src/http/metrics.js';
 import { parsePlainScriptUrl, scriptFastPath } from '../../src/http/script-fastpath.js';
@@ -168,19 +169,24 @@ void describe('fast path vs the fastify route, over a listening socket', () => {
     assert.equal((await viaSocket('/healthz', 'GET', throwingSyncBase)).status, 200);
   });
 
-  void it('a document Node refuses to send (bad header value) gets a 500, and the server stays up', async () => {
-    const bad = { contentType: 'text/plain\r\nx-injected: 1', body: '#!ipxe\n' };
-    const policy = { ...scriptOnlyPolicy(() => Promise.resolve(bad)), machineScriptSync: () => bad };
-    const badApp = buildHttpApp({ policy, admin: new FakeAdmin(), assetRoots: [], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
-    await badApp.listen({ host: '127.0.0.1', port: 0 });
-    try {
-      const at = `http://127.0.0.1:${(badApp.server.address() as AddressInfo).port}`;
-      const seen = await viaSocket(`/ipxe/${INSTALLED}`, 'GET', at);
-      assert.equal(seen.status, 500);
-      assert.equal(seen.contentType, 'application/json; charset=utf-8');
-      assert.equal((await viaSocket('/healthz', 'GET', at)).status, 200);
-    } finally {
-      await badApp.close();
+  void it('a document Node cannot send (bad header value, no document) gets a 500 on both forms; the server stays up', async () => {
+    const badHeader = { contentType: 'text/plain\r\nx-injected: 1', body: '#!ipxe\n' };
+    const none = null as unknown as HttpDocument; // a policy bug the types would catch, but not at run time
+    for (const doc of [badHeader, none]) {
+      const asyncOnly = scriptOnlyPolicy(() => Promise.resolve(doc));
+      for (const policy of [asyncOnly, { ...asyncOnly, machineScriptSync: () => doc }]) {
+        const badApp = buildHttpApp({ policy, admin: new FakeAdmin(), assetRoots: [], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
+        await badApp.listen({ host: '127.0.0.1', port: 0 });
+        try {
+          const at = `http://127.0.0.1:${(badApp.server.address() as AddressInfo).port}`;
+          const seen = await viaSocket(`/ipxe/${INSTALLED}`, 'GET', at);
+          assert.equal(seen.status, 500);
+          assert.equal(seen.contentType, 'application/json; charset=utf-8');
+          assert.equal((await viaSocket('/healthz', 'GET', at)).status, 200);
+        } finally {
+          await badApp.close();
+        }
+      }
     }
   });
 

@@ -360,6 +360,35 @@ void describe('atomically', () => {
     assert.equal(seen.length, 1);
   });
 
+  void it('a write that fails half-way inside is undone whole, even when fn catches the error and goes on', () => {
+    const file = path.join(dir, 'atomic-partial.db');
+    const r = openRegistry(file);
+    const raw = new Database(file);
+    try {
+      r.machineCreate({ mac: MAC, host: 'a' });
+      r.machineTransition(MAC, 'booting', 'offer');
+      r.tokenInsert(token('c'));
+      // Fails the transition's last statement (its state event) after its UPDATE and token revocation have run.
+      raw.exec("CREATE TRIGGER boom BEFORE INSERT ON events WHEN json_extract(NEW.detail, '$.reason') = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END");
+      const seen: BootEvent[] = [];
+      r.eventSubscribe((e) => seen.push(e));
+      r.atomically(() => {
+        assert.throws(() => r.machineTransition(MAC, 'registered', 'boom'), code('REGISTRY_IO'));
+        r.eventAppend(MAC, 'note', { after: 'the failed write' });
+      });
+      assert.equal(r.machineGet(MAC)?.state, 'booting', 'the UPDATE of the failed write was undone');
+      assert.equal(r.tokenGet('c'.repeat(64))?.revokedAt, null, 'its token revocation too');
+      assert.deepEqual(
+        seen.map((e) => e.kind),
+        ['note'],
+        'only the write that went through is committed and delivered',
+      );
+    } finally {
+      raw.close();
+      r.close();
+    }
+  });
+
   void it('nests: an inner atomically() is part of the outer transaction', () => {
     const bug = new Error('outer fails');
     assert.throws(
