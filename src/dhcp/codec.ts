@@ -15,18 +15,18 @@ import { PxedError } from '../errors.js';
 
 // RFC 2131 §2, Table 1 offsets.
 const OFF_OP = 0;
-const OFF_HTYPE = 1;
-const OFF_HLEN = 2;
+export const OFF_HTYPE = 1;
+export const OFF_HLEN = 2;
 const OFF_HOPS = 3;
-const OFF_XID = 4;
+export const OFF_XID = 4;
 const OFF_SECS = 8;
 const OFF_FLAGS = 10;
 const OFF_CIADDR = 12;
 const OFF_YIADDR = 16;
 const OFF_SIADDR = 20;
 const OFF_GIADDR = 24;
-const OFF_CHADDR = 28;
-const LEN_CHADDR = 16;
+export const OFF_CHADDR = 28;
+export const LEN_CHADDR = 16;
 const OFF_SNAME = 44;
 const LEN_SNAME = 64;
 const OFF_FILE = 108;
@@ -34,7 +34,7 @@ const LEN_FILE = 128;
 const OFF_COOKIE = 236;
 /** RFC 2131 §3: 99.130.83.99. */
 export const MAGIC_COOKIE = 0x63825363;
-const OFF_OPTIONS = 240;
+export const OFF_OPTIONS = 240;
 /** dnsmasq MIN_PACKETSZ: some clients ignore shorter replies (protocol.md Q20). */
 export const MIN_REPLY_SIZE = 300;
 

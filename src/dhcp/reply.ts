@@ -10,7 +10,13 @@ import {
   getOption,
   IPXE_NO_PXEDHCP,
   ipToBytes,
+  LEN_CHADDR,
   MSG,
+  OFF_CHADDR,
+  OFF_HLEN,
+  OFF_HTYPE,
+  OFF_OPTIONS,
+  OFF_XID,
   OPT,
   PXE_DIRECT_BOOT,
   PXE_SUB,
@@ -124,11 +130,6 @@ interface OfferTemplate {
   uuidAt: number;
 }
 
-const OFF_XID = 4;
-const OFF_CHADDR = 28;
-const LEN_CHADDR = 16;
-const OFF_OPTIONS = 240;
-
 /**
  * encode(buildProxyOffer(req, parts, serverAddress)) without building the packet each time: a proxy OFFER's bytes
  * depend on the request only through xid, htype, hlen, chaddr, the echoed 97, whether 55 asks for 67, and giaddr/82.
@@ -165,8 +166,8 @@ export class ProxyOfferEncoder {
     }
     const out = Buffer.allocUnsafe(t.wire.length);
     out.set(t.wire);
-    out[1] = req.htype;
-    out[2] = req.hlen;
+    out[OFF_HTYPE] = req.htype;
+    out[OFF_HLEN] = req.hlen;
     out.writeUInt32BE(req.xid >>> 0, OFF_XID);
     const n = Math.min(LEN_CHADDR, req.chaddr.length);
     for (let i = 0; i < LEN_CHADDR; i++) out[OFF_CHADDR + i] = i < n ? req.chaddr[i]! : 0;
