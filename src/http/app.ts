@@ -17,7 +17,6 @@ import type { HttpDeps } from './types.js';
 import { SCRIPT_ROUTE, clientAddressOf, documentHeaders, scriptFastPath } from './script-fastpath.js';
 import { UI_CSP, UI_HTML, UI_JS } from './ui.js';
 
-
 export const HTTP_API_VERSION = '1.0.0';
 export const PHONE_HOME_BODY_LIMIT = 32 * 1024 * 1024;
 

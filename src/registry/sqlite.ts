@@ -617,7 +617,8 @@ export class SqliteRegistry implements MachineRegistry {
    */
   private write<T>(doing: string, machine: string | null, fn: () => T): T {
     if (this.writeDepth > 0) {
-      // The outermost write drops every touched machine from the cache after its commit or rollback.
+      // Dropped now, so a machineGet later in the transaction reads this write; and again by the outermost write after
+      // its commit or rollback.
       if (machine !== null) {
         this.machineCache.delete(machine);
         this.touched.push(machine);
@@ -659,7 +660,6 @@ export class SqliteRegistry implements MachineRegistry {
     }
     return result;
   }
-
 }
 
 /**

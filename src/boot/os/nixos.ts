@@ -16,7 +16,6 @@ import { checkContext, checkHost, imageFor, invalid } from './context.js';
 import { planNetwork } from './network.js';
 import { shAssign } from './shell.js';
 
-
 // ---------------------------------------------------------------------------------------------------------------
 // netboot.ipxe
 

@@ -19,7 +19,6 @@ export const YAML_CONTENT_TYPE = 'text/plain; charset=utf-8';
 export const DOCKER_APT_REPO = 'https://download.docker.com/linux/ubuntu';
 export const DOCKER_PACKAGES = ['docker-ce', 'docker-ce-cli', 'containerd.io', 'docker-buildx-plugin', 'docker-compose-plugin'] as const;
 
-
 export interface UbuntuOptions {
   /** Extra kernel arguments for every Ubuntu install (console=ttyS0,115200n8, ...). Placed after `---`, so curtin
    *  carries them into the installed system's GRUB command line. */
