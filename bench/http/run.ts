@@ -23,7 +23,7 @@ import { buildHttpApp } from '../../src/http/app.js';
 import { silentLogger } from '../../src/log.js';
 import { openRegistry } from '../../src/registry/sqlite.js';
 import { hostSpec, provisioningOf, settings, stubProfiles } from '../../test/boot/fixtures.js';
-import { FakeAdmin, scriptOnlyPolicy } from '../../test/http/fakes.js';
+import { FakeAdmin, syncScriptPolicy } from '../../test/http/fakes.js';
 
 const HOST = '127.0.0.1';
 const ASSET_SIZE = 64 * 1024 * 1024;
@@ -212,7 +212,7 @@ async function main(dir: string): Promise<void> {
   // (Not FakePolicy: it keeps every request for assertions, an allocation the reference must not carry.)
   const constantScript: HttpDocument = { contentType: 'text/plain; charset=utf-8', body: '#!ipxe\necho pxed: constant script\nexit\n' };
   // With machineScriptSync, as the daemon's BootPolicy has it: the fast path then answers without a promise.
-  const constantPolicy = { ...scriptOnlyPolicy(() => Promise.resolve(constantScript)), machineScriptSync: () => constantScript };
+  const constantPolicy = syncScriptPolicy(() => constantScript);
   const bare = buildHttpApp({ policy: constantPolicy, admin: new FakeAdmin(), assetRoots: [www], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
   let nginx: ChildProcess | null = null;
   try {

@@ -27,6 +27,23 @@ export function scriptOnlyPolicy(machineScript: HttpBootPolicy['machineScript'])
   };
 }
 
+/**
+ * scriptOnlyPolicy over a synchronous core, as the daemon's BootPolicy is built: machineScriptSync (which the /ipxe
+ * fast path calls) and machineScript, its promise form (which the fastify route awaits).
+ */
+export function syncScriptPolicy(script: (req: IpxeScriptRequest) => HttpDocument): HttpBootPolicy {
+  return {
+    ...scriptOnlyPolicy((req) => {
+      try {
+        return Promise.resolve(script(req));
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    }),
+    machineScriptSync: script,
+  };
+}
+
 export class FakePolicy implements HttpBootPolicy {
   readonly assets: Array<{ client: string; path: string; bytes: number; status: number }> = [];
   readonly scripts: IpxeScriptRequest[] = [];

@@ -13,7 +13,7 @@ import { HttpMetrics } from '../../src/http/metrics.js';
 import { parsePlainScriptUrl, scriptFastPath } from '../../src/http/script-fastpath.js';
 import { silentLogger } from '../../src/log.js';
 import { hostSpec, rig, type Rig } from '../boot/fixtures.js';
-import { FakeAdmin, scriptOnlyPolicy } from './fakes.js';
+import { FakeAdmin, scriptOnlyPolicy, syncScriptPolicy } from './fakes.js';
 
 void describe('parsePlainScriptUrl', () => {
   const cases: Array<[string, ReturnType<typeof parsePlainScriptUrl>]> = [
@@ -87,12 +87,9 @@ void describe('fast path vs the fastify route, over a listening socket', () => {
     await throwing.listen({ host: '127.0.0.1', port: 0 });
     throwingBase = `http://127.0.0.1:${(throwing.server.address() as AddressInfo).port}`;
     // The daemon's policy has machineScriptSync, which the fast path calls instead: it throws instead of rejecting.
-    const brokenSync = {
-      ...broken,
-      machineScriptSync: () => {
-        throw new Error('registry on fire');
-      },
-    };
+    const brokenSync = syncScriptPolicy(() => {
+      throw new Error('registry on fire');
+    });
     throwingSync = buildHttpApp({ policy: brokenSync, admin: new FakeAdmin(), assetRoots: [], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
     await throwingSync.listen({ host: '127.0.0.1', port: 0 });
     throwingSyncBase = `http://127.0.0.1:${(throwingSync.server.address() as AddressInfo).port}`;
@@ -174,7 +171,7 @@ void describe('fast path vs the fastify route, over a listening socket', () => {
     const none = null as unknown as HttpDocument; // a policy bug the types would catch, but not at run time
     for (const doc of [badHeader, none]) {
       const asyncOnly = scriptOnlyPolicy(() => Promise.resolve(doc));
-      for (const policy of [asyncOnly, { ...asyncOnly, machineScriptSync: () => doc }]) {
+      for (const policy of [asyncOnly, syncScriptPolicy(() => doc)]) {
         const badApp = buildHttpApp({ policy, admin: new FakeAdmin(), assetRoots: [], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
         await badApp.listen({ host: '127.0.0.1', port: 0 });
         try {
