@@ -18,6 +18,7 @@ import { describeError, PxedError } from './errors.js';
 import { HttpService } from './http/service.js';
 import type { Logger } from './log.js';
 import { openRegistry } from './registry/sqlite.js';
+import { prefixToNetmask } from './net/ipv4.js';
 import type { MachineRegistry } from './registry/types.js';
 import { ServiceGroup, type Service } from './service.js';
 import { TftpService } from './tftp/server.js';
@@ -255,7 +256,5 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 }
 
 function cidrMask(cidr: string): string {
-  const bits = Number(cidr.split('/')[1]);
-  const n = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join('.');
+  return prefixToNetmask(Number(cidr.split('/')[1]));
 }

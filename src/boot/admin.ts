@@ -5,17 +5,11 @@
 
 import { PxedError, isPxedError } from '../errors.js';
 import type { Provisioning } from '../config/provisioning.js';
-import { normalizeMac } from '../config/net.js';
-import { REINSTALLABLE_STATES, isMachineState } from '../registry/lifecycle.js';
-import type {
-  BootEvent,
-  InstallMode,
-  Machine,
-  MachineOverrides,
-  MachinePatch,
-  MachineRegistry,
-  MachineState,
-} from '../registry/types.js';
+import { parseMac } from '../net/mac.js';
+import { REINSTALLABLE_STATES, isMachineState } from '../model/machine.js';
+import type { InstallMode, Machine, MachineOverrides, MachinePatch, MachineState } from '../model/machine.js';
+import type { BootEvent } from '../model/events.js';
+import type { MachineRegistry } from '../registry/types.js';
 import { PREVIEW_TOKEN, installContext } from './os-profile.js';
 import type { BootPolicy } from './policy.js';
 import type { HttpDocument } from './types.js';
@@ -66,7 +60,7 @@ export class MachineAdmin {
 
   /** Normalised MAC or BOOT_BAD_INPUT. */
   mac(raw: string): string {
-    const mac = normalizeMac(raw);
+    const mac = parseMac(raw);
     if (mac === null) throw bad('mac', `"${raw}" is not a MAC address (aa:bb:cc:dd:ee:ff, aa-bb-..., aabb.ccdd.eeff)`);
     return mac;
   }

@@ -19,9 +19,12 @@
 import { PxedError, describeError, isPxedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { HostSpec, Provisioning } from '../config/provisioning.js';
-import { normalizeMac } from '../config/net.js';
-import { WATCHED_STATES } from '../registry/lifecycle.js';
-import type { BootEvent, BootToken, InstallMode, Machine, MachineRegistry, MachineState } from '../registry/types.js';
+import { parseMac } from '../net/mac.js';
+import { WATCHED_STATES } from '../model/machine.js';
+import type { InstallMode, Machine, MachineState } from '../model/machine.js';
+import { BootEvents, type BootEvent, type ScriptDetail } from '../model/events.js';
+import { systemClock, type Clock } from '../model/clock.js';
+import type { BootToken, MachineRegistry } from '../registry/types.js';
 import { renderCustomInstall } from './custom.js';
 import { IpMacMap } from './ipmap.js';
 import { RepeatGate } from './repeats.js';
@@ -81,10 +84,6 @@ export interface BootSettings {
   watchdogMinutes: number;
 }
 
-export interface Clock {
-  now(): Date;
-}
-
 export interface BootPolicyDeps {
   registry: MachineRegistry;
   /** The validated provisioning model; only install entries by name are read. */
@@ -112,10 +111,9 @@ export interface RenderedScript {
 }
 
 /** The detail of an 'ipxe-script' event; `repeats`: identical fetches folded into it. */
-function scriptEvent(script: RenderedScript, client: string, repeats: number): Record<string, unknown> {
-  const detail: Record<string, unknown> = { variant: script.variant, client, ...script.detail };
-  if (repeats > 0) detail.repeats = repeats;
-  return detail;
+function scriptEvent(script: RenderedScript, client: string, repeats: number): ScriptDetail {
+  const detail = { variant: script.variant, client, ...script.detail } as ScriptDetail;
+  return repeats > 0 ? { ...detail, repeats } : detail;
 }
 
 function rendered(variant: ScriptVariant, body: string, detail: Record<string, unknown>, bootId: string | null = null, token: string | null = null): RenderedScript {
@@ -211,7 +209,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   /** Last event time and kind per MAC, kept from the registry's event stream, for the watchdog. */
   private readonly lastEvent = new Map<string, { ms: number; kind: string }>();
   private readonly unsubscribe: () => void;
-  private ipScanAt = 0;
+  private ipScanAt = -Infinity;
   private bootstrapCache: HttpDocument | null = null;
   /** Local-boot renderings by MAC (with the hostname, platform and method they were made for): an installed machine
    * gets the same script on every reboot. */
@@ -221,7 +219,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   constructor(private readonly deps: BootPolicyDeps) {
     this.registry = deps.registry;
     this.settings = deps.settings;
-    this.clock = deps.clock ?? { now: () => new Date() };
+    this.clock = deps.clock ?? systemClock;
     this.log = deps.logger;
     this.serverUrl = `http://${deps.settings.serverAddress}:${deps.settings.httpPort}`;
     this.unsubscribe = this.registry.eventSubscribe((e) => this.noteEvent(e));
@@ -268,7 +266,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     const kind = query.stage === 'proxy-offer' || query.stage === 'dhcp-offer' ? 'dhcp-offer' : 'dhcp-ack';
     // The offer event, the identity the client showed and the state it implies land together or not at all.
     this.registry.atomically(() => {
-      this.registry.eventAppend(machine.mac, kind, {
+      this.registry.eventAppend(machine.mac, BootEvents.dhcp(kind, {
         stage: query.stage,
         xid: query.xid,
         arch: client.arch,
@@ -277,7 +275,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
         strategy: answer?.strategy ?? null,
         bootFile: answer?.bootFile ?? null,
         ...(answer === null ? { ignored: `no iPXE build for firmware ${client.firmware}` } : {}),
-      });
+      }));
       if (answer === null) return;
       this.refreshIdentity(machine, client);
       // A netboot is a sign of life: registered (first boot) and stalled (the watchdog's guess) move to booting.
@@ -327,14 +325,14 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
         if (isPxedError(err, 'REGISTRY_EXISTS')) return false;
         throw err;
       }
-      this.registry.eventAppend(c.mac, 'discovered', {
+      this.registry.eventAppend(c.mac, BootEvents.discovered({
         stage: query.stage,
         arch: c.arch,
         firmware: c.firmware,
         ipxe: c.isIpxe,
         uuid: c.uuid,
         vendorClass: c.vendorClass,
-      });
+      }));
       return true;
     });
     if (created) this.log.info('discovered machine', { mac: c.mac, firmware: c.firmware, xid: query.xid });
@@ -354,7 +352,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   }
 
   dhcpObserved(obs: AddressObservation): void {
-    const mac = normalizeMac(obs.mac);
+    const mac = parseMac(obs.mac);
     if (mac === null) return;
     this.ipMap.set(obs.ip, mac);
     const machine = this.registry.machineGet(mac);
@@ -371,7 +369,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       return lease.mac;
     }
     // Registry scan, at most every 5 s (an unknown address asking for assets must not cost a scan per request).
-    const now = Date.now();
+    const now = this.clock.now().getTime();
     if (now - this.ipScanAt < 5000) return null;
     this.ipScanAt = now;
     let found: string | null = null;
@@ -409,7 +407,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       this.log.debug('tftp transfer from an address with no known machine', detail);
       return;
     }
-    this.registry.eventAppend(mac, 'tftp', detail);
+    this.registry.eventAppend(mac, BootEvents.tftp(detail));
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -425,7 +423,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   }
 
   machineScriptSync(req: IpxeScriptRequest): HttpDocument {
-    const mac = normalizeMac(req.mac);
+    const mac = parseMac(req.mac);
     if (mac === null) return { contentType: IPXE_CONTENT_TYPE, body: renderUnknown(req.mac) };
     this.ipMap.set(req.clientAddress, mac);
     const machine = this.registry.machineGet(mac);
@@ -439,13 +437,13 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       // The new boot's state, tokens and script event land together or not at all.
       this.registry.atomically(() => {
         this.armBoot(machine, bootId, token);
-        this.registry.eventAppend(mac, 'ipxe-script', scriptEvent(script, req.clientAddress, 0));
+        this.registry.eventAppend(mac, BootEvents.script(scriptEvent(script, req.clientAddress, 0)));
       });
       return script.document;
     }
     // No state change: identical fetches within a short window are folded into one event.
     const admitted = this.scriptRepeats.admit(mac, script.variant, this.clock.now().getTime());
-    if (admitted !== null) this.registry.eventAppend(mac, 'ipxe-script', scriptEvent(script, req.clientAddress, admitted.repeats));
+    if (admitted !== null) this.registry.eventAppend(mac, BootEvents.script(scriptEvent(script, req.clientAddress, admitted.repeats)));
     return script.document;
   }
 
@@ -575,12 +573,12 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   }
 
   private refuseToken(r: ResolvedToken, route: string, clientAddress: string): null {
-    this.registry.eventAppend(r.machine.mac, 'token', {
+    this.registry.eventAppend(r.machine.mac, BootEvents.token({
       outcome: r.status,
       route,
       bootId: r.token.bootId,
       client: clientAddress,
-    });
+    }));
     return null;
   }
 
@@ -614,7 +612,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     this.ipMap.set(req.clientAddress, machine.mac);
     const bytes = Buffer.byteLength(doc.body);
     this.registry.atomically(() => {
-      this.registry.eventAppend(machine.mac, 'artifact', { route, bootId: r.token.bootId, bytes, client: req.clientAddress });
+      this.registry.eventAppend(machine.mac, BootEvents.artifact({ route, bootId: r.token.bootId, bytes, client: req.clientAddress }));
       if (machine.state === 'booting' || machine.state === 'stalled') {
         this.registry.machineTransition(machine.mac, 'installing', `installer fetched ${route}`, { bootId: r.token.bootId });
       }
@@ -626,7 +624,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   private fail(machine: Machine, reason: string, detail: Record<string, unknown>): void {
     this.registry.atomically(() => {
       if (ACTIVE_STATES.includes(machine.state)) this.registry.machineTransition(machine.mac, 'failed', reason, detail);
-      else this.registry.eventAppend(machine.mac, 'error', { reason, ...detail });
+      else this.registry.eventAppend(machine.mac, BootEvents.error(reason, detail));
       this.registry.tokenRevokeAll(machine.mac, this.nowIso());
     });
   }
@@ -644,7 +642,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       // Idempotence: the install already ended (which revoked the token) and the installer repeats itself.
       if (r.status === 'revoked' && DONE_STATES.includes(machine.state)) {
         const report = parsePhoneHome(req.body);
-        this.registry.eventAppend(machine.mac, 'phone-home', { bootId: token.bootId, after: machine.state, ...report, client: req.clientAddress });
+        this.registry.eventAppend(machine.mac, BootEvents.phoneHome({ bootId: token.bootId, after: machine.state, ...report, client: req.clientAddress }));
         return { state: machine.state };
       }
       return this.refuseToken(r, 'phone-home', req.clientAddress);
@@ -673,7 +671,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     const state = machine.state;
     // The report and the state change it causes land together or not at all.
     this.registry.atomically(() => {
-      this.registry.eventAppend(machine.mac, 'phone-home', { bootId: token.bootId, ...report, client: req.clientAddress });
+      this.registry.eventAppend(machine.mac, BootEvents.phoneHome({ bootId: token.bootId, ...report, client: req.clientAddress }));
       if (outcome === 'installed') {
         if (ACTIVE_STATES.includes(state)) this.registry.machineTransition(machine.mac, 'installed', why, detail);
         this.registry.tokenRevokeAll(machine.mac, this.nowIso());
@@ -692,7 +690,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       if (this.log.enabled('debug')) this.log.debug('asset served to an address with no known machine', { client: clientAddress, path, bytes, status });
       return;
     }
-    this.registry.eventAppend(mac, 'asset', { path, bytes, status, client: clientAddress });
+    this.registry.eventAppend(mac, BootEvents.asset({ path, bytes, status, client: clientAddress }));
   }
 
   // ---------------------------------------------------------------------------------------------------------------

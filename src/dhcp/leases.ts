@@ -2,6 +2,7 @@
 // own: the store is SQLite in the daemon and a Map in unit tests.
 
 import type { Lease, MachineRegistry } from '../registry/types.js';
+import { formatIpv4 as intToIp, ipv4ToInt as ipToInt } from '../net/ipv4.js';
 
 /** The lease methods of MachineRegistry (the SQLite registry implements them; tests use a Map). */
 export type LeaseStore = Pick<MachineRegistry, 'leaseGet' | 'leaseForMac' | 'leaseList' | 'leaseUpsert' | 'leaseDelete'>;
@@ -23,8 +24,6 @@ export interface PoolOptions {
   exclude?: readonly string[];
 }
 
-export const ipToInt = (ip: string): number => ip.split('.').reduce((a, p) => a * 256 + Number(p), 0);
-export const intToIp = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 
 export class LeasePool {
   constructor(private readonly o: PoolOptions) {}

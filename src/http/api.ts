@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PxedError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { BootEvent } from '../registry/types.js';
+import type { BootEvent } from '../model/events.js';
 import {
   BootEventSchema,
   DeleteResponse,

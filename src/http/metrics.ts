@@ -1,7 +1,7 @@
 // Prometheus text exposition (format 0.0.4) for GET /metrics: requests by route/method/status, machines by state,
 // process memory. Counters live in memory and restart with the daemon, as Prometheus expects.
 
-import { MACHINE_STATES, type MachineState } from '../registry/types.js';
+import { MACHINE_STATES, type MachineState } from '../model/machine.js';
 
 const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 

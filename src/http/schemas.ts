@@ -2,16 +2,16 @@
 // document (openapi.ts), so the two cannot drift apart.
 
 import { z } from 'zod';
-import { normalizeMac } from '../config/net.js';
-import { MACHINE_STATES } from '../registry/types.js';
+import { parseMac } from '../net/mac.js';
+import { MACHINE_STATES } from '../model/machine.js';
 import { PREVIEW_ARTIFACTS } from './types.js';
 
 /** MAC spellings accepted in URLs and bodies: colon or dash separated, Cisco dotted, or 12 bare hex digits. */
 const MAC_RE = /^(?:[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}|[0-9A-Fa-f]{12})$/;
 
-/** Lower-case colon form of a MAC that matched MAC_RE (the one project-wide parser, config/net.ts). */
+/** Lower-case colon form of a MAC that matched MAC_RE (the one project-wide parser, net/mac.ts). */
 export function normalizeMacLoose(s: string): string {
-  return normalizeMac(s)!;
+  return parseMac(s)!;
 }
 
 export const Mac = z.string().regex(MAC_RE, 'must be a MAC address like 52:54:00:12:34:56').describe('MAC address (any common spelling; answered in lower-case colon form)');

@@ -4,7 +4,8 @@
 
 import type { HttpBootPolicy, HttpDocument } from '../boot/types.js';
 import type { Logger } from '../log.js';
-import type { BootEvent, InstallMode, Machine, MachineOverrides, MachineState } from '../registry/types.js';
+import type { InstallMode, Machine, MachineOverrides, MachineState } from '../model/machine.js';
+import type { BootEvent } from '../model/events.js';
 
 /** A value or a promise of it: admin implementations may be synchronous (better-sqlite3) or not. */
 export type MaybePromise<T> = T | Promise<T>;

@@ -18,20 +18,19 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { PxedError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import { assertTransition, isMachineState } from './lifecycle.js';
-import { normalizeMac } from './mac.js';
-import type {
-  BootEvent,
-  BootToken,
-  InstallMode,
-  Lease,
-  Machine,
-  MachineCreate,
-  MachineOverrides,
-  MachinePatch,
-  MachineRegistry,
-  MachineState,
-} from './types.js';
+import { isBootEventKind, type BootEvent, type BootEventBody, type StateDetail } from '../model/events.js';
+import {
+  assertTransition,
+  isMachineState,
+  type InstallMode,
+  type Machine,
+  type MachineCreate,
+  type MachineOverrides,
+  type MachinePatch,
+  type MachineState,
+} from '../model/machine.js';
+import { parseMacOrThrow } from '../net/mac.js';
+import type { BootToken, Lease, MachineRegistry } from './types.js';
 
 export interface RegistryOptions {
   /** See the durability contract above. Default 'NORMAL'. */
@@ -201,8 +200,14 @@ function freezeMachine(m: Machine): Machine {
   return Object.freeze(m);
 }
 
+/** The entries of `detail` whose keys `base` does not have (a caller's detail never overrides from/to/reason). */
+function withoutKeys(detail: Record<string, unknown>, base: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(detail).filter(([k]) => !(k in base)));
+}
+
+/** Rows are written only through insertEvent, so kind and detail match the union. */
 function rowToEvent(r: EventRow): BootEvent {
-  return { id: r.id, mac: r.mac, time: r.time, kind: r.kind, detail: JSON.parse(r.detail) as Record<string, unknown> };
+  return { id: r.id, mac: r.mac, time: r.time, kind: r.kind, detail: JSON.parse(r.detail) as unknown } as BootEvent;
 }
 
 function rowToToken(r: TokenRow): BootToken {
@@ -286,7 +291,7 @@ export class SqliteRegistry implements MachineRegistry {
       // Cache keys are canonical MACs, so a hit needs no normalising (the common case: chaddr, ${net0/mac}).
       const hit = this.machineCache.get(mac);
       if (hit !== undefined) return hit;
-      const m = normalizeMac(mac);
+      const m = parseMacOrThrow(mac);
       let machine = this.machineCache.get(m);
       if (machine === undefined) {
         const r = this.stmt<[string], MachineRow>('SELECT * FROM machines WHERE mac = ?').get(m);
@@ -338,7 +343,7 @@ export class SqliteRegistry implements MachineRegistry {
   }
 
   machineCreate(input: MachineCreate): Machine {
-    const mac = normalizeMac(input.mac);
+    const mac = parseMacOrThrow(input.mac);
     const host = input.host ?? null;
     const state = input.state ?? (host === null ? 'discovered' : 'registered');
     if (state !== 'discovered' && state !== 'registered') throw invalid(`a new machine is discovered or registered, not ${String(state)}`);
@@ -353,13 +358,13 @@ export class SqliteRegistry implements MachineRegistry {
            created_at, updated_at, state_changed_at)
          VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)`,
       ).run(mac, host, input.arch ?? null, input.firmware ?? null, input.uuid ?? null, input.vendorClass ?? null, state, installMode, overrides, t, t, t);
-      this.insertEvent(mac, t, 'state', { from: null, to: state, reason: 'created', ...(host === null ? {} : { host }) });
+      this.insertEvent(mac, t, { kind: 'state', detail: { from: null, to: state, reason: 'created', ...(host === null ? {} : { host }) } });
       return rowToMachine(this.machineRow(mac)!);
     });
   }
 
   machineUpdate(mac: string, patch: MachinePatch): Machine {
-    const m = normalizeMac(mac);
+    const m = parseMacOrThrow(mac);
     const sets: string[] = [];
     const args: (string | number | null)[] = [];
     const set = (column: string, value: string | number | null): void => {
@@ -387,7 +392,7 @@ export class SqliteRegistry implements MachineRegistry {
   }
 
   machineDelete(mac: string): boolean {
-    const m = normalizeMac(mac);
+    const m = parseMacOrThrow(mac);
     return this.write('machineDelete', m, () => this.stmt('DELETE FROM machines WHERE mac = ?').run(m).changes > 0);
   }
 
@@ -396,7 +401,7 @@ export class SqliteRegistry implements MachineRegistry {
    * revokes the machine's live tokens in the same transaction (the event detail says how many).
    */
   machineTransition(mac: string, to: MachineState, reason: string, detail: Record<string, unknown> = {}): Machine {
-    const m = normalizeMac(mac);
+    const m = parseMacOrThrow(mac);
     if (!isMachineState(to)) throw invalid(`unknown machine state ${String(to)}`);
     toJson(detail, 'detail');
     return this.write('machineTransition', m, () => {
@@ -409,28 +414,26 @@ export class SqliteRegistry implements MachineRegistry {
       }
       const t = this.stamp();
       this.stmt('UPDATE machines SET state = ?, state_changed_at = ?, updated_at = ? WHERE mac = ?').run(to, t, t, m);
-      const ev: Record<string, unknown> = { from, to, reason };
-      if (to === 'registered') ev.tokensRevoked = this.revokeTokens(m, t);
-      for (const [k, v] of Object.entries(detail)) if (!(k in ev)) ev[k] = v;
-      this.insertEvent(m, t, 'state', ev);
+      const ev: StateDetail = { from, to, reason, ...(to === 'registered' ? { tokensRevoked: this.revokeTokens(m, t) } : {}) };
+      this.insertEvent(m, t, { kind: 'state', detail: { ...ev, ...withoutKeys(detail, ev) } });
       return rowToMachine(this.machineRow(m)!);
     });
   }
 
   // ---- events ----
 
-  eventAppend(mac: string, kind: string, detail: Record<string, unknown> = {}): BootEvent {
-    const m = normalizeMac(mac);
-    if (typeof kind !== 'string' || kind === '') throw invalid('event kind must be a non-empty string');
-    toJson(detail, 'detail');
+  eventAppend(mac: string, event: BootEventBody): BootEvent {
+    const m = parseMacOrThrow(mac);
+    if (!isBootEventKind((event as { kind?: unknown } | null)?.kind)) throw invalid(`unknown event kind ${JSON.stringify((event as { kind?: unknown } | null)?.kind)}`);
+    toJson(event.detail, 'detail');
     return this.write('eventAppend', null, () => {
       if (!this.machineRow(m)) throw notFound(m);
-      return this.insertEvent(m, this.stamp(), kind, detail);
+      return this.insertEvent(m, this.stamp(), event);
     });
   }
 
   eventList(mac: string, opts: { afterId?: number; limit?: number } = {}): BootEvent[] {
-    const m = normalizeMac(mac);
+    const m = parseMacOrThrow(mac);
     const after = afterOf(opts.afterId);
     const limit = limitOf(opts.limit);
     return this.read('eventList', () =>
@@ -460,7 +463,7 @@ export class SqliteRegistry implements MachineRegistry {
   // ---- tokens ----
 
   tokenInsert(token: BootToken): void {
-    const mac = normalizeMac(token.mac);
+    const mac = parseMacOrThrow(token.mac);
     if (!/^[0-9a-f]{64}$/.test(token.hash)) throw invalid('token hash must be 64 lower-case hex digits (sha256)');
     this.write('tokenInsert', null, () => {
       if (!this.machineRow(mac)) throw notFound(mac);
@@ -486,7 +489,7 @@ export class SqliteRegistry implements MachineRegistry {
   }
 
   tokenRevokeAll(mac: string, at?: string): number {
-    const m = normalizeMac(mac);
+    const m = parseMacOrThrow(mac);
     return this.write('tokenRevokeAll', null, () => this.revokeTokens(m, at ?? this.stamp()));
   }
 
@@ -501,7 +504,7 @@ export class SqliteRegistry implements MachineRegistry {
 
   /** The MAC's most recently updated lease. */
   leaseForMac(mac: string): Lease | null {
-    const m = normalizeMac(mac);
+    const m = parseMacOrThrow(mac);
     return this.read('leaseForMac', () => {
       const r = this.stmt<[string], LeaseRow>('SELECT * FROM leases WHERE mac = ? ORDER BY updated_at DESC, ip LIMIT 1').get(m);
       return r ? rowToLease(r) : null;
@@ -513,7 +516,7 @@ export class SqliteRegistry implements MachineRegistry {
   }
 
   leaseUpsert(lease: Lease): void {
-    const mac = normalizeMac(lease.mac);
+    const mac = parseMacOrThrow(lease.mac);
     if (!LEASE_STATES.includes(lease.state)) throw invalid(`lease state must be one of ${LEASE_STATES.join(', ')}`);
     this.write('leaseUpsert', null, () => {
       this.stmt(
@@ -575,10 +578,10 @@ export class SqliteRegistry implements MachineRegistry {
     return this.stmt('UPDATE tokens SET revoked_at = ? WHERE mac = ? AND revoked_at IS NULL').run(at, mac).changes;
   }
 
-  private insertEvent(mac: string, time: string, kind: string, detail: Record<string, unknown>): BootEvent {
-    const json = toJson(detail, 'detail');
-    const id = Number(this.stmt('INSERT INTO events (mac, time, kind, detail) VALUES (?, ?, ?, ?)').run(mac, time, kind, json).lastInsertRowid);
-    const event: BootEvent = { id, mac, time, kind, detail: JSON.parse(json) as Record<string, unknown> };
+  private insertEvent(mac: string, time: string, body: BootEventBody): BootEvent {
+    const json = toJson(body.detail, 'detail');
+    const id = Number(this.stmt('INSERT INTO events (mac, time, kind, detail) VALUES (?, ?, ?, ?)').run(mac, time, body.kind, json).lastInsertRowid);
+    const event = { id, mac, time, kind: body.kind, detail: JSON.parse(json) as unknown } as BootEvent;
     this.pending.push(event);
     return event;
   }

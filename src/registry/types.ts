@@ -1,73 +1,8 @@
 // The machine registry: the only module that touches SQLite. Noun-verb methods, all synchronous
 // (better-sqlite3), every write in one transaction. MACs are lower-case colon form in and out.
 
-export const MACHINE_STATES = [
-  'discovered',
-  'registered',
-  'booting',
-  'installing',
-  'installed',
-  'configured',
-  'failed',
-  'stalled',
-] as const;
-export type MachineState = (typeof MACHINE_STATES)[number];
-
-/** 'once': after `installed` the machine boots its local disk; 'always': every netboot reinstalls. */
-export type InstallMode = 'once' | 'always';
-
-export interface MachineOverrides {
-  /** UEFI iPXE binary handed to native PXE ('snponly.efi' default; 'ipxe.efi' for firmware without a usable SNP). */
-  efiBinary?: string;
-  /** UEFI :67 anchor strategy for this machine (see boot/types.ts UefiStrategy). */
-  uefiStrategy?: 'binl' | 'direct';
-}
-
-/** A machine as the registry holds it. Read-only: machineGet hands out its cached (frozen) objects. */
-export interface Machine {
-  readonly mac: string;
-  /** Install entry name (install_config.yaml key); null for discovered machines. */
-  readonly host: string | null;
-  readonly state: MachineState;
-  readonly installMode: InstallMode;
-  readonly arch: number | null;
-  readonly firmware: string | null;
-  readonly uuid: string | null;
-  readonly vendorClass: string | null;
-  /** Last IPv4 address seen for this MAC. */
-  readonly ip: string | null;
-  readonly overrides: Readonly<MachineOverrides>;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly stateChangedAt: string;
-}
-
-export interface MachineCreate {
-  mac: string;
-  host: string | null;
-  state?: 'discovered' | 'registered';
-  installMode?: InstallMode;
-  arch?: number | null;
-  firmware?: string | null;
-  uuid?: string | null;
-  vendorClass?: string | null;
-  overrides?: MachineOverrides;
-}
-
-export type MachinePatch = {
-  -readonly [K in 'host' | 'installMode' | 'arch' | 'firmware' | 'uuid' | 'vendorClass' | 'ip' | 'overrides']?: Machine[K];
-};
-
-export interface BootEvent {
-  /** Monotonic across the whole registry; SSE streams resume from it. */
-  id: number;
-  mac: string;
-  /** ISO-8601 UTC with milliseconds. */
-  time: string;
-  /** e.g. 'state', 'dhcp-offer', 'dhcp-ack', 'tftp', 'ipxe-script', 'asset', 'artifact', 'phone-home', 'token'. */
-  kind: string;
-  detail: Record<string, unknown>;
-}
+import type { BootEvent, BootEventBody } from '../model/events.js';
+import type { Machine, MachineCreate, MachinePatch, MachineState } from '../model/machine.js';
 
 export interface BootToken {
   /** sha256 hex of the token; the token itself is never stored. */
@@ -111,7 +46,8 @@ export interface MachineRegistry {
    */
   machineTransition(mac: string, to: MachineState, reason: string, detail?: Record<string, unknown>): Machine;
 
-  eventAppend(mac: string, kind: string, detail?: Record<string, unknown>): BootEvent;
+  /** Throws REGISTRY_INVALID for a kind outside the union (model/events.ts), REGISTRY_NOT_FOUND for an unknown MAC. */
+  eventAppend(mac: string, event: BootEventBody): BootEvent;
   /** Oldest first. */
   eventList(mac: string, opts?: { afterId?: number; limit?: number }): BootEvent[];
   /** Every machine's events after `afterId`, oldest first. */

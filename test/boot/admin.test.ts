@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isPxedError } from '../../src/errors.js';
 import { PREVIEW_TOKEN } from '../../src/boot/os-profile.js';
-import type { BootEvent } from '../../src/registry/types.js';
+import type { BootEvent } from '../../src/model/events.js';
 import { MAC, rig } from './fixtures.js';
 
 const code = (c: string) => (e: unknown) => isPxedError(e, c);

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { cliMain } from '../helpers/paths.js';
 import { openRegistry } from '../../src/registry/sqlite.js';
-import type { BootEvent, Machine } from '../../src/registry/types.js';
+import type { Machine } from '../../src/model/machine.js';
+import type { BootEvent } from '../../src/model/events.js';
 
 interface Run {
   code: number;

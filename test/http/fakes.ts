@@ -10,7 +10,8 @@ import type {
   TokenArtifactRequest,
 } from '../../src/boot/types.js';
 import type { AdminApi, AdminEventQuery, AdminMachineCreate, AdminMachinePatch, PreviewArtifact } from '../../src/http/types.js';
-import type { BootEvent, Machine, MachineState } from '../../src/registry/types.js';
+import type { Machine, MachineState } from '../../src/model/machine.js';
+import type { BootEvent } from '../../src/model/events.js';
 import type { HttpDeps } from '../../src/http/types.js';
 import { silentLogger } from '../../src/log.js';
 
@@ -87,7 +88,7 @@ export class FakeAdmin implements AdminApi {
   }
 
   emit(mac: string, kind: string, detail: Record<string, unknown> = {}): BootEvent {
-    const ev: BootEvent = { id: this.nextId++, mac, time: now(), kind, detail };
+    const ev = { id: this.nextId++, mac, time: now(), kind, detail } as BootEvent;
     this.log.push(ev);
     for (const l of this.listeners) l(ev);
     return ev;

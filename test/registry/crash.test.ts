@@ -9,6 +9,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { openRegistry } from '../../src/registry/sqlite.js';
+import type { BootEventBody } from '../../src/model/events.js';
+
+/** A raw event body for storage tests (kind and detail as the registry stores them). */
+const ev = (kind: string, detail: Record<string, unknown> = {}): BootEventBody => ({ kind, detail }) as BootEventBody;
 
 const burstScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'burst.js');
 
@@ -142,7 +146,7 @@ void it('two processes writing one file at once (daemon + CLI) both succeed: IMM
     reg.machineCreate({ mac: '02:99:00:00:00:01', host: 'parent' });
     const deadline = Date.now() + 15_000;
     while (child.exitCode === null && Date.now() < deadline) {
-      for (let i = 0; i < 50; i++, mine++) reg.eventAppend('02:99:00:00:00:01', 'parent', { i: mine });
+      for (let i = 0; i < 50; i++, mine++) reg.eventAppend('02:99:00:00:00:01', ev('asset', { i: mine }));
       await new Promise((r) => setImmediate(r));
     }
     assert.equal(await exited, 0, `writer failed: ${stderr}`);

@@ -6,10 +6,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { isPxedError } from '../../src/errors.js';
-import { MACHINE_STATES, type BootEvent, type BootToken, type Lease } from '../../src/registry/types.js';
-import { canTransition } from '../../src/registry/lifecycle.js';
+import { MACHINE_STATES } from '../../src/model/machine.js';
+import type { BootEvent } from '../../src/model/events.js';
+import type { BootToken, Lease } from '../../src/registry/types.js';
+import { canTransition } from '../../src/model/machine.js';
 import { openRegistry, SCHEMA_VERSION, type SqliteRegistry } from '../../src/registry/sqlite.js';
 import { createLogger } from '../../src/log.js';
+import type { BootEventBody } from '../../src/model/events.js';
+
+/** A raw event body for storage tests (kind and detail as the registry stores them). */
+const ev = (kind: string, detail: Record<string, unknown> = {}): BootEventBody => ({ kind, detail }) as BootEventBody;
 
 const MAC = 'aa:bb:cc:dd:ee:01';
 const MAC2 = 'aa:bb:cc:dd:ee:02';
@@ -66,12 +72,12 @@ void describe('machines', () => {
     assert.equal(reg.eventList(MAC).length, 1);
   });
 
-  void it('refuses bad MACs on every method with REGISTRY_BAD_MAC', () => {
+  void it('refuses bad MACs on every method with MAC_INVALID', () => {
     for (const bad of ['', 'aa:bb:cc:dd:ee', 'aa:bb-cc:dd:ee:ff', 'gg:bb:cc:dd:ee:ff', 'aa:bb:cc:dd:ee:ff:00', ' ; drop table']) {
-      assert.throws(() => reg.machineCreate({ mac: bad, host: 'x' }), code('REGISTRY_BAD_MAC'), bad);
-      assert.throws(() => reg.machineGet(bad), code('REGISTRY_BAD_MAC'), bad);
-      assert.throws(() => reg.machineTransition(bad, 'booting', 'x'), code('REGISTRY_BAD_MAC'), bad);
-      assert.throws(() => reg.eventAppend(bad, 'x'), code('REGISTRY_BAD_MAC'), bad);
+      assert.throws(() => reg.machineCreate({ mac: bad, host: 'x' }), code('MAC_INVALID'), bad);
+      assert.throws(() => reg.machineGet(bad), code('MAC_INVALID'), bad);
+      assert.throws(() => reg.machineTransition(bad, 'booting', 'x'), code('MAC_INVALID'), bad);
+      assert.throws(() => reg.eventAppend(bad, ev('x', {})), code('MAC_INVALID'), bad);
     }
     assert.deepEqual(reg.machineList(), []);
   });
@@ -109,7 +115,7 @@ void describe('machines', () => {
     reg.machineCreate({ mac: MAC, host: 'a' });
     reg.machineCreate({ mac: MAC2, host: 'b' });
     reg.tokenInsert(token('1', MAC));
-    reg.eventAppend(MAC, 'dhcp-offer');
+    reg.eventAppend(MAC, ev('dhcp-offer', {}));
     assert.equal(reg.machineDelete('AA:BB:CC:DD:EE:01'), true);
     assert.equal(reg.machineDelete(MAC), false);
     assert.equal(reg.machineGet(MAC), null);
@@ -230,7 +236,7 @@ void describe('events', () => {
   void it('appends oldest-first with monotonic ids, pages with afterId/limit', () => {
     reg.machineCreate({ mac: MAC, host: 'a' });
     reg.machineCreate({ mac: MAC2, host: 'b' });
-    for (let i = 0; i < 10; i++) reg.eventAppend(i % 2 ? MAC : MAC2, 'dhcp-offer', { i });
+    for (let i = 0; i < 10; i++) reg.eventAppend(i % 2 ? MAC : MAC2, ev('dhcp-offer', { i }));
     const all = reg.eventListAll();
     assert.equal(all.length, 12);
     assert.deepEqual(all.map((e) => e.id), [...all.map((e) => e.id)].sort((a, b) => a - b));
@@ -254,12 +260,12 @@ void describe('events', () => {
   });
 
   void it('refuses events for unknown machines and bad details', () => {
-    assert.throws(() => reg.eventAppend(MAC, 'tftp'), code('REGISTRY_NOT_FOUND'));
+    assert.throws(() => reg.eventAppend(MAC, ev('tftp', {})), code('REGISTRY_NOT_FOUND'));
     reg.machineCreate({ mac: MAC, host: 'a' });
-    assert.throws(() => reg.eventAppend(MAC, ''), code('REGISTRY_INVALID'));
+    assert.throws(() => reg.eventAppend(MAC, ev('', {})), code('REGISTRY_INVALID'));
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    assert.throws(() => reg.eventAppend(MAC, 'x', circular), code('REGISTRY_INVALID'));
+    assert.throws(() => reg.eventAppend(MAC, ev('asset', circular)), code('REGISTRY_INVALID'));
     assert.equal(reg.eventList(MAC).length, 1);
   });
 
@@ -279,10 +285,10 @@ void describe('events', () => {
     });
     const m = reg.machineCreate({ mac: MAC, host: 'a' });
     reg.machineTransition(MAC, 'booting', 'ipxe');
-    const ev = reg.eventAppend(MAC, 'tftp', { file: 'snponly.efi' });
+    const event = reg.eventAppend(MAC, ev('tftp', { file: 'snponly.efi' }));
     assert.equal(m.state, 'registered');
     assert.deepEqual(seen, reg.eventListAll());
-    assert.deepEqual(seen.at(-1), ev);
+    assert.deepEqual(seen.at(-1), event);
     assert.deepEqual(committedAtCall, [true, true, true]);
     assert.equal(lines.length, 3);
     assert.match(lines[0]!, /event listener threw/);
@@ -290,7 +296,7 @@ void describe('events', () => {
     assert.throws(() => reg.machineTransition(MAC, 'configured', 'x'), code('LIFECYCLE_ILLEGAL'));
     assert.equal(seen.length, 3);
     unsubscribe();
-    reg.eventAppend(MAC, 'tftp');
+    reg.eventAppend(MAC, ev('tftp', {}));
     assert.equal(seen.length, 3);
   });
 });
@@ -321,7 +327,7 @@ void describe('atomically', () => {
     const result = reg.atomically(() => {
       reg.machineTransition(MAC, 'booting', 'script');
       reg.tokenInsert(token('a'));
-      reg.eventAppend(MAC, 'ipxe-script', { variant: 'install' });
+      reg.eventAppend(MAC, ev('ipxe-script', { variant: 'install' }));
       assert.equal(seen.length, 0, 'nothing is delivered before the commit');
       assert.equal(reg.machineGet(MAC)?.state, 'booting', 'the transaction sees its own writes');
       return 42;
@@ -374,13 +380,13 @@ void describe('atomically', () => {
       r.eventSubscribe((e) => seen.push(e));
       r.atomically(() => {
         assert.throws(() => r.machineTransition(MAC, 'registered', 'boom'), code('REGISTRY_IO'));
-        r.eventAppend(MAC, 'note', { after: 'the failed write' });
+        r.eventAppend(MAC, ev('error', { after: 'the failed write' }));
       });
       assert.equal(r.machineGet(MAC)?.state, 'booting', 'the UPDATE of the failed write was undone');
       assert.equal(r.tokenGet('c'.repeat(64))?.revokedAt, null, 'its token revocation too');
       assert.deepEqual(
         seen.map((e) => e.kind),
-        ['note'],
+        ['error'],
         'only the write that went through is committed and delivered',
       );
     } finally {
@@ -604,7 +610,7 @@ void describe('machineGet read cache', () => {
       reg.machineCreate({ mac: other, host: 'web1' });
       assert.equal(reg.machineGet(MAC)?.state, 'registered');
       assert.equal(reg.machineGet(other)?.state, 'registered');
-      reg.eventAppend(MAC, 'note', { n: 1 });
+      reg.eventAppend(MAC, ev('error', { n: 1 }));
       reg.machineTransition(other, 'booting', 'offer');
       assert.equal(reg.machineGet(other)?.state, 'booting', 'the written machine is read again');
       assert.equal(reg.machineGet(MAC)?.state, 'registered');

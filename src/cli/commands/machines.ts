@@ -5,10 +5,11 @@ import path from 'node:path';
 import { loadDaemonConfig, loadProvisioning } from '../../config/load.js';
 import type { DaemonConfig } from '../../config/daemon.js';
 import { PxedError } from '../../errors.js';
-import { isMachineState, REINSTALLABLE_STATES } from '../../registry/lifecycle.js';
-import { parseMac } from '../../registry/mac.js';
+import { isMachineState, REINSTALLABLE_STATES } from '../../model/machine.js';
+import { parseMac } from '../../net/mac.js';
 import { openRegistry, type SqliteRegistry } from '../../registry/sqlite.js';
-import { MACHINE_STATES, type BootEvent, type InstallMode, type Machine } from '../../registry/types.js';
+import { MACHINE_STATES, type InstallMode, type Machine } from '../../model/machine.js';
+import { describeEvent, type BootEvent } from '../../model/events.js';
 import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, usageError, type CliIO, type Command, type OptionSpec } from '../io.js';
 
 const HELP = `Usage: pxed machines <subcommand> [options]
@@ -119,14 +120,8 @@ function describeMachine(m: Machine): string {
   return fields.map(([k, v]) => `${(k + ':').padEnd(14)}${v}\n`).join('');
 }
 
-function describeEvent(e: BootEvent): string {
-  const d = e.detail;
-  const text =
-    e.kind === 'state'
-      ? `${String(d.from ?? '-')} -> ${String(d.to)} (${String(d.reason)})`
-      : Object.keys(d).length === 0
-        ? ''
-        : JSON.stringify(d);
+function eventLine(e: BootEvent): string {
+  const text = describeEvent(e);
   return `  ${e.time}  #${e.id}  ${e.kind}${text === '' ? '' : '  ' + text}\n`;
 }
 
@@ -230,7 +225,7 @@ function show(argv: string[], io: CliIO): number {
   });
   if (found === null) return notFound(io, mac, db);
   if (values.json) json(io, found);
-  else io.stdout(describeMachine(found.machine) + (n === 0 ? '' : `events (last ${n}):\n${found.events.map(describeEvent).join('')}`));
+  else io.stdout(describeMachine(found.machine) + (n === 0 ? '' : `events (last ${n}):\n${found.events.map(eventLine).join('')}`));
   return EXIT_OK;
 }
 

@@ -3,7 +3,8 @@
 import path from 'node:path';
 import { loadDaemonConfig, loadProvisioning } from '../../config/load.js';
 import type { DaemonConfig } from '../../config/daemon.js';
-import { normalizeMac, isIpv4 } from '../../config/net.js';
+import { parseMac } from '../../net/mac.js';
+import { isIpv4 } from '../../net/ipv4.js';
 import type { HostSpec } from '../../config/provisioning.js';
 import { PxedError } from '../../errors.js';
 import { PREVIEW_TOKEN, installContext, type InstallBoot, type OsProfiles } from '../../boot/os-profile.js';
@@ -43,7 +44,7 @@ daemon logs and answers with); 2 usage error, unknown host/MAC, or invalid confi
 `;
 
 function findHost(hosts: readonly HostSpec[], byName: (n: string) => HostSpec | null, byMac: (m: string) => HostSpec | null, arg: string) {
-  const mac = normalizeMac(arg);
+  const mac = parseMac(arg);
   const host = mac !== null ? byMac(mac) : byName(arg);
   if (host === null) {
     const names = hosts.map((h) => h.name).join(', ');

@@ -9,8 +9,8 @@ import {
   nextStates,
   REINSTALLABLE_STATES,
   WATCHED_STATES,
-} from '../../src/registry/lifecycle.js';
-import { MACHINE_STATES, type MachineState } from '../../src/registry/types.js';
+} from '../../src/model/machine.js';
+import { MACHINE_STATES, type MachineState } from '../../src/model/machine.js';
 
 // The legal transitions, written out independently of the implementation's table. Every other pair is illegal.
 const LEGAL = new Set([

@@ -1,20 +1,20 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isPxedError } from '../../src/errors.js';
-import { normalizeMac, parseMac } from '../../src/registry/mac.js';
+import { parseMacOrThrow, parseMac } from '../../src/net/mac.js';
 
 void it('normalises every accepted spelling to lower-case colon form', () => {
   for (const s of ['aa:bb:cc:0d:ee:ff', 'AA:BB:CC:0D:EE:FF', 'aa-bb-cc-0d-ee-ff', 'AABB.CC0D.EEFF', 'aabbcc0deeff', ' aa:bb:cc:0d:ee:ff\n']) {
     assert.equal(parseMac(s), 'aa:bb:cc:0d:ee:ff', s);
-    assert.equal(normalizeMac(s), 'aa:bb:cc:0d:ee:ff', s);
+    assert.equal(parseMacOrThrow(s), 'aa:bb:cc:0d:ee:ff', s);
   }
 });
 
-void it('refuses everything else with REGISTRY_BAD_MAC', () => {
+void it('refuses everything else with MAC_INVALID', () => {
   const bad = ['', 'aa:bb:cc:dd:ee', 'aa:bb:cc:dd:ee:ff:00', 'aa:bb-cc:dd:ee:ff', 'a:b:c:d:e:f', 'aabb.ccdd.eeff.0011', 'aabbccddeef', 'zz:bb:cc:dd:ee:ff', 'aa:bb:cc:dd:ee:ff;', '../etc/passwd'];
   for (const s of bad) {
     assert.equal(parseMac(s), null, s);
-    assert.throws(() => normalizeMac(s), (e: unknown) => isPxedError(e, 'REGISTRY_BAD_MAC') && e.message.includes(JSON.stringify(s)), s);
+    assert.throws(() => parseMacOrThrow(s), (e: unknown) => isPxedError(e, 'MAC_INVALID') && e.message.includes(JSON.stringify(s)), s);
   }
-  assert.throws(() => normalizeMac(42 as unknown as string), (e: unknown) => isPxedError(e, 'REGISTRY_BAD_MAC'));
+  assert.throws(() => parseMacOrThrow(42 as unknown as string), (e: unknown) => isPxedError(e, 'MAC_INVALID'));
 });

@@ -1,4 +1,67 @@
-// The machine lifecycle as a pure table. The registry validates every state change against it
+// The machine: the shared vocabulary every layer may import (registry, boot, http, cli, orchestrator). Pure: types,
+// the state list and the lifecycle rule; no I/O.
+
+import { PxedError } from '../errors.js';
+
+export const MACHINE_STATES = [
+  'discovered',
+  'registered',
+  'booting',
+  'installing',
+  'installed',
+  'configured',
+  'failed',
+  'stalled',
+] as const;
+export type MachineState = (typeof MACHINE_STATES)[number];
+
+/** 'once': after `installed` the machine boots its local disk; 'always': every netboot reinstalls. */
+export type InstallMode = 'once' | 'always';
+
+export interface MachineOverrides {
+  /** UEFI iPXE binary handed to native PXE ('snponly.efi' default; 'ipxe.efi' for firmware without a usable SNP). */
+  efiBinary?: string;
+  /** UEFI :67 anchor strategy for this machine (see boot/types.ts UefiStrategy). */
+  uefiStrategy?: 'binl' | 'direct';
+}
+
+/** A machine as the registry holds it. Read-only: machineGet hands out its cached (frozen) objects. */
+export interface Machine {
+  readonly mac: string;
+  /** Install entry name (install_config.yaml key); null for discovered machines. */
+  readonly host: string | null;
+  readonly state: MachineState;
+  readonly installMode: InstallMode;
+  readonly arch: number | null;
+  readonly firmware: string | null;
+  readonly uuid: string | null;
+  readonly vendorClass: string | null;
+  /** Last IPv4 address seen for this MAC. */
+  readonly ip: string | null;
+  readonly overrides: Readonly<MachineOverrides>;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly stateChangedAt: string;
+}
+
+export interface MachineCreate {
+  mac: string;
+  host: string | null;
+  state?: 'discovered' | 'registered';
+  installMode?: InstallMode;
+  arch?: number | null;
+  firmware?: string | null;
+  uuid?: string | null;
+  vendorClass?: string | null;
+  overrides?: MachineOverrides;
+}
+
+export type MachinePatch = {
+  -readonly [K in 'host' | 'installMode' | 'arch' | 'firmware' | 'uuid' | 'vendorClass' | 'ip' | 'overrides']?: Machine[K];
+};
+
+
+// The lifecycle as a pure table. The registry validates every state change against it
 // (machineTransition), so an illegal transition is refused before anything is written.
 //
 //   from \ to    | disc | reg | boot | inst'ing | inst'd | conf | failed | stalled
@@ -37,8 +100,6 @@
 // Nothing ever returns to `discovered`. Repeated reports that change nothing (a second phone-home success)
 // are not transitions: callers treat "already there" as a no-op and may append a non-state event instead.
 
-import { PxedError } from '../errors.js';
-import { MACHINE_STATES, type MachineState } from './types.js';
 
 const TABLE: Readonly<Record<MachineState, readonly MachineState[]>> = {
   discovered: ['registered'],

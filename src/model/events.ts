@@ -1,0 +1,150 @@
+// Boot events: what the registry records on a machine's timeline (DHCP, TFTP, scripts, artifacts, phone-home,
+// state changes), as one typed union. Producers build events with the constructors in `BootEvents` (one per kind);
+// consumers narrow on `kind` and read typed details. Details keep any extra keys a producer adds (JSON objects).
+
+import type { MachineState } from './machine.js';
+
+type Extra = Readonly<Record<string, unknown>>;
+
+/** A state change, written by the registry in the same transaction as the change. */
+export interface StateDetail extends Extra {
+  from: MachineState | null;
+  to: MachineState;
+  reason: string;
+  /** Present when the change re-armed the machine (→ registered): how many live boot tokens it revoked. */
+  tokensRevoked?: number;
+}
+
+export interface DhcpDetail extends Extra {
+  stage: string;
+  xid: number;
+  arch: number | null;
+  firmware: string;
+  ipxe: boolean;
+  strategy: string | null;
+  bootFile: string | null;
+  ignored?: string;
+}
+
+export interface DiscoveredDetail extends Extra {
+  stage: string;
+  arch: number | null;
+  firmware: string;
+  ipxe: boolean;
+  uuid: string | null;
+  vendorClass: string | null;
+}
+
+export interface TftpDetail extends Extra {
+  path: string;
+  bytes: number;
+  durationMs: number;
+  outcome: string;
+  client: string;
+}
+
+export interface ScriptDetail extends Extra {
+  variant: string;
+  client: string;
+  repeats?: number;
+}
+
+export interface TokenDetail extends Extra {
+  outcome: string;
+  route: string;
+  bootId: string;
+  client: string;
+}
+
+export interface ArtifactDetail extends Extra {
+  route: string;
+  bootId: string;
+  bytes: number;
+  client: string;
+}
+
+export interface ErrorDetail extends Extra {
+  reason: string;
+}
+
+export interface PhoneHomeDetail extends Extra {
+  bootId: string;
+  client: string;
+}
+
+export interface AssetDetail extends Extra {
+  path: string;
+  bytes: number;
+  status: number;
+  client: string;
+}
+
+/** What a producer hands the registry: the kind and its detail. */
+export type BootEventBody =
+  | { kind: 'state'; detail: StateDetail }
+  | { kind: 'dhcp-offer'; detail: DhcpDetail }
+  | { kind: 'dhcp-ack'; detail: DhcpDetail }
+  | { kind: 'discovered'; detail: DiscoveredDetail }
+  | { kind: 'tftp'; detail: TftpDetail }
+  | { kind: 'ipxe-script'; detail: ScriptDetail }
+  | { kind: 'token'; detail: TokenDetail }
+  | { kind: 'artifact'; detail: ArtifactDetail }
+  | { kind: 'error'; detail: ErrorDetail }
+  | { kind: 'phone-home'; detail: PhoneHomeDetail }
+  | { kind: 'asset'; detail: AssetDetail };
+
+export type BootEventKind = BootEventBody['kind'];
+
+export const BOOT_EVENT_KINDS: readonly BootEventKind[] = [
+  'state',
+  'dhcp-offer',
+  'dhcp-ack',
+  'discovered',
+  'tftp',
+  'ipxe-script',
+  'token',
+  'artifact',
+  'error',
+  'phone-home',
+  'asset',
+];
+
+export function isBootEventKind(value: unknown): value is BootEventKind {
+  return typeof value === 'string' && (BOOT_EVENT_KINDS as readonly string[]).includes(value);
+}
+
+/** A recorded event: the body plus where it sits in the timeline. */
+export type BootEvent = BootEventBody & {
+  /** Monotonic across the whole registry; SSE streams resume from it. */
+  readonly id: number;
+  readonly mac: string;
+  /** ISO-8601 UTC with milliseconds. */
+  readonly time: string;
+};
+
+/** One constructor per kind. */
+export const BootEvents = {
+  state: (from: MachineState | null, to: MachineState, reason: string, extra: Extra = {}): BootEventBody => ({
+    kind: 'state',
+    detail: { ...extra, from, to, reason },
+  }),
+  dhcp: (kind: 'dhcp-offer' | 'dhcp-ack', detail: DhcpDetail): BootEventBody => ({ kind, detail }),
+  discovered: (detail: DiscoveredDetail): BootEventBody => ({ kind: 'discovered', detail }),
+  tftp: (detail: TftpDetail): BootEventBody => ({ kind: 'tftp', detail }),
+  script: (detail: ScriptDetail): BootEventBody => ({ kind: 'ipxe-script', detail }),
+  token: (detail: TokenDetail): BootEventBody => ({ kind: 'token', detail }),
+  artifact: (detail: ArtifactDetail): BootEventBody => ({ kind: 'artifact', detail }),
+  error: (reason: string, extra: Extra = {}): BootEventBody => ({ kind: 'error', detail: { ...extra, reason } }),
+  phoneHome: (detail: PhoneHomeDetail): BootEventBody => ({ kind: 'phone-home', detail }),
+  asset: (detail: AssetDetail): BootEventBody => ({ kind: 'asset', detail }),
+} as const;
+
+/** A one-line human summary of an event (CLI `machines events`, logs). */
+export function describeEvent(e: BootEventBody): string {
+  switch (e.kind) {
+    case 'state':
+      return `${e.detail.from ?? '-'} -> ${e.detail.to} (${e.detail.reason})`;
+    default:
+      return Object.keys(e.detail).length === 0 ? '' : JSON.stringify(e.detail);
+  }
+}
