@@ -1,12 +1,75 @@
 // Coded errors. Callers branch on `code`, never on `message`.
-// Codes are stable strings, grouped by subsystem prefix: CONFIG_*, REGISTRY_*, DHCP_*, TFTP_*, HTTP_*, BOOT_*,
-// LIFECYCLE_*, CLI_*, ORCH_*.
+// Every code the project throws is a key of ERROR_STATUS, the one table of codes: it also says which HTTP status
+// the code answers when it reaches the HTTP API (http/errors.ts turns it into the body). Codes are stable strings
+// grouped by subsystem prefix; the prefix means nothing to the code (nothing decides by name).
+
+export const ERROR_STATUS = {
+  // Shared vocabulary.
+  MAC_INVALID: 400,
+  LIFECYCLE_ILLEGAL: 409,
+  // Config files (loaded at start-up or by the CLI).
+  CONFIG_INVALID: 500,
+  // Machine registry.
+  REGISTRY_EXISTS: 409,
+  REGISTRY_NOT_FOUND: 404,
+  REGISTRY_INVALID: 400,
+  REGISTRY_IO: 500,
+  REGISTRY_SCHEMA: 500,
+  // Boot policy and machine operations.
+  BOOT_BAD_INPUT: 400,
+  BOOT_NOT_FOUND: 404,
+  BOOT_HOST_NOT_FOUND: 404,
+  BOOT_PROFILE_NOT_FOUND: 404,
+  BOOT_CONFLICT: 409,
+  /** A generated iPXE script failed its own validation: our bug or a hostile config value, never the client's. */
+  BOOT_SCRIPT_INVALID: 500,
+  /** A generated install artifact failed its own validation (same). */
+  ARTIFACT_INVALID: 500,
+  // DHCP and TFTP services (start-up and packet handling; they never reach HTTP).
+  DHCP_BIND: 500,
+  DHCP_CONFIG: 500,
+  DHCP_CONFLICT: 500,
+  DHCP_MALFORMED: 500,
+  DHCP_NO_INTERFACE: 500,
+  TFTP_ACCESS_DENIED: 500,
+  TFTP_BIND: 500,
+  TFTP_CONFIG: 500,
+  TFTP_MALFORMED: 500,
+  TFTP_NOT_A_FILE: 500,
+  TFTP_SOURCE_SHORT: 500,
+  // HTTP service: the codes its answers carry.
+  HTTP_BAD_REQUEST: 400,
+  HTTP_BAD_PATH: 400,
+  HTTP_UNAUTHORIZED: 401,
+  HTTP_NOT_FOUND: 404,
+  HTTP_CONFLICT: 409,
+  HTTP_BODY_TOO_LARGE: 413,
+  HTTP_UNSUPPORTED_MEDIA_TYPE: 415,
+  HTTP_RANGE_NOT_SATISFIABLE: 416,
+  HTTP_INTERNAL: 500,
+  HTTP_ARTIFACT_INVALID: 500,
+  HTTP_LISTEN: 500,
+  HTTP_NOT_STARTED: 500,
+  // Command line.
+  CLI_USAGE: 400,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** The HTTP status a code answers. */
+export function httpStatus(code: ErrorCode): number {
+  return ERROR_STATUS[code];
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
+}
 
 export class PxedError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly details: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: string, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'PxedError';
     this.code = code;
@@ -14,7 +77,7 @@ export class PxedError extends Error {
   }
 }
 
-export function isPxedError(err: unknown, code?: string): err is PxedError {
+export function isPxedError(err: unknown, code?: ErrorCode): err is PxedError {
   return err instanceof PxedError && (code === undefined || err.code === code);
 }
 

@@ -69,11 +69,11 @@ function route<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(de
 function parsePart(where: string, schema: z.ZodType | undefined, value: unknown): unknown {
   if (schema === undefined) return value;
   const r = schema.safeParse(value ?? (where === 'body' ? {} : value));
-  if (!r.success) throw new PxedError('HTTP_BAD_REQUEST', describeIssues(where, r.error), { status: 400 });
+  if (!r.success) throw new PxedError('HTTP_BAD_REQUEST', describeIssues(where, r.error));
   return r.data;
 }
 
-const notFound = (what: string): PxedError => new PxedError('HTTP_NOT_FOUND', `no such ${what}`, { status: 404 });
+const notFound = (what: string): PxedError => new PxedError('HTTP_NOT_FOUND', `no such ${what}`);
 
 export interface ApiOptions {
   admin: AdminApi;

@@ -145,13 +145,13 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     // curtin's webhook reporter may attach install logs to its final events: allow more than the 1 MiB default.
     ph.post<{ Params: { token: string } }>(`${API_PREFIX}/boot/:token/events`, { bodyLimit: PHONE_HOME_BODY_LIMIT }, async (req, reply) => {
       const p = TokenParams.safeParse(req.params);
-      if (!p.success) throw new PxedError('HTTP_BAD_REQUEST', describeIssues('params', p.error), { status: 400 });
+      if (!p.success) throw new PxedError('HTTP_BAD_REQUEST', describeIssues('params', p.error));
       let body: unknown;
       try {
         if (!Buffer.isBuffer(req.body) || req.body.length === 0) throw new Error('empty');
         body = JSON.parse(req.body.toString('utf8'));
       } catch {
-        throw new PxedError('HTTP_BAD_REQUEST', 'body: must be a JSON document', { status: 400 });
+        throw new PxedError('HTTP_BAD_REQUEST', 'body: must be a JSON document');
       }
       const out = await policy.phoneHome({ token: p.data.token, body, clientAddress: clientAddressOf(req) });
       if (out === null) return reply.code(404).send({ error: 'HTTP_NOT_FOUND', message: 'unknown or expired token' });

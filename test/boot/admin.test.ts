@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isPxedError } from '../../src/errors.js';
+import { isPxedError, type ErrorCode } from '../../src/errors.js';
 import { PREVIEW_TOKEN } from '../../src/boot/os-profile.js';
 import type { BootEvent } from '../../src/model/events.js';
 import { MAC, rig } from './fixtures.js';
 
-const code = (c: string) => (e: unknown) => isPxedError(e, c);
+const code = (c: ErrorCode) => (e: unknown) => isPxedError(e, c);
 
 void test('create/get/list/update/delete with coded errors', () => {
   const r = rig();

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { isPxedError } from '../../src/errors.js';
+import { isPxedError, type ErrorCode } from '../../src/errors.js';
 import { MACHINE_STATES } from '../../src/model/machine.js';
 import type { BootEvent } from '../../src/model/events.js';
 import type { BootToken, Lease } from '../../src/registry/types.js';
@@ -26,7 +26,7 @@ function fakeClock(start = Date.parse('2026-01-01T00:00:00.000Z')): () => Date {
   return () => new Date(t++);
 }
 
-function code(c: string): (err: unknown) => boolean {
+function code(c: ErrorCode): (err: unknown) => boolean {
   return (err) => isPxedError(err, c);
 }
 
