@@ -17,6 +17,7 @@ import type { Reservation } from './dhcp/leases.js';
 import { describeError, PxedError } from './errors.js';
 import { HttpService } from './http/service.js';
 import type { Logger } from './log.js';
+import { MachineOperations } from './machines/operations.js';
 import { openRegistry } from './registry/sqlite.js';
 import { prefixToNetmask } from './net/ipv4.js';
 import type { MachineRegistry } from './registry/types.js';
@@ -78,25 +79,6 @@ export function resolveAdminToken(admin: DaemonConfig['admin'], env: NodeJS.Proc
   return token;
 }
 
-/**
- * Registers every configured host that has a MAC (boot_method pxe or a known NIC) so it boots without a CLI step.
- * Existing machines keep their state; a `discovered` one that the config now names becomes `registered`.
- */
-export function syncConfiguredHosts(registry: MachineRegistry, hosts: readonly HostSpec[], log: Logger): void {
-  for (const host of hosts) {
-    if (host.mac === null || host.boot_method !== 'pxe') continue;
-    const m = registry.machineGet(host.mac);
-    if (m === null) {
-      registry.machineCreate({ mac: host.mac, host: host.name, state: 'registered', ...(host.install_mode ? { installMode: host.install_mode } : {}) });
-      log.info('registered configured host', { mac: host.mac, host: host.name });
-    } else if (m.host !== host.name) {
-      registry.machineUpdate(host.mac, { host: host.name });
-      if (m.state === 'discovered') registry.machineTransition(host.mac, 'registered', 'named in the provisioning config');
-      log.info('configured host now names this machine', { mac: host.mac, host: host.name, was: m.host });
-    }
-  }
-}
-
 /** Full-DHCP reservations: configured hosts with a MAC and a static address. */
 function reservationsFrom(hosts: readonly HostSpec[]): Reservation[] {
   const out: Reservation[] = [];
@@ -112,11 +94,15 @@ class RegistryService implements Service {
   readonly name = 'registry';
   constructor(
     private readonly registry: MachineRegistry,
+    private readonly operations: MachineOperations,
     private readonly hosts: readonly HostSpec[],
     private readonly log: Logger,
   ) {}
+  /** Brings the registry in line with the provisioning config (configured PXE hosts are registered). */
   async start(): Promise<void> {
-    syncConfiguredHosts(this.registry, this.hosts, this.log);
+    const r = this.operations.syncFromConfig(this.hosts);
+    for (const mac of r.created) this.log.info('registered configured host', { mac });
+    for (const mac of r.renamed) this.log.info('configured host now names this machine', { mac });
     await Promise.resolve();
   }
   async stop(): Promise<void> {
@@ -159,7 +145,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       logger: log.child({ subsystem: 'boot' }),
       settings: bootSettingsFromConfig(cfg, server.address),
     });
-    const admin = new MachineAdmin({ registry, provisioning, policy, installMode: cfg.policy.install_mode });
+    const operations = new MachineOperations({ registry, provisioning, installMode: cfg.policy.install_mode });
+    const admin = new MachineAdmin({ operations, registry, provisioning, policy });
     const onFatal = (err: Error): void => {
       log.error('service failed', { err: describeError(err) });
       opts.onFatal?.(err);
@@ -225,7 +212,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     }
     const watchdog = new WatchdogService({ policy, logger: log.child({ subsystem: 'watchdog' }) });
 
-    const ordered: Service[] = [new RegistryService(registry, provisioning.hosts, log), new PolicyService(policy), http];
+    const ordered: Service[] = [new RegistryService(registry, operations, provisioning.hosts, log), new PolicyService(policy), http];
     if (tftp) ordered.push(tftp);
     if (dhcp) ordered.push(dhcp);
     ordered.push(watchdog);

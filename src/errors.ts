@@ -15,7 +15,11 @@ export const ERROR_STATUS = {
   REGISTRY_INVALID: 400,
   REGISTRY_IO: 500,
   REGISTRY_SCHEMA: 500,
-  // Boot policy and machine operations.
+  // Machine operations (src/machines).
+  MACHINE_BAD_INPUT: 400,
+  MACHINE_NOT_FOUND: 404,
+  MACHINE_CONFLICT: 409,
+  // Boot policy.
   BOOT_BAD_INPUT: 400,
   BOOT_NOT_FOUND: 404,
   BOOT_HOST_NOT_FOUND: 404,

@@ -16,6 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { MachineOperations } from '../../src/machines/operations.js';
 import { MachineAdmin } from '../../src/boot/admin.js';
 import { BootPolicy } from '../../src/boot/policy.js';
 import type { HttpDocument } from '../../src/boot/types.js';
@@ -198,7 +199,7 @@ async function main(dir: string): Promise<void> {
   const provisioning = provisioningOf(hosts);
   const s = settings({ serverAddress: HOST });
   const policy = new BootPolicy({ registry, provisioning, settings: s, osProfiles: stubProfiles, logger: silentLogger });
-  const admin = new MachineAdmin({ registry, provisioning, policy, installMode: 'once' });
+  const admin = new MachineAdmin({ operations: new MachineOperations({ registry, provisioning, installMode: 'once' }), registry, provisioning, policy });
   for (const mac of installedMacs) {
     admin.create({ mac, host: 'bench-custom' });
     registry.machineTransition(mac, 'booting', 'bench setup');

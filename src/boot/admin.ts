@@ -1,13 +1,10 @@
-// Operator operations behind the REST API (/api/v1/machines...) and the CLI. Input is validated here and errors
-// are coded so the HTTP layer maps them without reading messages:
-//   BOOT_NOT_FOUND → 404, BOOT_BAD_INPUT → 400 (details.field names the field), BOOT_CONFLICT → 409
-//   (MAC exists, or an illegal lifecycle step such as reinstalling a discovered machine).
+// The admin side of the REST API (/api/v1/machines...): machine operations (src/machines/operations.ts), the
+// timeline and previews. Errors are coded (src/errors.ts maps them to HTTP status).
 
-import { PxedError, isPxedError } from '../errors.js';
+import { PxedError } from '../errors.js';
 import type { Provisioning } from '../config/provisioning.js';
-import { parseMac } from '../net/mac.js';
-import { REINSTALLABLE_STATES, isMachineState } from '../model/machine.js';
-import type { InstallMode, Machine, MachineOverrides, MachinePatch, MachineState } from '../model/machine.js';
+import type { Machine } from '../model/machine.js';
+import type { MachineChange, MachineInput, MachineOperations } from '../machines/operations.js';
 import type { BootEvent } from '../model/events.js';
 import type { MachineRegistry } from '../registry/types.js';
 import { PREVIEW_TOKEN, installContext } from './os-profile.js';
@@ -28,139 +25,49 @@ export const PREVIEW_ARTIFACTS = {
 } as const;
 export type PreviewArtifact = keyof typeof PREVIEW_ARTIFACTS;
 
-export interface MachineCreateInput {
-  mac: string;
-  /** Install entry name; must exist in the provisioning config. */
-  host: string;
-  /** Default: the host's install_mode, else the daemon's policy.install_mode. */
-  installMode?: InstallMode;
-  overrides?: MachineOverrides;
-}
-
-export interface MachineUpdateInput {
-  host?: string;
-  installMode?: InstallMode;
-  overrides?: MachineOverrides;
-}
-
 export interface MachineAdminDeps {
+  operations: MachineOperations;
   registry: MachineRegistry;
   provisioning: Pick<Provisioning, 'hostByName'>;
   policy: BootPolicy;
-  /** Default install mode (daemon policy.install_mode). */
-  installMode: InstallMode;
 }
 
 function bad(field: string, message: string): PxedError {
   return new PxedError('BOOT_BAD_INPUT', message, { field });
 }
 
+/**
+ * The HTTP admin port (http/types.ts AdminApi) over the one set of machine operations (src/machines), the
+ * registry's timeline and the policy's preview. Writes go through MachineOperations only.
+ */
 export class MachineAdmin {
-  constructor(private readonly deps: MachineAdminDeps) {}
-
-  /** Normalised MAC or BOOT_BAD_INPUT. */
-  mac(raw: string): string {
-    const mac = parseMac(raw);
-    if (mac === null) throw bad('mac', `"${raw}" is not a MAC address (aa:bb:cc:dd:ee:ff, aa-bb-..., aabb.ccdd.eeff)`);
-    return mac;
+  private readonly ops: MachineOperations;
+  constructor(private readonly deps: MachineAdminDeps) {
+    this.ops = deps.operations;
   }
 
   list(filter: { state?: string } = {}): Machine[] {
-    if (filter.state === undefined) return this.deps.registry.machineList();
-    if (!isMachineState(filter.state)) throw bad('state', `unknown state "${filter.state}"`);
-    return this.deps.registry.machineList({ state: filter.state });
+    return this.ops.list(filter);
   }
 
   get(rawMac: string): Machine {
-    const mac = this.mac(rawMac);
-    const m = this.deps.registry.machineGet(mac);
-    if (m === null) throw new PxedError('BOOT_NOT_FOUND', `no machine ${mac}`, { mac });
-    return m;
+    return this.ops.get(rawMac);
   }
 
-  private checkHost(name: string): void {
-    if (this.deps.provisioning.hostByName(name) === null) {
-      throw bad('host', `no install entry "${name}" in the provisioning config`);
-    }
+  create(input: MachineInput): Machine {
+    return this.ops.create(input, 'api');
   }
 
-  private checkOverrides(o: MachineOverrides | undefined): void {
-    if (o === undefined) return;
-    if (o.efiBinary !== undefined && o.efiBinary !== 'snponly.efi' && o.efiBinary !== 'ipxe.efi') {
-      throw bad('overrides.efiBinary', 'must be snponly.efi or ipxe.efi');
-    }
-    if (o.uefiStrategy !== undefined && o.uefiStrategy !== 'binl' && o.uefiStrategy !== 'direct') {
-      throw bad('overrides.uefiStrategy', 'must be binl or direct');
-    }
-  }
-
-  private checkMode(mode: string | undefined): void {
-    if (mode !== undefined && mode !== 'once' && mode !== 'always') throw bad('installMode', 'must be once or always');
-  }
-
-  /**
-   * Registers a machine (state registered). A MAC already known as `discovered` is given its install entry
-   * (discovered → registered); any other existing MAC is BOOT_CONFLICT.
-   */
-  create(input: MachineCreateInput): Machine {
-    const mac = this.mac(input.mac);
-    this.checkHost(input.host);
-    this.checkMode(input.installMode);
-    this.checkOverrides(input.overrides);
-    const host = this.deps.provisioning.hostByName(input.host);
-    const installMode = input.installMode ?? host?.install_mode ?? this.deps.installMode;
-    const { registry } = this.deps;
-    const existing = registry.machineGet(mac);
-    if (existing !== null) {
-      if (existing.state !== 'discovered') throw new PxedError('BOOT_CONFLICT', `machine ${mac} already exists`, { mac });
-      registry.machineUpdate(mac, { host: input.host, installMode, ...(input.overrides ? { overrides: input.overrides } : {}) });
-      return registry.machineTransition(mac, 'registered', 'install entry assigned', { host: input.host });
-    }
-    try {
-      return registry.machineCreate({
-        mac,
-        host: input.host,
-        state: 'registered',
-        installMode,
-        ...(input.overrides ? { overrides: input.overrides } : {}),
-      });
-    } catch (err) {
-      if (isPxedError(err, 'REGISTRY_EXISTS')) throw new PxedError('BOOT_CONFLICT', `machine ${mac} already exists`, { mac });
-      throw err;
-    }
-  }
-
-  /** Changes the install entry, install mode or overrides. Does not change state (use reinstall). */
-  update(rawMac: string, input: MachineUpdateInput): Machine {
-    const m = this.get(rawMac);
-    if (input.host !== undefined) this.checkHost(input.host);
-    this.checkMode(input.installMode);
-    this.checkOverrides(input.overrides);
-    const patch: MachinePatch = {};
-    if (input.host !== undefined) patch.host = input.host;
-    if (input.installMode !== undefined) patch.installMode = input.installMode;
-    if (input.overrides !== undefined) patch.overrides = input.overrides;
-    const updated = this.deps.registry.machineUpdate(m.mac, patch);
-    if (m.state === 'discovered' && input.host !== undefined) {
-      return this.deps.registry.machineTransition(m.mac, 'registered', 'install entry assigned', { host: input.host });
-    }
-    return updated;
+  update(rawMac: string, change: MachineChange): Machine {
+    return this.ops.update(rawMac, change, 'api');
   }
 
   delete(rawMac: string): void {
-    const mac = this.mac(rawMac);
-    if (!this.deps.registry.machineDelete(mac)) throw new PxedError('BOOT_NOT_FOUND', `no machine ${mac}`, { mac });
+    this.ops.remove(rawMac);
   }
 
-  /** Re-arms a machine (→ registered, live tokens revoked): its next netboot installs again. */
-  reinstall(rawMac: string, reason = 'reinstall requested by an operator'): Machine {
-    const m = this.get(rawMac);
-    if (!REINSTALLABLE_STATES.includes(m.state)) {
-      throw new PxedError('BOOT_CONFLICT', `machine ${m.mac} is ${m.state}; give it an install entry first`, { mac: m.mac, state: m.state });
-    }
-    const out = this.deps.registry.machineTransition(m.mac, 'registered', reason);
-    this.deps.registry.tokenRevokeAll(m.mac);
-    return out;
+  reinstall(rawMac: string, reason?: string): Machine {
+    return this.ops.reinstall(rawMac, 'api', reason);
   }
 
   events(rawMac: string, opts: { afterId?: number; limit?: number } = {}): BootEvent[] {
@@ -204,11 +111,4 @@ export class MachineAdmin {
     }
     return doc;
   }
-}
-
-/** Which machines a state filter string selects; exported for the API's query parsing. */
-export function parseStateFilter(s: string | undefined): MachineState | undefined {
-  if (s === undefined || s === '') return undefined;
-  if (!isMachineState(s)) throw bad('state', `unknown state "${s}"`);
-  return s;
 }

@@ -14,28 +14,28 @@ void test('create/get/list/update/delete with coded errors', () => {
     assert.equal(m.mac, MAC);
     assert.equal(m.state, 'registered');
     assert.equal(m.installMode, 'once');
-    assert.throws(() => r.admin.create({ mac: MAC, host: 'lab1' }), code('BOOT_CONFLICT'));
-    assert.throws(() => r.admin.create({ mac: 'zz:zz', host: 'lab1' }), (e: unknown) => isPxedError(e, 'BOOT_BAD_INPUT') && e.details?.field === 'mac');
-    assert.throws(() => r.admin.create({ mac: '52:54:00:00:00:01', host: 'nope' }), (e: unknown) => isPxedError(e, 'BOOT_BAD_INPUT') && e.details?.field === 'host');
+    assert.throws(() => r.admin.create({ mac: MAC, host: 'lab1' }), code('MACHINE_CONFLICT'));
+    assert.throws(() => r.admin.create({ mac: 'zz:zz', host: 'lab1' }), (e: unknown) => isPxedError(e, 'MACHINE_BAD_INPUT') && e.details?.field === 'mac');
+    assert.throws(() => r.admin.create({ mac: '52:54:00:00:00:01', host: 'nope' }), (e: unknown) => isPxedError(e, 'MACHINE_BAD_INPUT') && e.details?.field === 'host');
     assert.throws(
       () => r.admin.create({ mac: '52:54:00:00:00:01', host: 'lab1', installMode: 'sometimes' as 'once' }),
-      (e: unknown) => isPxedError(e, 'BOOT_BAD_INPUT') && e.details?.field === 'installMode',
+      (e: unknown) => isPxedError(e, 'MACHINE_BAD_INPUT') && e.details?.field === 'installMode',
     );
     assert.throws(
       () => r.admin.create({ mac: '52:54:00:00:00:01', host: 'lab1', overrides: { efiBinary: '../x.efi' } }),
-      (e: unknown) => isPxedError(e, 'BOOT_BAD_INPUT') && e.details?.field === 'overrides.efiBinary',
+      (e: unknown) => isPxedError(e, 'MACHINE_BAD_INPUT') && e.details?.field === 'overrides.efiBinary',
     );
     assert.equal(r.admin.get('5254.0077.0010').mac, MAC);
-    assert.throws(() => r.admin.get('52:54:00:00:00:01'), code('BOOT_NOT_FOUND'));
+    assert.throws(() => r.admin.get('52:54:00:00:00:01'), code('MACHINE_NOT_FOUND'));
     assert.equal(r.admin.list().length, 1);
     assert.equal(r.admin.list({ state: 'installed' }).length, 0);
-    assert.throws(() => r.admin.list({ state: 'bogus' }), code('BOOT_BAD_INPUT'));
+    assert.throws(() => r.admin.list({ state: 'bogus' }), code('MACHINE_BAD_INPUT'));
     const u = r.admin.update(MAC, { installMode: 'always', overrides: { uefiStrategy: 'direct' } });
     assert.equal(u.installMode, 'always');
     assert.equal(u.overrides.uefiStrategy, 'direct');
     assert.equal(u.state, 'registered');
     r.admin.delete(MAC);
-    assert.throws(() => r.admin.delete(MAC), code('BOOT_NOT_FOUND'));
+    assert.throws(() => r.admin.delete(MAC), code('MACHINE_NOT_FOUND'));
   } finally {
     r.close();
   }
@@ -45,7 +45,7 @@ void test('a discovered machine is registered by create or by update with a host
   const r = rig();
   try {
     r.registry.machineCreate({ mac: MAC, host: null, state: 'discovered' });
-    assert.throws(() => r.admin.reinstall(MAC), code('BOOT_CONFLICT'));
+    assert.throws(() => r.admin.reinstall(MAC), code('MACHINE_CONFLICT'));
     const m = r.admin.create({ mac: MAC, host: 'lab1' });
     assert.equal(m.state, 'registered');
     assert.equal(m.host, 'lab1');
@@ -73,7 +73,7 @@ void test('events, subscribe and reinstall', async () => {
     assert.equal(r.admin.events(MAC).length, 5);
     assert.equal(r.admin.events(MAC, { afterId: seen[1]!.id }).length, 3);
     assert.equal(r.admin.allEvents().length, 5);
-    assert.throws(() => r.admin.events('52:54:00:00:00:09'), code('BOOT_NOT_FOUND'));
+    assert.throws(() => r.admin.events('52:54:00:00:00:09'), code('MACHINE_NOT_FOUND'));
   } finally {
     r.close();
   }

@@ -5,6 +5,7 @@ import type { HostSpec } from '../../src/config/provisioning.js';
 import { PxedError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { BootPolicy, type BootSettings } from '../../src/boot/policy.js';
+import { MachineOperations } from '../../src/machines/operations.js';
 import { MachineAdmin } from '../../src/boot/admin.js';
 import type { OsProfile, OsProfiles } from '../../src/boot/os-profile.js';
 import type { BootClient, DhcpBootQuery, Firmware } from '../../src/boot/types.js';
@@ -130,7 +131,7 @@ export function rig(over: Partial<BootSettings> = {}, hosts?: HostSpec[]): Rig {
   const provisioning = provisioningOf(hs);
   const s = settings(over);
   const policy = new BootPolicy({ registry, provisioning, settings: s, osProfiles: stubProfiles, clock, logger: silentLogger });
-  const admin = new MachineAdmin({ registry, provisioning, policy, installMode: s.installMode });
+  const admin = new MachineAdmin({ operations: new MachineOperations({ registry, provisioning, installMode: s.installMode }), registry, provisioning, policy });
   return {
     registry,
     policy,

@@ -168,7 +168,7 @@ void describe('pxed machines', () => {
     assert.equal((await pxed(['machines', 'add', ALPHA, '--host', 'alpha', ...db, ...prov], dir)).code, 0);
     let r = await pxed(['machines', 'add', 'AA-00-00-00-00-0A'.replace('AA', '02'), '--host', 'alpha', ...db, ...prov], dir);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /REGISTRY_EXISTS/);
+    assert.match(r.stderr, /MACHINE_CONFLICT/);
     r = await pxed(['machines', 'rm', '02:00:00:00:00:77', ...db], dir);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /no machine with MAC 02:00:00:00:00:77/);

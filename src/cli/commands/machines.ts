@@ -4,11 +4,12 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadDaemonConfig, loadProvisioning } from '../../config/load.js';
 import type { DaemonConfig } from '../../config/daemon.js';
-import { PxedError } from '../../errors.js';
-import { isMachineState, REINSTALLABLE_STATES } from '../../model/machine.js';
+import { PxedError, isPxedError } from '../../errors.js';
+import { MachineOperations, checkMachineInput, type MachineInput } from '../../machines/operations.js';
+import { isMachineState } from '../../model/machine.js';
 import { parseMac } from '../../net/mac.js';
 import { openRegistry, type SqliteRegistry } from '../../registry/sqlite.js';
-import { MACHINE_STATES, type InstallMode, type Machine } from '../../model/machine.js';
+import { MACHINE_STATES, type Machine } from '../../model/machine.js';
 import { describeEvent, type BootEvent } from '../../model/events.js';
 import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, usageError, type CliIO, type Command, type OptionSpec } from '../io.js';
 
@@ -172,27 +173,20 @@ async function add(argv: string[], io: CliIO): Promise<number> {
     },
     { readStdin: io.readStdin },
   );
-  const host = prov.hostByName(hostName);
-  if (host === null) {
+  // One set of machine operations (src/machines), with the API's checks; made before the database is opened
+  // (a refused add writes nothing). A machine the daemon discovered is adopted.
+  const input: MachineInput = { mac, host: hostName, ...(mode !== undefined ? { installMode: mode } : {}) };
+  try {
+    checkMachineInput(prov, input);
+  } catch (err) {
+    if (!isPxedError(err, 'MACHINE_BAD_INPUT')) throw err;
     const known = prov.hosts.map((h) => h.name).join(', ') || 'none';
-    throw usageError(`unknown install entry "${hostName}" (not in ${prov.sources.installConfig}; known: ${known})`);
+    throw usageError(prov.hostByName(hostName) === null ? `${err.message} (not in ${prov.sources.installConfig}; known: ${known})` : err.message);
   }
-  const owner = prov.hostByMac(mac);
-  if (owner !== null && owner.name !== host.name) {
-    throw usageError(`MAC ${mac} belongs to "${owner.name}" in ${prov.sources.vmSpecs}, not to "${host.name}"`);
-  }
-  const installMode: InstallMode = mode ?? host.install_mode ?? daemon?.policy.install_mode ?? 'once';
-
   const db = loc.db();
-  const machine = withRegistry(db, (reg) => {
-    const existing = reg.machineGet(mac);
-    // A machine the daemon discovered (policy unknown_macs: discover) is adopted: given its host, then registered.
-    if (existing?.state === 'discovered') {
-      reg.machineUpdate(mac, { host: host.name, installMode });
-      return reg.machineTransition(mac, 'registered', 'assigned', { by: 'cli' });
-    }
-    return reg.machineCreate({ mac, host: host.name, installMode });
-  });
+  const machine = withRegistry(db, (reg) =>
+    new MachineOperations({ registry: reg, provisioning: prov, installMode: daemon?.policy.install_mode ?? 'once' }).create(input, 'cli'),
+  );
   if (values.json) json(io, machine);
   else io.stdout(`registered ${machine.mac} as ${machine.host} (install mode ${machine.installMode}) in ${db}\n`);
   return EXIT_OK;
@@ -245,12 +239,15 @@ function reinstall(argv: string[], io: CliIO): number {
   const db = new Locations(io, values).db();
   if (!existsSync(db)) return notFound(io, mac, db);
   const machine = withRegistry(db, (reg) => {
-    const current = reg.machineGet(mac);
-    if (current === null) return null;
-    if (!REINSTALLABLE_STATES.includes(current.state)) {
-      throw new PxedError('LIFECYCLE_ILLEGAL', `${mac} is ${current.state}: give it an install entry with "pxed machines add ${mac} --host NAME"`);
+    if (reg.machineGet(mac) === null) return null;
+    // The install mode default is not used by reinstall.
+    const ops = new MachineOperations({ registry: reg, provisioning: { hostByName: () => null }, installMode: 'once' });
+    try {
+      return ops.reinstall(mac, 'cli');
+    } catch (err) {
+      if (isPxedError(err, 'MACHINE_CONFLICT')) throw new PxedError('MACHINE_CONFLICT', `${err.message} with "pxed machines add ${mac} --host NAME"`, err.details);
+      throw err;
     }
-    return reg.machineTransition(mac, 'registered', 'reinstall', { by: 'cli' });
   });
   if (machine === null) return notFound(io, mac, db);
   if (values.json) json(io, machine);

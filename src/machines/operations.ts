@@ -1,0 +1,233 @@
+// The one set of machine operations: what an operator (REST API, `pxed machines`), the config sync at start-up
+// and the orchestrator may do to a machine. Every operation validates its input the same way, runs as ONE registry
+// transaction (the state change, its timeline event and the token revocation it implies land together or not at
+// all) and records who asked (`by`) on the state event it writes.
+//
+// Errors are coded (src/errors.ts decides the HTTP status):
+//   MACHINE_BAD_INPUT (400; details.field names the field) — bad MAC, unknown install entry, a MAC the config gives
+//     to another entry, bad install mode or override
+//   MACHINE_NOT_FOUND (404) — no such machine
+//   MACHINE_CONFLICT (409) — the MAC is already registered, or the lifecycle refuses (reinstalling a discovered
+//     machine, which has nothing to re-arm)
+
+import type { HostSpec, Provisioning } from '../config/provisioning.js';
+import { PxedError, isPxedError } from '../errors.js';
+import { REINSTALLABLE_STATES, isMachineState } from '../model/machine.js';
+import type { InstallMode, Machine, MachineOverrides, MachinePatch } from '../model/machine.js';
+import { parseMac } from '../net/mac.js';
+import type { MachineRegistry } from '../registry/types.js';
+
+/** Who asked for an operation; recorded as `by` on the state event. */
+export type Actor = 'api' | 'cli' | 'config' | 'orchestrator';
+
+export interface MachineInput {
+  /** Any spelling parseMac accepts. */
+  mac: string;
+  /** Install entry name; must exist in the provisioning config. */
+  host: string;
+  /** Default: the entry's install_mode, else the daemon's policy.install_mode. */
+  installMode?: InstallMode;
+  overrides?: MachineOverrides;
+}
+
+export interface MachineChange {
+  host?: string;
+  installMode?: InstallMode;
+  overrides?: MachineOverrides;
+}
+
+export interface MachineOperationsDeps {
+  registry: MachineRegistry;
+  /** Install entries by name, and which entry (if any) the config gives a MAC to. */
+  provisioning: Pick<Provisioning, 'hostByName'> & Partial<Pick<Provisioning, 'hostByMac'>>;
+  /** Default install mode (daemon policy.install_mode). */
+  installMode: InstallMode;
+}
+
+/** What syncFromConfig did, MAC by MAC. */
+export interface SyncReport {
+  created: string[];
+  /** Existing machines whose install entry the config changed (discovered ones are also registered). */
+  renamed: string[];
+}
+
+const REASON_ASSIGNED = 'install entry assigned';
+
+function bad(field: string, message: string): PxedError {
+  return new PxedError('MACHINE_BAD_INPUT', message, { field });
+}
+
+function notFound(mac: string): PxedError {
+  return new PxedError('MACHINE_NOT_FOUND', `no machine ${mac}`, { mac });
+}
+
+export class MachineOperations {
+  constructor(private readonly deps: MachineOperationsDeps) {}
+
+  /** The canonical MAC, or MACHINE_BAD_INPUT (field mac). */
+  mac(raw: string): string {
+    const mac = parseMac(raw);
+    if (mac === null) throw bad('mac', `"${String(raw)}" is not a MAC address (aa:bb:cc:dd:ee:ff, aa-bb-..., aabb.ccdd.eeff)`);
+    return mac;
+  }
+
+  /** MACHINE_NOT_FOUND when absent. */
+  get(rawMac: string): Machine {
+    const mac = this.mac(rawMac);
+    const m = this.deps.registry.machineGet(mac);
+    if (m === null) throw notFound(mac);
+    return m;
+  }
+
+  /** Every machine, or those in `state` (MACHINE_BAD_INPUT for an unknown state). */
+  list(filter: { state?: string } = {}): Machine[] {
+    if (filter.state === undefined) return this.deps.registry.machineList();
+    if (!isMachineState(filter.state)) throw bad('state', `unknown state "${filter.state}"`);
+    return this.deps.registry.machineList({ state: filter.state });
+  }
+
+  /**
+   * Registers a machine for an install entry (state registered). A MAC the daemon discovered is adopted instead
+   * (see adopt); any other existing MAC is MACHINE_CONFLICT.
+   */
+  create(input: MachineInput, by: Actor): Machine {
+    const { mac, host } = checkMachineInput(this.deps.provisioning, input);
+    const installMode = input.installMode ?? host.install_mode ?? this.deps.installMode;
+    const { registry } = this.deps;
+    return registry.atomically(() => {
+      const existing = registry.machineGet(mac);
+      if (existing !== null) {
+        if (existing.state !== 'discovered') throw new PxedError('MACHINE_CONFLICT', `machine ${mac} is already registered`, { mac });
+        return this.assign(existing, { host: host.name, installMode, ...(input.overrides ? { overrides: input.overrides } : {}) }, by);
+      }
+      try {
+        return registry.machineCreate({ mac, host: host.name, state: 'registered', installMode, ...(input.overrides ? { overrides: input.overrides } : {}) });
+      } catch (err) {
+        if (isPxedError(err, 'REGISTRY_EXISTS')) throw new PxedError('MACHINE_CONFLICT', `machine ${mac} is already registered`, { mac });
+        throw err;
+      }
+    });
+  }
+
+  /** Gives a discovered machine its install entry (discovered → registered). MACHINE_CONFLICT for any other state. */
+  adopt(rawMac: string, hostName: string, by: Actor, change: Omit<MachineChange, 'host'> = {}): Machine {
+    return this.deps.registry.atomically(() => {
+      const m = this.get(rawMac);
+      if (m.state !== 'discovered') throw new PxedError('MACHINE_CONFLICT', `machine ${m.mac} is ${m.state}, not discovered`, { mac: m.mac, state: m.state });
+      return this.update(m.mac, { ...change, host: hostName }, by);
+    });
+  }
+
+  /**
+   * Changes the install entry, install mode or overrides; never the state, except that a discovered machine given
+   * an install entry is adopted (→ registered). Use reinstall to re-arm.
+   */
+  update(rawMac: string, change: MachineChange, by: Actor): Machine {
+    const mac = this.mac(rawMac);
+    if (change.host !== undefined) this.checkEntry(mac, change.host);
+    this.checkChange(change);
+    const patch: MachinePatch = {};
+    if (change.host !== undefined) patch.host = change.host;
+    if (change.installMode !== undefined) patch.installMode = change.installMode;
+    if (change.overrides !== undefined) patch.overrides = change.overrides;
+    return this.deps.registry.atomically(() => this.assign(this.get(mac), patch, by));
+  }
+
+  /** Deletes the machine with its events and tokens. MACHINE_NOT_FOUND when absent. */
+  remove(rawMac: string): void {
+    const mac = this.mac(rawMac);
+    if (!this.deps.registry.machineDelete(mac)) throw notFound(mac);
+  }
+
+  /**
+   * Re-arms a machine: → registered and its live boot tokens revoked in the same transaction (the registry does
+   * both in machineTransition), so its next netboot installs again.
+   */
+  reinstall(rawMac: string, by: Actor, reason = 'reinstall'): Machine {
+    return this.deps.registry.atomically(() => {
+      const m = this.get(rawMac);
+      if (!REINSTALLABLE_STATES.includes(m.state)) {
+        throw new PxedError('MACHINE_CONFLICT', `machine ${m.mac} is ${m.state}: give it an install entry`, { mac: m.mac, state: m.state });
+      }
+      return this.deps.registry.machineTransition(m.mac, 'registered', reason, { by });
+    });
+  }
+
+  /**
+   * Registers every configured host that netboots (boot_method pxe) and has a MAC, so it boots without a CLI step.
+   * Existing machines keep their state; one the config now gives another install entry is updated (and a
+   * discovered one registered). The config wins: it is the operator's declared intent.
+   */
+  syncFromConfig(hosts: readonly HostSpec[]): SyncReport {
+    const report: SyncReport = { created: [], renamed: [] };
+    const { registry } = this.deps;
+    registry.atomically(() => {
+      for (const host of hosts) {
+        if (host.mac === null || host.boot_method !== 'pxe') continue;
+        const m = registry.machineGet(host.mac);
+        if (m === null) {
+          registry.machineCreate({ mac: host.mac, host: host.name, state: 'registered', ...(host.install_mode ? { installMode: host.install_mode } : {}) });
+          report.created.push(host.mac);
+        } else if (m.host !== host.name) {
+          this.assign(m, { host: host.name }, 'config');
+          report.renamed.push(host.mac);
+        }
+      }
+    });
+    return report;
+  }
+
+  /** Writes `patch`; a discovered machine that gets a host moves to registered. Call inside atomically. */
+  private assign(m: Machine, patch: MachinePatch, by: Actor): Machine {
+    const { registry } = this.deps;
+    const updated = registry.machineUpdate(m.mac, patch);
+    if (m.state === 'discovered' && patch.host != null) {
+      return registry.machineTransition(m.mac, 'registered', REASON_ASSIGNED, { host: patch.host, by });
+    }
+    return updated;
+  }
+
+  private checkEntry(mac: string, name: string): HostSpec {
+    return checkEntry(this.deps.provisioning, mac, name);
+  }
+
+  private checkChange(c: MachineChange): void {
+    checkChange(c);
+  }
+}
+
+/**
+ * The checks `create` makes before it touches the registry, for callers that want them first (the CLI checks
+ * before it creates a database file). Returns the canonical MAC and the install entry; MACHINE_BAD_INPUT otherwise.
+ */
+export function checkMachineInput(provisioning: MachineOperationsDeps['provisioning'], input: MachineInput): { mac: string; host: HostSpec } {
+  const mac = parseMac(input.mac);
+  if (mac === null) throw bad('mac', `"${String(input.mac)}" is not a MAC address (aa:bb:cc:dd:ee:ff, aa-bb-..., aabb.ccdd.eeff)`);
+  const host = checkEntry(provisioning, mac, input.host);
+  checkChange(input);
+  return { mac, host };
+}
+
+/** The install entry `name`, checked against the entry the config gives the MAC to (if any). */
+function checkEntry(provisioning: MachineOperationsDeps['provisioning'], mac: string, name: string): HostSpec {
+  const host = provisioning.hostByName(name);
+  if (host === null) throw bad('host', `unknown install entry "${name}"`);
+  const owner = provisioning.hostByMac?.(mac) ?? null;
+  if (owner !== null && owner.name !== host.name) {
+    throw bad('host', `MAC ${mac} belongs to "${owner.name}" in the provisioning config, not to "${host.name}"`);
+  }
+  return host;
+}
+
+function checkChange(c: MachineChange): void {
+  const mode: string | undefined = c.installMode;
+  if (mode !== undefined && mode !== 'once' && mode !== 'always') throw bad('installMode', 'must be once or always');
+  const o = c.overrides;
+  if (o === undefined) return;
+  if (o.efiBinary !== undefined && o.efiBinary !== 'snponly.efi' && o.efiBinary !== 'ipxe.efi') {
+    throw bad('overrides.efiBinary', 'must be snponly.efi or ipxe.efi');
+  }
+  if (o.uefiStrategy !== undefined && o.uefiStrategy !== 'binl' && o.uefiStrategy !== 'direct') {
+    throw bad('overrides.uefiStrategy', 'must be binl or direct');
+  }
+}

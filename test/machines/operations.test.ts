@@ -1,0 +1,87 @@
+// The one set of machine operations over a real (in-memory) registry: the checks every caller gets, one
+// transaction per operation, who asked on the timeline, and the start-up sync from the config.
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { isPxedError, type ErrorCode } from '../../src/errors.js';
+import { MachineOperations, checkMachineInput } from '../../src/machines/operations.js';
+import { openRegistry } from '../../src/registry/sqlite.js';
+import type { HostSpec } from '../../src/config/provisioning.js';
+import { MAC, hostSpec } from '../boot/fixtures.js';
+
+const code = (c: ErrorCode) => (e: unknown) => isPxedError(e, c);
+const OTHER = '52:54:00:00:00:02';
+
+function setup(hosts: HostSpec[] = [hostSpec('lab1', 'custom'), hostSpec('ubu1', 'ubuntu', { mac: null })]) {
+  const registry = openRegistry(':memory:');
+  const provisioning = {
+    hostByName: (n: string) => hosts.find((h) => h.name === n) ?? null,
+    hostByMac: (m: string) => hosts.find((h) => h.mac === m) ?? null,
+  };
+  const ops = new MachineOperations({ registry, provisioning, installMode: 'once' });
+  return { registry, ops, provisioning, hosts };
+}
+
+void it('create checks the MAC, the entry, the MAC owner, mode and overrides before writing', () => {
+  const { registry, ops, provisioning } = setup();
+  assert.throws(() => ops.create({ mac: 'zz', host: 'lab1' }, 'api'), code('MACHINE_BAD_INPUT'));
+  assert.throws(() => ops.create({ mac: OTHER, host: 'nope' }, 'api'), /unknown install entry "nope"/);
+  // MAC belongs to lab1 in the config: the API and the CLI both refuse to give it to ubu1.
+  assert.throws(() => ops.create({ mac: MAC, host: 'ubu1' }, 'api'), /belongs to "lab1"/);
+  assert.throws(() => ops.create({ mac: OTHER, host: 'ubu1', installMode: 'twice' as 'once' }, 'cli'), code('MACHINE_BAD_INPUT'));
+  assert.throws(() => ops.create({ mac: OTHER, host: 'ubu1', overrides: { efiBinary: '../x' } }, 'cli'), code('MACHINE_BAD_INPUT'));
+  assert.equal(registry.machineList().length, 0);
+  assert.equal(checkMachineInput(provisioning, { mac: '5254.0000.0002', host: 'ubu1' }).mac, OTHER);
+  const m = ops.create({ mac: 'AA-BB-CC-00-00-01', host: 'ubu1' }, 'cli');
+  assert.equal(m.state, 'registered');
+  assert.throws(() => ops.create({ mac: m.mac, host: 'ubu1' }, 'api'), code('MACHINE_CONFLICT'));
+  registry.close();
+});
+
+void it('a discovered machine is adopted by create, adopt or update, with who asked on its timeline', () => {
+  const { registry, ops } = setup();
+  registry.machineCreate({ mac: OTHER, host: null });
+  assert.throws(() => ops.reinstall(OTHER, 'cli'), code('MACHINE_CONFLICT'));
+  const m = ops.create({ mac: OTHER, host: 'ubu1' }, 'cli');
+  assert.equal(m.state, 'registered');
+  const last = registry.eventList(OTHER).at(-1)!;
+  assert.equal(last.kind, 'state');
+  assert.equal(last.kind === 'state' && last.detail.by, 'cli');
+  assert.throws(() => ops.adopt(OTHER, 'ubu1', 'api'), code('MACHINE_CONFLICT'));
+  registry.machineCreate({ mac: '52:54:00:00:00:03', host: null });
+  assert.equal(ops.adopt('52:54:00:00:00:03', 'ubu1', 'orchestrator').host, 'ubu1');
+  registry.machineCreate({ mac: '52:54:00:00:00:04', host: null });
+  assert.equal(ops.update('52:54:00:00:00:04', { host: 'ubu1' }, 'api').state, 'registered');
+  assert.equal(ops.update('52:54:00:00:00:04', { installMode: 'always' }, 'api').installMode, 'always');
+  assert.throws(() => ops.get('52:54:00:00:00:09'), code('MACHINE_NOT_FOUND'));
+  assert.throws(() => ops.list({ state: 'bogus' }), code('MACHINE_BAD_INPUT'));
+  ops.remove('52:54:00:00:00:04');
+  assert.throws(() => ops.remove('52:54:00:00:00:04'), code('MACHINE_NOT_FOUND'));
+  registry.close();
+});
+
+void it('reinstall re-arms and revokes live tokens in the same transaction', () => {
+  const { registry, ops } = setup();
+  ops.create({ mac: MAC, host: 'lab1' }, 'api');
+  registry.machineTransition(MAC, 'booting', 'test');
+  const t = new Date().toISOString();
+  registry.tokenInsert({ hash: 'a'.repeat(64), mac: MAC, bootId: 'b1', createdAt: t, expiresAt: '2999-01-01T00:00:00.000Z', revokedAt: null });
+  const m = ops.reinstall(MAC, 'api', 'operator asked');
+  assert.equal(m.state, 'registered');
+  assert.notEqual(registry.tokenGet('a'.repeat(64))?.revokedAt, null);
+  const ev = registry.eventList(MAC).at(-1)!;
+  assert.deepEqual(ev.kind === 'state' && [ev.detail.reason, ev.detail.by, ev.detail.tokensRevoked], ['operator asked', 'api', 1]);
+  registry.close();
+});
+
+void it('syncFromConfig registers configured PXE hosts and follows renames; the config wins', () => {
+  const hosts = [hostSpec('lab1', 'custom'), hostSpec('iso1', 'ubuntu', { mac: OTHER, boot_method: 'iso' })];
+  const { registry, ops } = setup(hosts);
+  assert.deepEqual(ops.syncFromConfig(hosts), { created: [MAC], renamed: [] });
+  assert.deepEqual(ops.syncFromConfig(hosts), { created: [], renamed: [] });
+  registry.machineDelete(MAC);
+  registry.machineCreate({ mac: MAC, host: null });
+  assert.deepEqual(ops.syncFromConfig(hosts), { created: [], renamed: [MAC] });
+  assert.equal(registry.machineGet(MAC)?.state, 'registered');
+  assert.equal(registry.machineGet(OTHER), null, 'iso hosts are not netbooted');
+  registry.close();
+});
