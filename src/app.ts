@@ -19,6 +19,7 @@ import { HttpService } from './http/service.js';
 import type { Logger } from './log.js';
 import { MachineOperations } from './machines/operations.js';
 import { openRegistry } from './registry/sqlite.js';
+import { systemClock } from './model/clock.js';
 import { prefixToNetmask } from './net/ipv4.js';
 import type { MachineRegistry } from './registry/types.js';
 import { ServiceGroup, type Service } from './service.js';
@@ -111,19 +112,6 @@ class RegistryService implements Service {
   }
 }
 
-/** Wraps a policy-owned resource that must be released with the app (event subscriptions). */
-class PolicyService implements Service {
-  readonly name = 'boot-policy';
-  constructor(private readonly policy: BootPolicy) {}
-  async start(): Promise<void> {
-    await Promise.resolve();
-  }
-  async stop(): Promise<void> {
-    this.policy.close();
-    await Promise.resolve();
-  }
-}
-
 export async function buildApp(opts: AppOptions): Promise<App> {
   const { config: cfg, provisioning, logger: log } = opts;
   const server = resolveServerAddress(cfg.server, opts.interfaces);
@@ -210,9 +198,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       }
       dhcp = new DhcpService(dopts);
     }
-    const watchdog = new WatchdogService({ policy, logger: log.child({ subsystem: 'watchdog' }) });
+    const watchdog = new WatchdogService({
+      registry,
+      clock: systemClock,
+      watchdogMinutes: cfg.policy.install_watchdog_minutes,
+      logger: log.child({ subsystem: 'watchdog' }),
+    });
 
-    const ordered: Service[] = [new RegistryService(registry, operations, provisioning.hosts, log), new PolicyService(policy), http];
+    const ordered: Service[] = [new RegistryService(registry, operations, provisioning.hosts, log), http];
     if (tftp) ordered.push(tftp);
     if (dhcp) ordered.push(dhcp);
     ordered.push(watchdog);

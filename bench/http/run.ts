@@ -332,7 +332,6 @@ async function main(dir: string): Promise<void> {
     }
     await app.close();
     await bare.close();
-    policy.close();
     registry.close();
   }
 }

@@ -1,8 +1,15 @@
-// BootSettings from the parsed daemon config, for the app wiring. The server address is resolved by the caller
+// The policy's settings and the context its parts share; BootSettings from the parsed daemon config, for the app
+// wiring. The server address is resolved by the caller
 // (config/daemon.ts resolveServerAddress) because it may come from an interface.
 
 import type { DaemonConfig } from '../config/daemon.js';
-import type { BootSettings } from './policy.js';
+import type { HostSpec } from '../config/provisioning.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../model/clock.js';
+import type { InstallMode } from '../model/machine.js';
+import type { MachineRegistry } from '../registry/types.js';
+import type { LocalBootMethod } from './scripts.js';
+import type { UefiStrategy } from './types.js';
 
 export function bootSettingsFromConfig(cfg: DaemonConfig, serverAddress: string, over: Partial<BootSettings> = {}): BootSettings {
   return {
@@ -19,4 +26,43 @@ export function bootSettingsFromConfig(cfg: DaemonConfig, serverAddress: string,
     watchdogMinutes: cfg.policy.install_watchdog_minutes,
     ...over,
   };
+}
+
+/** The daemon settings the policy needs (from configs/pxed.yaml, resolved once at start-up). */
+export interface BootSettings {
+  /** Our IPv4 address on the provisioning network: siaddr, and the host of every URL we hand out. */
+  serverAddress: string;
+  httpPort: number;
+  /** Unknown MACs: stay silent, or record them as `discovered` (and still stay silent). */
+  unknownMacs: 'ignore' | 'discover';
+  /** Answer DHCP for `discovered` machines so they reach a script explaining how to register them. Default false. */
+  bootDiscovered?: boolean;
+  /** Default install mode for machines created without one. */
+  installMode: InstallMode;
+  /** Default UEFI :67 strategy (machine override > host pxe.uefi_strategy > this). */
+  uefiStrategy: UefiStrategy;
+  /** Default iPXE EFI binary (machine override > host pxe.efi_binary > this). */
+  efiBinary: 'snponly.efi' | 'ipxe.efi';
+  /** How iPXE leaves for the local disk, by iPXE ${platform}. */
+  localBoot: { bios: LocalBootMethod; efi: 'exit' };
+  tokenTtlMinutes: number;
+  /** booting/installing with no event for this long → stalled. */
+  watchdogMinutes: number;
+}
+
+/** What every part of the boot policy reads: built once by the BootPolicy facade. */
+export interface PolicyContext {
+  readonly registry: MachineRegistry;
+  /** The validated provisioning model; only install entries by name are read. */
+  readonly provisioning: { hostByName(name: string): HostSpec | null };
+  readonly settings: BootSettings;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** http://<serverAddress>:<httpPort> */
+  readonly serverUrl: string;
+}
+
+/** The install entry a machine names, or null. */
+export function hostOf(ctx: PolicyContext, machine: { host: string | null }): HostSpec | null {
+  return machine.host === null ? null : ctx.provisioning.hostByName(machine.host);
 }

@@ -2,6 +2,10 @@
 // sha256 hash (registry BootToken), live until revoked (install finished, machine re-armed, newer boot) or expired.
 
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { BootEvents } from '../model/events.js';
+import type { Machine } from '../model/machine.js';
+import type { BootToken } from '../registry/types.js';
+import type { PolicyContext } from './settings.js';
 
 /** 32 random bytes (256 bits) as base64url: 43 URL-safe characters. */
 export function mintToken(): string {
@@ -21,4 +25,58 @@ export function isTokenShaped(token: string): boolean {
 /** Identifies one install boot (one rendering of an install script). */
 export function newBootId(): string {
   return randomUUID();
+}
+
+export interface ResolvedToken {
+  token: BootToken;
+  machine: Machine;
+  status: 'live' | 'expired' | 'revoked';
+}
+
+/** The policy's token book: arming a boot, and resolving the token an installer presents. */
+export class BootTokens {
+  constructor(private readonly ctx: PolicyContext) {}
+
+  /** Revokes the previous tokens, stores the new one (hashed) and moves the machine to booting. */
+  arm(machine: Machine, bootId: string, token: string): void {
+    const now = this.ctx.clock.now();
+    const reason =
+      machine.state === 'installed' || machine.state === 'configured'
+        ? 'netboot in install mode always: reinstalling'
+        : 'iPXE install script rendered';
+    this.ctx.registry.machineTransition(machine.mac, 'booting', reason, { bootId });
+    this.ctx.registry.tokenRevokeAll(machine.mac, now.toISOString());
+    this.ctx.registry.tokenInsert({
+      hash: hashToken(token),
+      mac: machine.mac,
+      bootId,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + this.ctx.settings.tokenTtlMinutes * 60_000).toISOString(),
+      revokedAt: null,
+    });
+  }
+
+  /** The token's record, machine and status; null for anything that is not a known token of a known machine. */
+  resolve(token: string): ResolvedToken | null {
+    if (!isTokenShaped(token)) return null;
+    const t = this.ctx.registry.tokenGet(hashToken(token));
+    if (t === null) return null;
+    const machine = this.ctx.registry.machineGet(t.mac);
+    if (machine === null) return null;
+    let status: ResolvedToken['status'] = 'live';
+    if (Date.parse(t.expiresAt) <= this.ctx.clock.now().getTime()) status = 'expired';
+    else if (t.revokedAt !== null) status = 'revoked';
+    return { token: t, machine, status };
+  }
+
+  /** Records a refused (expired or revoked) token use on the machine's timeline; returns null (→ 404). */
+  refuse(r: ResolvedToken, route: string, clientAddress: string): null {
+    this.ctx.registry.eventAppend(r.machine.mac, BootEvents.token({
+      outcome: r.status,
+      route,
+      bootId: r.token.bootId,
+      client: clientAddress,
+    }));
+    return null;
+  }
 }

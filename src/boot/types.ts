@@ -104,13 +104,11 @@ export interface TftpTransferReport {
 }
 
 export interface DhcpBootPolicy {
-  /** What this client boots, or null to stay silent. Records the offer/ack event on the machine's timeline. */
-  dhcpBoot(query: DhcpBootQuery): Promise<DhcpBootAnswer | null>;
   /**
-   * Optional synchronous form of dhcpBoot with the same contract (answer, events, errors thrown instead of rejected).
-   * When present, the DHCP service calls it instead of dhcpBoot: no promise and no microtask per request.
+   * What this client boots, or null to stay silent. Records the offer/ack event on the machine's timeline.
+   * Synchronous (no promise and no microtask per packet); errors are thrown.
    */
-  dhcpBootSync?(query: DhcpBootQuery): DhcpBootAnswer | null;
+  dhcpBoot(query: DhcpBootQuery): DhcpBootAnswer | null;
   /** Learned IP <-> MAC pairs, so TFTP and HTTP requests by IP can be put on the right timeline. */
   dhcpObserved(obs: AddressObservation): void;
 }
@@ -157,14 +155,15 @@ export interface PhoneHomeRequest {
 export interface HttpBootPolicy {
   /** GET /boot.ipxe: the bootstrap every iPXE client gets. */
   bootstrapScript(clientAddress: string): HttpDocument;
-  /** GET /ipxe/:mac: always a script (install, local boot, discovered menu, or echo+exit for unknown machines). */
-  machineScript(req: IpxeScriptRequest): Promise<HttpDocument>;
-  /** The same answer computed synchronously (the daemon's policy has it; the /ipxe fast path then needs no promise). */
-  machineScriptSync?(req: IpxeScriptRequest): HttpDocument;
+  /**
+   * GET /ipxe/:mac: always a script (install, local boot, discovered menu, or echo+exit for unknown machines).
+   * Synchronous, like every method here: errors are thrown.
+   */
+  machineScript(req: IpxeScriptRequest): HttpDocument;
   /** Token routes; null = 404 (unknown/expired token or unknown artifact; an expired known token is recorded). */
-  tokenArtifact(req: TokenArtifactRequest): Promise<HttpDocument | null>;
+  tokenArtifact(req: TokenArtifactRequest): HttpDocument | null;
   /** Phone-home; null = 404 as above. Idempotent. */
-  phoneHome(req: PhoneHomeRequest): Promise<{ state: string } | null>;
+  phoneHome(req: PhoneHomeRequest): { state: string } | null;
   /** An asset (kernel/initrd/...) was fully or partly served to clientAddress; recorded on the timeline. */
   assetServed(clientAddress: string, path: string, bytes: number, status: number): void;
 }

@@ -1,43 +1,97 @@
-// The install watchdog as a service: every `intervalMs` it asks the policy to mark booting/installing machines
-// that have made no progress for the configured time as `stalled` (BootPolicy.checkWatchdog).
+// The install watchdog: booting/installing machines that have made no progress (no state change and no event) for
+// settings.watchdogMinutes become `stalled`, with a reason naming the last thing they did. The decision is the pure
+// rule model/machine.ts isStalled; this service follows the registry's event stream between start() and stop()
+// (the last event per MAC) and checks every `intervalMs`.
 
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Clock } from '../model/clock.js';
+import type { BootEvent } from '../model/events.js';
+import { WATCHED_STATES, isStalled } from '../model/machine.js';
+import type { MachineRegistry } from '../registry/types.js';
 import type { Service } from '../service.js';
 
 export interface WatchdogOptions {
-  policy: { checkWatchdog(): string[] };
+  registry: MachineRegistry;
+  clock: Clock;
+  /** No progress for this long → stalled. */
+  watchdogMinutes: number;
   /** How often to check. Default 30 s (the timeout itself is in minutes). */
   intervalMs?: number;
   logger: Logger;
 }
 
+/** Bound of the last-event memo (cleared when full; the state change time still counts). */
+const LAST_EVENTS_MAX = 100_000;
+
 export class WatchdogService implements Service {
   readonly name = 'watchdog';
   private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  /** Last event time and kind per MAC, from the registry's event stream. */
+  private readonly lastEvent = new Map<string, { ms: number; kind: string }>();
 
   constructor(private readonly opts: WatchdogOptions) {}
 
   async start(): Promise<void> {
     if (this.timer !== null) return;
+    this.unsubscribe = this.opts.registry.eventSubscribe((e) => this.note(e));
     this.timer = setInterval(() => this.tick(), this.opts.intervalMs ?? 30_000);
     this.timer.unref();
+    await Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
     await Promise.resolve();
   }
 
   /** One check; never throws (a failing registry is logged and retried at the next tick). */
   tick(): string[] {
     try {
-      return this.opts.policy.checkWatchdog();
+      return this.check();
     } catch (err) {
       this.opts.logger.error('watchdog check failed', { err: describeError(err) });
       return [];
     }
   }
 
-  async stop(): Promise<void> {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
-    await Promise.resolve();
+  /** Marks every machine the rule says has stalled; returns the MACs it moved. */
+  check(): string[] {
+    const now = this.opts.clock.now();
+    const limitMs = this.opts.watchdogMinutes * 60_000;
+    const moved: string[] = [];
+    for (const state of WATCHED_STATES) {
+      for (const m of this.opts.registry.machineList({ state })) {
+        const last = this.lastEvent.get(m.mac);
+        if (!isStalled(m, now, limitMs, last?.ms)) continue;
+        const changed = Date.parse(m.stateChangedAt);
+        const lastMs = Math.max(Number.isFinite(changed) ? changed : 0, last?.ms ?? 0);
+        const minutes = Math.floor((now.getTime() - lastMs) / 60_000);
+        const lastKind = last !== undefined && last.ms >= changed ? last.kind : 'state';
+        const reason = `no progress for ${minutes} min while ${m.state} (last event: ${lastKind})`;
+        try {
+          this.opts.registry.machineTransition(m.mac, 'stalled', reason, {
+            watchdogMinutes: this.opts.watchdogMinutes,
+            lastEventAt: new Date(lastMs).toISOString(),
+            lastEvent: lastKind,
+          });
+          moved.push(m.mac);
+          this.opts.logger.warn('install stalled', { mac: m.mac, reason });
+        } catch (err) {
+          this.opts.logger.warn('watchdog could not mark machine stalled', { mac: m.mac, err: describeError(err) });
+        }
+      }
+    }
+    return moved;
+  }
+
+  private note(e: BootEvent): void {
+    const ms = Date.parse(e.time);
+    if (Number.isFinite(ms)) this.lastEvent.set(e.mac, { ms, kind: e.kind });
+    if (this.lastEvent.size > LAST_EVENTS_MAX) this.lastEvent.clear();
   }
 }

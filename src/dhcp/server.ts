@@ -298,8 +298,8 @@ export class DhcpService implements Service {
     return this.handleProxy(p, type, rinfo);
   }
 
-  /** Classifies a PXE/HTTP client and asks the policy; null = stay silent. Synchronous with a dhcpBootSync policy. */
-  private bootParts(p: DhcpPacket, stage: DhcpStage, rinfo: dgram.RemoteInfo, httpAllowed: boolean): BootReplyParts | null | Promise<BootReplyParts | null> {
+  /** Classifies a PXE/HTTP client and asks the policy (synchronously); null = stay silent. */
+  private bootParts(p: DhcpPacket, stage: DhcpStage, rinfo: dgram.RemoteInfo, httpAllowed: boolean): BootReplyParts | null {
     const vendorPrefix = matchVendorPrefix(p, this.opts.vendorPrefixes ?? DEFAULT_VENDOR_PREFIXES);
     if (vendorPrefix === null) return null;
     if (!httpAllowed && vendorPrefix === HTTP_CLIENT_PREFIX) return null;
@@ -322,21 +322,11 @@ export class DhcpService implements Service {
       this.warn('policy', 'boot policy failed; staying silent', { mac: client.mac, xid: p.xid, err: describeError(err) });
       return null;
     };
-    const policy = this.opts.policy;
-    if (policy.dhcpBootSync) {
-      try {
-        return parts(policy.dhcpBootSync(query));
-      } catch (err) {
-        return failed(err);
-      }
-    }
-    let pending: Promise<DhcpBootAnswer | null>;
     try {
-      pending = policy.dhcpBoot(query);
+      return parts(this.opts.policy.dhcpBoot(query));
     } catch (err) {
-      return failed(err); // an async policy that throws before returning its promise
+      return failed(err);
     }
-    return pending.then(parts, failed);
   }
 
   private logReply(kind: string, p: DhcpPacket, parts: BootReplyParts | null, to: string, port: number, extra: Record<string, unknown> = {}): void {
@@ -383,9 +373,7 @@ export class DhcpService implements Service {
       return this.ignore('REQUEST on :67 for another server', p, rinfo);
     }
     if (type !== MSG.DISCOVER) return this.ignore(`${MSG_NAMES[type] ?? type} on :67`, p, rinfo);
-    const parts = this.bootParts(p, 'proxy-offer', rinfo, true);
-    if (parts instanceof Promise) return parts.then((x) => this.proxyOffer(p, x, rinfo));
-    this.proxyOffer(p, parts, rinfo);
+    this.proxyOffer(p, this.bootParts(p, 'proxy-offer', rinfo, true), rinfo);
   }
 
   private proxyOffer(p: DhcpPacket, parts: BootReplyParts | null, rinfo: dgram.RemoteInfo): void {
@@ -407,7 +395,7 @@ export class DhcpService implements Service {
    */
   private async handleProxyRequest(p: DhcpPacket, rinfo: dgram.RemoteInfo): Promise<void> {
     if (p.ciaddr !== ZERO) this.opts.policy.dhcpObserved({ mac: macOf(p), ip: p.ciaddr, source: 'ciaddr' });
-    const parts = await this.bootParts(p, 'proxy-ack', rinfo, true);
+    const parts = this.bootParts(p, 'proxy-ack', rinfo, true);
     if (!parts) return this.ignore('REQUEST to us from a client the policy does not boot', p, rinfo);
     const reply = buildBootServerAck(p, parts, this.addr);
     reply.flags |= FLAG_BROADCAST;
@@ -424,7 +412,7 @@ export class DhcpService implements Service {
     if (type !== MSG.REQUEST && type !== MSG.INFORM) return this.ignore(`${MSG_NAMES[type] ?? type} on :4011`, p, rinfo);
     if (p.ciaddr !== ZERO) this.opts.policy.dhcpObserved({ mac: macOf(p), ip: p.ciaddr, source: 'ciaddr' });
     // UEFI HTTP boot never uses 4011 (protocol.md §3.1).
-    const parts = await this.bootParts(p, 'proxy-ack-4011', rinfo, false);
+    const parts = this.bootParts(p, 'proxy-ack-4011', rinfo, false);
     if (!parts) return this.ignore('not a PXE client, or the policy says no', p, rinfo);
     const reply = buildBootServerAck(p, parts, this.addr);
     // Unicast to the source ip:port (EDK2 listens on 4011, iPXE on 68); never broadcast (Q22).
@@ -476,7 +464,7 @@ export class DhcpService implements Service {
           return;
         }
         const hostname = pool.reservationFor(mac)?.hostname ?? null;
-        const boot = await this.bootParts(p, 'dhcp-offer', rinfo, true);
+        const boot = this.bootParts(p, 'dhcp-offer', rinfo, true);
         pool.record(ip, mac, 'offered', f.offerHoldSeconds ?? 60, hostname, now);
         const reply = buildLeaseReply(p, { type: MSG.OFFER, yiaddr: ip, serverAddress: this.addr, leaseSeconds, network: this.network(), hostname, boot });
         const [to, port] = this.deliver(reply, p, MSG.OFFER);
@@ -502,7 +490,7 @@ export class DhcpService implements Service {
           return;
         }
         const hostname = pool.reservationFor(mac)?.hostname ?? null;
-        const boot = await this.bootParts(p, 'dhcp-ack', rinfo, true);
+        const boot = this.bootParts(p, 'dhcp-ack', rinfo, true);
         pool.record(ip, mac, 'bound', leaseSeconds, hostname, now);
         this.opts.policy.dhcpObserved({ mac, ip, source: 'lease' });
         const reply = buildLeaseReply(p, { type: MSG.ACK, yiaddr: ip, serverAddress: this.addr, leaseSeconds, network: this.network(), hostname, boot });
@@ -525,7 +513,7 @@ export class DhcpService implements Service {
         return;
       }
       case MSG.INFORM: {
-        const boot = await this.bootParts(p, 'dhcp-ack', rinfo, true);
+        const boot = this.bootParts(p, 'dhcp-ack', rinfo, true);
         const reply = buildLeaseReply(p, { type: MSG.ACK, yiaddr: ZERO, serverAddress: this.addr, network: this.network(), boot, echoCiaddr: true });
         this.send(this.tx, reply, p.ciaddr !== ZERO ? p.ciaddr : rinfo.address, rinfo.port);
         this.counters.acks++;

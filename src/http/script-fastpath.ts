@@ -1,8 +1,8 @@
 // GET /ipxe/:mac before fastify's router. Every netbooting machine asks for its script here, often in loops (an
 // installed machine reboots into local boot through it), so this request gets a path without the framework's
 // per-request machinery: it parses the plain URL form iPXE's bootstrap script produces, asks the policy (its
-// synchronous machineScriptSync when it has one: the daemon's machineScript is that, wrapped in a promise) and answers
-// with the same status, headers, body, metrics and log line as the fastify route.
+// machineScript is synchronous: no promise per request) and answers with the same status, headers, body, metrics and
+// log line as the fastify route.
 //
 // Contract: the fast path takes a request only when its answer cannot differ from the fastify route's —
 //   GET, the server not closing, path exactly /ipxe/<seg> with <seg> of [A-Za-z0-9:._-] (nothing to decode),
@@ -103,7 +103,6 @@ export interface ScriptFastPathDeps {
 /** A request listener that answers plain /ipxe/<mac> GETs and returns false for everything else. */
 export function scriptFastPath(deps: ScriptFastPathDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { policy, metrics, log } = deps;
-  const sync = policy.machineScriptSync?.bind(policy);
   const ok = metrics.counter(SCRIPT_ROUTE, 'GET', 200);
   const finish = (req: IncomingMessage, res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: string | Buffer, started: number): void => {
     res.writeHead(status, headers);
@@ -144,21 +143,14 @@ export function scriptFastPath(deps: ScriptFastPathDeps): (req: IncomingMessage,
     if (plain === null) return false;
     const started = performance.now();
     const request = { mac: plain.mac, query: plain.query, clientAddress: clientAddressOf(req) };
-    if (sync !== undefined) {
-      let doc: HttpDocument;
-      try {
-        doc = sync(request);
-      } catch (err) {
-        fail(req, res, url, err, started);
-        return true;
-      }
-      answer(req, res, url, doc, started);
+    let doc: HttpDocument;
+    try {
+      doc = policy.machineScript(request);
+    } catch (err) {
+      fail(req, res, url, err, started);
       return true;
     }
-    policy.machineScript(request).then(
-      (doc) => answer(req, res, url, doc, started),
-      (err: unknown) => fail(req, res, url, err, started),
-    );
+    answer(req, res, url, doc, started);
     return true;
   };
 }

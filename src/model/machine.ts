@@ -149,11 +149,18 @@ export function assertTransition(from: MachineState, to: MachineState, mac?: str
 }
 
 /**
- * The watchdog's pure decision: true when a machine in a watched state has made no progress (no state change,
- * self-loops included) for `timeoutMs` at time `now`.
+ * The watchdog's pure decision: true when a machine in a watched state has made no progress for `timeoutMs` at time
+ * `now`. Progress is a state change (self-loops included) or, when the caller knows it, any later event on the
+ * machine's timeline (`lastActivityMs`, epoch milliseconds).
  */
-export function isStalled(machine: { state: MachineState; stateChangedAt: string }, now: Date, timeoutMs: number): boolean {
+export function isStalled(
+  machine: { state: MachineState; stateChangedAt: string },
+  now: Date,
+  timeoutMs: number,
+  lastActivityMs = -Infinity,
+): boolean {
   if (!WATCHED_STATES.includes(machine.state)) return false;
-  const since = Date.parse(machine.stateChangedAt);
+  const changed = Date.parse(machine.stateChangedAt);
+  const since = Math.max(Number.isFinite(changed) ? changed : -Infinity, lastActivityMs);
   return Number.isFinite(since) && now.getTime() - since >= timeoutMs;
 }

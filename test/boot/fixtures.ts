@@ -6,6 +6,7 @@ import { PxedError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { BootPolicy, type BootSettings } from '../../src/boot/policy.js';
 import { MachineOperations } from '../../src/machines/operations.js';
+import { WatchdogService } from '../../src/boot/watchdog.js';
 import { MachineAdmin } from '../../src/boot/admin.js';
 import type { OsProfile, OsProfiles } from '../../src/boot/os-profile.js';
 import type { BootClient, DhcpBootQuery, Firmware } from '../../src/boot/types.js';
@@ -121,6 +122,7 @@ export interface Rig {
   admin: MachineAdmin;
   clock: FakeClock;
   hosts: HostSpec[];
+  watchdog: WatchdogService;
   close(): void;
 }
 
@@ -131,6 +133,9 @@ export function rig(over: Partial<BootSettings> = {}, hosts?: HostSpec[]): Rig {
   const provisioning = provisioningOf(hs);
   const s = settings(over);
   const policy = new BootPolicy({ registry, provisioning, settings: s, osProfiles: stubProfiles, clock, logger: silentLogger });
+  // Started: it follows the event stream; the tests call check() themselves (the interval never fires in a test).
+  const watchdog = new WatchdogService({ registry, clock, watchdogMinutes: s.watchdogMinutes, intervalMs: 3_600_000, logger: silentLogger });
+  void watchdog.start();
   const admin = new MachineAdmin({ operations: new MachineOperations({ registry, provisioning, installMode: s.installMode }), registry, provisioning, policy });
   return {
     registry,
@@ -138,8 +143,9 @@ export function rig(over: Partial<BootSettings> = {}, hosts?: HostSpec[]): Rig {
     admin,
     clock,
     hosts: hs,
+    watchdog,
     close: () => {
-      policy.close();
+      void watchdog.stop();
       registry.close();
     },
   };

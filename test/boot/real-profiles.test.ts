@@ -46,7 +46,6 @@ void test('real Ubuntu profile: install script, seed documents, phone-home', asy
     });
     assert.deepEqual(done, { state: 'installed' });
   } finally {
-    policy.close();
     registry.close();
   }
 });

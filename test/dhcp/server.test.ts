@@ -8,7 +8,7 @@ import { isPxedError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import type { DhcpBootPolicy } from '../../src/boot/types.js';
 
-const policy: DhcpBootPolicy = { dhcpBoot: () => Promise.resolve(null), dhcpObserved: () => undefined };
+const policy: DhcpBootPolicy = { dhcpBoot: () => null, dhcpObserved: () => undefined };
 
 void test('an interface without IPv4 address is refused with DHCP_NO_INTERFACE', async () => {
   const s = new DhcpService({ interface: 'no-such-if0', policy, log: silentLogger });

@@ -22,27 +22,15 @@ export function scriptOnlyPolicy(machineScript: HttpBootPolicy['machineScript'])
   return {
     bootstrapScript: () => ({ contentType: 'text/plain; charset=utf-8', body: '#!ipxe\n' }),
     machineScript,
-    tokenArtifact: () => Promise.resolve(null),
-    phoneHome: () => Promise.resolve(null),
+    tokenArtifact: () => null,
+    phoneHome: () => null,
     assetServed: () => undefined,
   };
 }
 
-/**
- * scriptOnlyPolicy over a synchronous core, as the daemon's BootPolicy is built: machineScriptSync (which the /ipxe
- * fast path calls) and machineScript, its promise form (which the fastify route awaits).
- */
+/** scriptOnlyPolicy over a synchronous script function (the seam is synchronous, as the daemon's BootPolicy is). */
 export function syncScriptPolicy(script: (req: IpxeScriptRequest) => HttpDocument): HttpBootPolicy {
-  return {
-    ...scriptOnlyPolicy((req) => {
-      try {
-        return Promise.resolve(script(req));
-      } catch (err) {
-        return Promise.reject(err as Error);
-      }
-    }),
-    machineScriptSync: script,
-  };
+  return scriptOnlyPolicy(script);
 }
 
 export class FakePolicy implements HttpBootPolicy {
@@ -54,11 +42,11 @@ export class FakePolicy implements HttpBootPolicy {
   bootstrapScript(clientAddress: string): HttpDocument {
     return { contentType: 'text/plain; charset=utf-8', body: `#!ipxe\n# for ${clientAddress}\nchain http://127.0.0.1/ipxe/\${net0/mac}\n` };
   }
-  async machineScript(req: IpxeScriptRequest): Promise<HttpDocument> {
+  machineScript(req: IpxeScriptRequest): HttpDocument {
     this.scripts.push(req);
     return { contentType: 'text/plain; charset=utf-8', body: `#!ipxe\necho machine ${req.mac}\nexit\n` };
   }
-  async tokenArtifact(req: TokenArtifactRequest): Promise<HttpDocument | null> {
+  tokenArtifact(req: TokenArtifactRequest): HttpDocument | null {
     this.artifacts.push(req);
     if (req.token !== LIVE_TOKEN) return null;
     if (req.name === 'broken') throw new PxedError('ARTIFACT_INVALID', 'user-data: autoinstall.version missing');
@@ -66,7 +54,7 @@ export class FakePolicy implements HttpBootPolicy {
     if (req.name !== 'user-data' && req.name !== 'configuration.nix') return null;
     return { contentType: 'text/yaml; charset=utf-8', body: `#cloud-config\n# ${req.family}\n` };
   }
-  async phoneHome(req: PhoneHomeRequest): Promise<{ state: string } | null> {
+  phoneHome(req: PhoneHomeRequest): { state: string } | null {
     this.phoneHomes.push(req);
     return req.token === LIVE_TOKEN ? { state: 'installed' } : null;
   }

@@ -82,11 +82,12 @@ void describe('fast path vs the fastify route, over a listening socket', () => {
     app = buildHttpApp({ policy: r.policy, admin: r.admin, assetRoots: [], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    const broken = scriptOnlyPolicy(() => Promise.reject(new Error('registry on fire')));
+    const broken = scriptOnlyPolicy(() => {
+      throw new Error('registry on fire');
+    });
     throwing = buildHttpApp({ policy: broken, admin: new FakeAdmin(), assetRoots: [], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
     await throwing.listen({ host: '127.0.0.1', port: 0 });
     throwingBase = `http://127.0.0.1:${(throwing.server.address() as AddressInfo).port}`;
-    // The daemon's policy has machineScriptSync, which the fast path calls instead: it throws instead of rejecting.
     const brokenSync = syncScriptPolicy(() => {
       throw new Error('registry on fire');
     });
@@ -170,8 +171,7 @@ void describe('fast path vs the fastify route, over a listening socket', () => {
     const badHeader = { contentType: 'text/plain\r\nx-injected: 1', body: '#!ipxe\n' };
     const none = null as unknown as HttpDocument; // a policy bug the types would catch, but not at run time
     for (const doc of [badHeader, none]) {
-      const asyncOnly = scriptOnlyPolicy(() => Promise.resolve(doc));
-      for (const policy of [asyncOnly, syncScriptPolicy(() => doc)]) {
+      for (const policy of [scriptOnlyPolicy(() => doc)]) {
         const badApp = buildHttpApp({ policy, admin: new FakeAdmin(), assetRoots: [], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
         await badApp.listen({ host: '127.0.0.1', port: 0 });
         try {
@@ -211,7 +211,7 @@ void describe('scriptFastPath takes plain GETs and leaves the rest', () => {
     const seen: string[] = [];
     const policy = scriptOnlyPolicy((req) => {
       seen.push(req.mac);
-      return Promise.resolve({ contentType: 'text/plain; charset=utf-8', body: `#!ipxe\necho ${req.mac}\n` });
+      return { contentType: 'text/plain; charset=utf-8', body: `#!ipxe\necho ${req.mac}\n` };
     });
     const fast = scriptFastPath({ policy, metrics: new HttpMetrics(), log: silentLogger, closing: () => closing, answerError: () => ({ status: 500, body: {} }) });
     const server = http.createServer((req, res) => {

@@ -6,12 +6,11 @@ import type { DaemonConfig } from '../../config/daemon.js';
 import { parseMac } from '../../net/mac.js';
 import { isIpv4 } from '../../net/ipv4.js';
 import type { HostSpec } from '../../config/provisioning.js';
-import { PxedError } from '../../errors.js';
-import { PREVIEW_TOKEN, installContext, type InstallBoot, type OsProfiles } from '../../boot/os-profile.js';
+import { isPxedError } from '../../errors.js';
+import { silentLogger } from '../../log.js';
+import { PREVIEW_TOKEN } from '../../boot/os-profile.js';
 import { createOsProfiles } from '../../boot/os/index.js';
-import { renderCustomInstall } from '../../boot/custom.js';
-import { PREVIEW_ARTIFACTS, type PreviewArtifact } from '../../boot/admin.js';
-import { assetUrl, renderInstall as renderIpxeInstall } from '../../boot/scripts.js';
+import { PREVIEW_ARTIFACT_NAMES, ScriptRenderer, isPreviewArtifact } from '../../boot/render.js';
 import { EXIT_OK, parseCommandArgs, usageError, type CliIO, type Command } from '../io.js';
 
 
@@ -55,16 +54,6 @@ function findHost(hosts: readonly HostSpec[], byName: (n: string) => HostSpec | 
   return { host, mac: useMac };
 }
 
-function installBoot(profiles: OsProfiles, host: HostSpec, ctx: ReturnType<typeof installContext>, server: string, port: number): InstallBoot {
-  if (host.install.os === 'custom') {
-    if (host.install.custom === null) throw new PxedError('ARTIFACT_INVALID', 'custom: missing custom boot section', { field: 'install.custom' });
-    return renderCustomInstall(host.install.custom, ctx, server, port);
-  }
-  const profile = profiles[host.install.os];
-  if (profile === undefined) throw new PxedError('ARTIFACT_INVALID', `install.os: no OS profile for ${host.install.os}`, { field: 'install.os' });
-  return profile.renderInstall(host, ctx);
-}
-
 async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
     defaults: { type: 'string' },
@@ -79,9 +68,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   const [target, artifact, extra] = positionals;
   if (target === undefined || artifact === undefined) throw usageError('expected <mac|host> <artifact>; see "pxed render --help"');
   if (extra !== undefined) throw usageError(`unexpected argument "${extra}"`);
-  if (!Object.hasOwn(PREVIEW_ARTIFACTS, artifact)) {
-    throw usageError(`unknown artifact "${artifact}"; expected one of ${Object.keys(PREVIEW_ARTIFACTS).join(', ')}`);
-  }
+  if (!isPreviewArtifact(artifact)) throw usageError(`unknown artifact "${artifact}"; expected one of ${PREVIEW_ARTIFACT_NAMES.join(', ')}`);
   const asGiven = (f: string) => (f === '-' || path.isAbsolute(f) ? f : path.resolve(io.cwd, f));
   const daemon: Readonly<DaemonConfig> | null =
     values['daemon-config'] !== undefined ? loadDaemonConfig(asGiven(values['daemon-config']), { cwd: io.cwd }) : null;
@@ -107,34 +94,25 @@ async function run(argv: string[], io: CliIO): Promise<number> {
 
   const { host, mac } = findHost(prov.hosts, (n) => prov.hostByName(n), (m) => prov.hostByMac(m), target);
   const { profiles } = await createOsProfiles({ images: prov.defaults.images, assetRoots });
-  const serverUrl = `http://${server}:${port}`;
-  const ctx = installContext(serverUrl, PREVIEW_TOKEN, mac, host.install.network.hostname);
-  const route = PREVIEW_ARTIFACTS[artifact as PreviewArtifact];
-
-  let contentType: string;
-  let body: string;
-  let install: InstallBoot | undefined;
-  if (route === null) {
-    install = installBoot(profiles, host, ctx, server, port);
-    contentType = 'text/plain; charset=utf-8';
-    body = renderIpxeInstall({
-      mac,
-      hostname: host.install.network.hostname,
-      os: host.install.os,
-      bootId: 'preview',
-      kernelUrl: assetUrl(serverUrl, install.kernel),
-      initrdUrls: install.initrds.map((i) => assetUrl(serverUrl, i)),
-      args: install.cmdline.split(/\s+/).filter((a) => a.length > 0),
-    });
-  } else {
-    const profile = profiles[host.install.os];
-    const doc = profile?.renderArtifact(route.family, route.name, host, ctx) ?? null;
-    if (doc === null) {
-      throw usageError(`host "${host.name}" (os ${host.install.os}) has no ${artifact} artifact`);
-    }
-    contentType = doc.contentType;
-    body = String(doc.body);
+  // The daemon's rendering path (boot/render.ts), over the config files alone.
+  const renderer = new ScriptRenderer(
+    {
+      provisioning: prov,
+      settings: { serverAddress: server, httpPort: port, localBoot: { bios: 'sanboot', efi: 'exit' } },
+      log: silentLogger,
+      serverUrl: `http://${server}:${port}`,
+    },
+    profiles,
+  );
+  let doc: ReturnType<ScriptRenderer['preview']>;
+  try {
+    doc = renderer.preview({ host, mac }, artifact);
+  } catch (err) {
+    if (isPxedError(err, 'BOOT_NOT_FOUND')) throw usageError(`host "${host.name}" (os ${host.install.os}) has no ${artifact} artifact`);
+    throw err;
   }
+  const { contentType, install } = doc;
+  const body = String(doc.body);
   if (values.json) {
     io.stdout(`${JSON.stringify({ host: host.name, mac, os: host.install.os, artifact, contentType, body, ...(install ? { install } : {}) }, null, 2)}\n`);
   } else {

@@ -26,8 +26,6 @@ export interface RunnerConfig {
     probeTimeoutMs?: number;
   };
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
-  /** 'sync' also offers dhcpBootSync (as the daemon's BootPolicy does), which the service then uses; default 'async'. */
-  policy?: 'async' | 'sync';
 }
 
 const out = (o: Record<string, unknown>): void => {
@@ -62,14 +60,7 @@ function answer(q: DhcpBootQuery): DhcpBootAnswer | null {
 }
 
 const policy: DhcpBootPolicy = {
-  dhcpBoot(q) {
-    try {
-      return Promise.resolve(answer(q));
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
-  },
-  ...(cfg.policy === 'sync' ? { dhcpBootSync: answer } : {}),
+  dhcpBoot: answer,
   dhcpObserved(obs) {
     out({ ev: 'observed', ...obs });
   },

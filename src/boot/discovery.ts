@@ -1,0 +1,53 @@
+// Discovery: an unknown MAC that netboots is recorded as `discovered` (policy unknown_macs: discover), and a known
+// machine's firmware identity (arch, firmware, UUID, vendor class) is kept current from what native PXE shows.
+
+import { isPxedError } from '../errors.js';
+import { BootEvents } from '../model/events.js';
+import type { Machine } from '../model/machine.js';
+import type { PolicyContext } from './settings.js';
+import type { BootClient, DhcpBootQuery } from './types.js';
+
+/** Records the client as a discovered machine with its 'discovered' event (both or neither). */
+export function discover(ctx: PolicyContext, query: DhcpBootQuery): void {
+  const c = query.client;
+  // The machine and its 'discovered' event land together (a lost race with another writer adds neither).
+  const created = ctx.registry.atomically(() => {
+    try {
+      ctx.registry.machineCreate({
+        mac: c.mac,
+        host: null,
+        state: 'discovered',
+        installMode: ctx.settings.installMode,
+        arch: c.arch,
+        firmware: c.firmware,
+        uuid: c.uuid,
+        vendorClass: c.vendorClass,
+      });
+    } catch (err) {
+      if (isPxedError(err, 'REGISTRY_EXISTS')) return false;
+      throw err;
+    }
+    ctx.registry.eventAppend(c.mac, BootEvents.discovered({
+      stage: query.stage,
+      arch: c.arch,
+      firmware: c.firmware,
+      ipxe: c.isIpxe,
+      uuid: c.uuid,
+      vendorClass: c.vendorClass,
+    }));
+    return true;
+  });
+  if (created) ctx.log.info('discovered machine', { mac: c.mac, firmware: c.firmware, xid: query.xid });
+}
+
+/** Keeps arch/firmware/uuid/vendor class current (written only when they change; native PXE over iPXE). */
+export function refreshIdentity(ctx: PolicyContext, machine: Machine, c: BootClient): void {
+  if (c.isIpxe) return; // iPXE reports its own arch/vendor class, not the firmware's.
+  if (machine.arch === c.arch && machine.firmware === c.firmware && (c.uuid === null || machine.uuid === c.uuid)) return;
+  ctx.registry.machineUpdate(machine.mac, {
+    arch: c.arch,
+    firmware: c.firmware,
+    ...(c.uuid !== null ? { uuid: c.uuid } : {}),
+    ...(c.vendorClass !== null ? { vendorClass: c.vendorClass } : {}),
+  });
+}

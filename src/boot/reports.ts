@@ -1,0 +1,36 @@
+// Transfer reports: what TFTP and the HTTP asset routes served, put on the timeline of the machine that last used
+// the client's address (or logged at debug level when no known machine did).
+
+import { BootEvents } from '../model/events.js';
+import type { Attribution } from './attribution.js';
+import type { PolicyContext } from './settings.js';
+import type { TftpTransferReport } from './types.js';
+
+/** One TFTP transfer's outcome. */
+export function recordTftpTransfer(ctx: PolicyContext, attribution: Attribution, report: TftpTransferReport): void {
+  const mac = attribution.macForIp(report.client.address);
+  const detail = {
+    path: report.path,
+    bytes: report.bytes,
+    durationMs: report.durationMs,
+    outcome: report.outcome,
+    options: report.options,
+    client: `${report.client.address}:${report.client.port}`,
+    ...(report.detail !== undefined ? { detail: report.detail } : {}),
+  };
+  if (mac === null || ctx.registry.machineGet(mac) === null) {
+    ctx.log.debug('tftp transfer from an address with no known machine', detail);
+    return;
+  }
+  ctx.registry.eventAppend(mac, BootEvents.tftp(detail));
+}
+
+/** An asset (kernel, initrd, ...) fully or partly served. */
+export function recordAssetServed(ctx: PolicyContext, attribution: Attribution, clientAddress: string, path: string, bytes: number, status: number): void {
+  const mac = attribution.macForIp(clientAddress);
+  if (mac === null || ctx.registry.machineGet(mac) === null) {
+    if (ctx.log.enabled('debug')) ctx.log.debug('asset served to an address with no known machine', { client: clientAddress, path, bytes, status });
+    return;
+  }
+  ctx.registry.eventAppend(mac, BootEvents.asset({ path, bytes, status, client: clientAddress }));
+}
