@@ -11,31 +11,15 @@ import { assetUrl, renderDiscovered, renderInstall, renderLocalBoot, renderRefus
 import type { BootSettings, PolicyContext } from './settings.js';
 import { mintToken, newBootId } from './tokens.js';
 import type { HttpDocument } from './types.js';
+import { PREVIEW_ARTIFACTS, PREVIEW_ARTIFACT_NAMES, isPreviewArtifact } from '../model/artifacts.js';
+
+export { PREVIEW_ARTIFACTS, PREVIEW_ARTIFACT_NAMES, isPreviewArtifact, type PreviewArtifact } from '../model/artifacts.js';
 
 export const IPXE_CONTENT_TYPE = 'text/plain; charset=utf-8';
 /** Bound of the local-boot script memo (cleared when full). */
 const LOCAL_BOOT_SCRIPTS_MAX = 4096;
 /** States whose netboot renders an install (installed/configured only in 'always' mode). */
 const INSTALL_STATES: readonly MachineState[] = ['registered', 'booting', 'installing', 'stalled'];
-
-/**
- * The one artifact table: what the admin API's preview route and `pxed render` render, and the token route each
- * stands for; null = the iPXE script.
- */
-export const PREVIEW_ARTIFACTS = {
-  ipxe: null,
-  'user-data': { family: 'nocloud', name: 'user-data' },
-  'meta-data': { family: 'nocloud', name: 'meta-data' },
-  'nixos-install': { family: 'nixos', name: 'install.sh' },
-  'nixos-config': { family: 'nixos', name: 'configuration.nix' },
-  'nixos-host': { family: 'nixos', name: 'host.json' },
-} as const;
-export type PreviewArtifact = keyof typeof PREVIEW_ARTIFACTS;
-export const PREVIEW_ARTIFACT_NAMES = Object.keys(PREVIEW_ARTIFACTS) as PreviewArtifact[];
-
-export function isPreviewArtifact(name: string): name is PreviewArtifact {
-  return Object.hasOwn(PREVIEW_ARTIFACTS, name);
-}
 
 /** Result of an `ipxe` preview (admin API) or of a live rendering. */
 export type ScriptVariant = 'install' | 'local-boot' | 'discovered' | 'unknown' | 'refused' | 'error';

@@ -120,50 +120,5 @@ export interface TftpBootPolicy {
   tftpTransferred(report: TftpTransferReport): void;
 }
 
-// ---- HTTP-facing part of the seam (owned by src/boot/policy.ts; src/http only renders what these return) ----
-
-/** A document the policy produced for an HTTP client. */
-export interface HttpDocument {
-  contentType: string;
-  body: string | Buffer;
-}
-
-export interface IpxeScriptRequest {
-  /** From the URL; the policy validates and normalises it. */
-  mac: string;
-  /** iPXE settings the bootstrap script passes along (${buildarch}, ${platform}, ${uuid}, ...), unvalidated. */
-  query: Record<string, string | undefined>;
-  clientAddress: string;
-}
-
-/** Artifacts an installer fetches with its per-boot token, e.g. 'user-data', 'meta-data', 'install.sh'. */
-export interface TokenArtifactRequest {
-  /** 'nocloud' | 'nixos' */
-  family: string;
-  token: string;
-  name: string;
-  clientAddress: string;
-}
-
-export interface PhoneHomeRequest {
-  token: string;
-  /** Parsed JSON body: a Subiquity reporting event or {status: 'installed'|'failed', detail?}. */
-  body: unknown;
-  clientAddress: string;
-}
-
-export interface HttpBootPolicy {
-  /** GET /boot.ipxe: the bootstrap every iPXE client gets. */
-  bootstrapScript(clientAddress: string): HttpDocument;
-  /**
-   * GET /ipxe/:mac: always a script (install, local boot, discovered menu, or echo+exit for unknown machines).
-   * Synchronous, like every method here: errors are thrown.
-   */
-  machineScript(req: IpxeScriptRequest): HttpDocument;
-  /** Token routes; null = 404 (unknown/expired token or unknown artifact; an expired known token is recorded). */
-  tokenArtifact(req: TokenArtifactRequest): HttpDocument | null;
-  /** Phone-home; null = 404 as above. Idempotent. */
-  phoneHome(req: PhoneHomeRequest): { state: string } | null;
-  /** An asset (kernel/initrd/...) was fully or partly served to clientAddress; recorded on the timeline. */
-  assetServed(clientAddress: string, path: string, bytes: number, status: number): void;
-}
+// ---- HTTP-facing part: the port src/http owns (src/http/types.ts); re-exported for the policy's files.
+export type { HttpBootPolicy, HttpDocument, IpxeScriptRequest, PhoneHomeRequest, TokenArtifactRequest } from '../http/types.js';

@@ -4,7 +4,7 @@
 
 import http from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import type { HttpDocument } from '../boot/types.js';
+import type { HttpDocument } from './types.js';
 import { PxedError, describeError } from '../errors.js';
 import type { MachineState } from '../model/machine.js';
 import { API_PREFIX, apiRoutes, registerApi, type ApiRoute } from './api.js';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { HttpBootPolicy } from '../boot/types.js';
+import type { HttpBootPolicy } from './types.js';
 import { confineAsset } from './confine.js';
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {

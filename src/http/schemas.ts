@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { parseMac } from '../net/mac.js';
 import { MACHINE_STATES } from '../model/machine.js';
-import { PREVIEW_ARTIFACTS } from './types.js';
+import { PREVIEW_ARTIFACT_NAMES } from '../model/artifacts.js';
 
 /** MAC spellings accepted in URLs and bodies: colon or dash separated, Cisco dotted, or 12 bare hex digits. */
 const MAC_RE = /^(?:[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}|[0-9A-Fa-f]{12})$/;
@@ -63,7 +63,7 @@ export const ErrorSchema = z
   .describe('Error');
 
 export const MacParams = z.object({ mac: Mac }).strict();
-export const RenderParams = z.object({ mac: Mac, artifact: z.enum(PREVIEW_ARTIFACTS) }).strict();
+export const RenderParams = z.object({ mac: Mac, artifact: z.enum(PREVIEW_ARTIFACT_NAMES) }).strict();
 export const TokenParams = z.object({ token: z.string().min(1).max(200) }).strict();
 
 /** iPXE settings for previews (?buildarch=x86_64&platform=efi&uuid=…), as the bootstrap script would pass them. */

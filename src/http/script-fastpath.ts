@@ -11,7 +11,7 @@
 // Anything else returns false and goes to fastify (HEAD → 404, bad escapes → 400, trailing slash → 404, ...).
 
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { HttpBootPolicy, HttpDocument } from '../boot/types.js';
+import type { HttpBootPolicy, HttpDocument } from './types.js';
 import type { Logger } from '../log.js';
 import type { HttpMetrics } from './metrics.js';
 

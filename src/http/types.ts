@@ -1,18 +1,69 @@
-// What the HTTP side needs from the rest of pxed. src/http renders what these return; it never reads SQLite or
-// config itself. The boot-facing half is `HttpBootPolicy` (src/boot/types.ts); the operator-facing half is
-// `AdminApi` below, satisfied structurally by the MachineAdmin class in src/boot/admin.ts.
+// The ports src/http owns: what the HTTP side needs from the rest of pxed. src/http renders what these return; it
+// never reads SQLite or config itself (test/architecture/imports.test.ts). The boot-facing half is `HttpBootPolicy`,
+// satisfied structurally by BootPolicy (src/boot/policy.ts); the operator-facing half is `AdminApi`, satisfied by
+// MachineAdmin (src/boot/admin.ts). app.ts wires them.
 
-import type { HttpBootPolicy, HttpDocument } from '../boot/types.js';
 import type { Logger } from '../log.js';
 import type { InstallMode, Machine, MachineOverrides, MachineState } from '../model/machine.js';
 import type { BootEvent } from '../model/events.js';
+import type { PreviewArtifact } from '../model/artifacts.js';
+
+// ---- Boot-facing port
+
+
+/** A document the policy produced for an HTTP client. */
+export interface HttpDocument {
+  contentType: string;
+  body: string | Buffer;
+}
+
+export interface IpxeScriptRequest {
+  /** From the URL; the policy validates and normalises it. */
+  mac: string;
+  /** iPXE settings the bootstrap script passes along (${buildarch}, ${platform}, ${uuid}, ...), unvalidated. */
+  query: Record<string, string | undefined>;
+  clientAddress: string;
+}
+
+/** Artifacts an installer fetches with its per-boot token, e.g. 'user-data', 'meta-data', 'install.sh'. */
+export interface TokenArtifactRequest {
+  /** 'nocloud' | 'nixos' */
+  family: string;
+  token: string;
+  name: string;
+  clientAddress: string;
+}
+
+export interface PhoneHomeRequest {
+  token: string;
+  /** Parsed JSON body: a Subiquity reporting event or {status: 'installed'|'failed', detail?}. */
+  body: unknown;
+  clientAddress: string;
+}
+
+export interface HttpBootPolicy {
+  /** GET /boot.ipxe: the bootstrap every iPXE client gets. */
+  bootstrapScript(clientAddress: string): HttpDocument;
+  /**
+   * GET /ipxe/:mac: always a script (install, local boot, discovered menu, or echo+exit for unknown machines).
+   * Synchronous, like every method here: errors are thrown.
+   */
+  machineScript(req: IpxeScriptRequest): HttpDocument;
+  /** Token routes; null = 404 (unknown/expired token or unknown artifact; an expired known token is recorded). */
+  tokenArtifact(req: TokenArtifactRequest): HttpDocument | null;
+  /** Phone-home; null = 404 as above. Idempotent. */
+  phoneHome(req: PhoneHomeRequest): { state: string } | null;
+  /** An asset (kernel/initrd/...) was fully or partly served to clientAddress; recorded on the timeline. */
+  assetServed(clientAddress: string, path: string, bytes: number, status: number): void;
+}
+
+// ---- Operator-facing port
 
 /** A value or a promise of it: admin implementations may be synchronous (better-sqlite3) or not. */
 export type MaybePromise<T> = T | Promise<T>;
 
-/** Artifacts the preview route renders (without minting a live token). */
-export const PREVIEW_ARTIFACTS = ['ipxe', 'user-data', 'meta-data', 'nixos-install', 'nixos-config', 'nixos-host'] as const;
-export type PreviewArtifact = (typeof PREVIEW_ARTIFACTS)[number];
+/** Artifacts the preview route renders (without minting a live token): the one table, model/artifacts.ts. */
+export { PREVIEW_ARTIFACT_NAMES, type PreviewArtifact } from '../model/artifacts.js';
 
 export interface AdminMachineCreate {
   /** Lower-case colon form (the API normalises before calling). */
@@ -38,10 +89,9 @@ export interface AdminEventQuery {
 /**
  * The operator-facing machine API behind /api/v1.
  *
- * Errors: throw PxedError with a code; the HTTP layer maps codes by suffix (src/http/errors.ts) —
- *   *_NOT_FOUND → 404; *_EXISTS, *_CONFLICT, LIFECYCLE_ILLEGAL → 409; *_BAD_INPUT → 400 (details.field, if set,
- *   prefixes the message); ARTIFACT_INVALID, BOOT_SCRIPT_INVALID → 500 with the message —
- * and anything else to 500 without detail. Messages reach the operator verbatim, so they must not carry secrets.
+ * Errors: throw PxedError with a code; its HTTP status is the one error table's (src/errors.ts ERROR_STATUS), and
+ * src/http/errors.ts shapes the body (details.field, if set, prefixes a 400 message; other 5xx carry no detail).
+ * Messages reach the operator verbatim, so they must not carry secrets.
  * Satisfied structurally by MachineAdmin (src/boot/admin.ts); test/http/api.test.ts checks that at compile time.
  * MACs arrive already normalised (lower-case colon form).
  */

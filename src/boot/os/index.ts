@@ -2,10 +2,8 @@
 // (createOsProfiles, which reads the NixOS templates and the pre-fetched netboot.ipxe copies); rendering is then
 // pure. Every render validates its inputs and throws PxedError ARTIFACT_INVALID with details.field on failure.
 
-import type { HostSpec, ImageCatalog } from '../../config/provisioning.js';
-import type { InstallBoot, InstallContext, OsProfile, OsProfiles } from '../os-profile.js';
-import type { HttpDocument } from '../types.js';
-import { invalid } from './context.js';
+import type { ImageCatalog } from '../../config/provisioning.js';
+import type { OsProfile, OsProfiles } from '../os-profile.js';
 import { loadNetbootIpxe, loadNixosTemplates, nixosArtifact, nixosInstall, type NixosOptions } from './nixos.js';
 import { ubuntuArtifact, ubuntuInstall, type UbuntuOptions } from './ubuntu.js';
 import { compileValidators } from './validate.js';
@@ -52,19 +50,4 @@ export async function createOsProfiles(opts: OsProfilesOptions): Promise<{ profi
     nixos: createNixosProfile({ netboot: byVersion, templates, ...(opts.extraArgs?.nixos !== undefined ? { extraArgs: opts.extraArgs.nixos } : {}) }),
   };
   return { profiles, missingNetboot: missing };
-}
-
-function profileFor(profiles: OsProfiles, host: HostSpec): OsProfile {
-  const p = profiles[host.install.os];
-  if (p === undefined) throw invalid('install.os', `no OS profile for ${JSON.stringify(host.install.os)}`);
-  return p;
-}
-
-/** Convenience dispatch on host.install.os (what the policy does with OsProfiles). */
-export function renderInstall(profiles: OsProfiles, host: HostSpec, ctx: InstallContext): InstallBoot {
-  return profileFor(profiles, host).renderInstall(host, ctx);
-}
-
-export function renderArtifact(profiles: OsProfiles, family: string, name: string, host: HostSpec, ctx: InstallContext): HttpDocument | null {
-  return profileFor(profiles, host).renderArtifact(family, name, host, ctx);
 }
