@@ -16,6 +16,11 @@ export class ServiceGroup {
 
   constructor(private readonly services: readonly Service[], private readonly log: Logger) {}
 
+  /** The services' names in start order. */
+  get names(): string[] {
+    return this.services.map((s) => s.name);
+  }
+
   /** Starts every service in order; on a failure, stops those already started (in reverse) and rethrows. */
   async start(): Promise<void> {
     for (const s of this.services) {
