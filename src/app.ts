@@ -201,7 +201,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         bootServerPort: cfg.dhcp.boot_server_port,
         mode: cfg.dhcp.mode,
         vendorPrefixes: cfg.dhcp.vendor_prefixes,
-        policy,
+        // dhcp's port is one synchronous dhcpBoot; BootPolicy satisfies it directly once its seam is the sync one.
+        policy: { dhcpBoot: (q) => policy.dhcpBootSync(q), dhcpObserved: (obs) => policy.dhcpObserved(obs) },
         log: log.child({ subsystem: 'dhcp' }),
         onFatal,
       };

@@ -1,7 +1,7 @@
-// Client classification: one pure function from a decoded packet to a BootClient (boot/types.ts). Everything
+// Client classification: one pure function from a decoded packet to a BootClient (model/client.ts). Everything
 // downstream (policy, reply builder) uses its result and never re-reads options 60/77/93/97/175.
 
-import type { BootClient, Firmware } from '../boot/types.js';
+import type { BootClient, Firmware } from '../model/client.js';
 import {
   clientArchs,
   clientUuid,

@@ -1,7 +1,8 @@
 // Reply builders: pure functions from (request, classification, policy answer) to the reply packet, exactly per
 // protocol.md §2.2-2.4 (proxy OFFER on :67), §3.2 (ACK on :4011) and §7 (full DHCP mode).
 
-import type { BootClient, DhcpBootAnswer } from '../boot/types.js';
+import type { BootClient } from '../model/client.js';
+import type { DhcpBootAnswer } from './ports.js';
 import {
   BOOTREPLY,
   encode,

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { fixtures } from '../helpers/paths.js';
 import { decode, encodeUserClasses, OPT, type DhcpPacket } from '../../src/dhcp/codec.js';
 import { classifyClient, matchVendorPrefix } from '../../src/dhcp/classify.js';
-import type { Firmware } from '../../src/boot/types.js';
+import type { Firmware } from '../../src/model/client.js';
 
 function pkt(opts: [number, Buffer][]): DhcpPacket {
   return {

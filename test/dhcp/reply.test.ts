@@ -6,7 +6,7 @@ import { fixtures } from '../helpers/paths.js';
 import { decode, encode, getOption, OPT, type DhcpPacket } from '../../src/dhcp/codec.js';
 import { classifyClient } from '../../src/dhcp/classify.js';
 import { buildBootServerAck, buildLeaseReply, buildProxyOffer, ProxyOfferEncoder } from '../../src/dhcp/reply.js';
-import type { DhcpBootAnswer } from '../../src/boot/types.js';
+import type { DhcpBootAnswer } from '../../src/dhcp/ports.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const fx = (f: string): DhcpPacket => decode(fs.readFileSync(fixtures('dhcp', f)));

@@ -4,7 +4,7 @@
 import { DhcpService, type Reservation } from '../../../src/dhcp/server.js';
 import { createLogger } from '../../../src/log.js';
 import { openRegistry } from '../../../src/registry/sqlite.js';
-import type { DhcpBootAnswer, DhcpBootPolicy, DhcpBootQuery, UefiStrategy } from '../../../src/boot/types.js';
+import type { DhcpBootAnswer, DhcpBootPort, DhcpBootQuery, UefiStrategy } from '../../../src/dhcp/ports.js';
 import { describeError } from '../../../src/errors.js';
 
 export interface RunnerConfig {
@@ -26,8 +26,6 @@ export interface RunnerConfig {
     probeTimeoutMs?: number;
   };
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
-  /** 'sync' also offers dhcpBootSync (as the daemon's BootPolicy does), which the service then uses; default 'async'. */
-  policy?: 'async' | 'sync';
 }
 
 const out = (o: Record<string, unknown>): void => {
@@ -61,15 +59,8 @@ function answer(q: DhcpBootQuery): DhcpBootAnswer | null {
   return a;
 }
 
-const policy: DhcpBootPolicy = {
-  dhcpBoot(q) {
-    try {
-      return Promise.resolve(answer(q));
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
-  },
-  ...(cfg.policy === 'sync' ? { dhcpBootSync: answer } : {}),
+const policy: DhcpBootPort = {
+  dhcpBoot: answer,
   dhcpObserved(obs) {
     out({ ev: 'observed', ...obs });
   },
