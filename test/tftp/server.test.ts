@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import type { TftpBootPolicy, TftpTransferReport } from '../../src/boot/types.js';
+import type { TftpPolicyPort, TftpTransferReport } from '../../src/tftp/ports.js';
 import { decode, encode, ERR } from '../../src/tftp/codec.js';
 import { TftpService } from '../../src/tftp/server.js';
 import { waitFor } from '../helpers/netns.js';
@@ -28,7 +28,7 @@ const reports: TftpTransferReport[] = [];
 let svc: TftpService;
 let port: number;
 
-const policy: TftpBootPolicy = {
+const policy: TftpPolicyPort = {
   tftpOpen(p, client) {
     if (p !== 'dyn/hello.ipxe') return Promise.resolve(null);
     const body = Buffer.from(`#!ipxe\necho hello ${client.address}\n`);
@@ -354,7 +354,12 @@ void describe('timeouts, caps, cleanup', () => {
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, HOST, r));
     const got: Array<ReturnType<typeof decode>> = [];
-    sock.on('message', (m) => got.push(decode(m)));
+    sock.on('message', (m, ri) => {
+      const p = decode(m);
+      got.push(p);
+      // ACK DATA 1 only (the client is confirmed), then fall silent.
+      if (p.op === 'data' && p.block === 1) sock.send(encode({ op: 'ack', block: 1 }), ri.port, ri.address);
+    });
     sock.send(rrqPacket('ten.bin'), p2, HOST);
     await waitFor('transfer active', () => s2.stats().active === 1, 2000, 5);
     assert.equal(s2.stats().sockets, 3, 'listener + transfer socket + wrong-TID guard');
@@ -363,15 +368,18 @@ void describe('timeouts, caps, cleanup', () => {
     await waitFor('socket closed', () => s2.stats().sockets === 1, 1000, 5);
     sock.close();
     const datas = got.filter((p) => p.op === 'data');
-    assert.equal(datas.length, 4, 'DATA 1 once plus 3 retransmissions');
+    assert.equal(datas.length, 5, 'DATA 1, then DATA 2 once plus 3 retransmissions');
     assert.ok(got.at(-1)?.op === 'error', 'the client is told');
     assert.equal(rep2.at(-1)?.outcome, 'timeout');
   });
   void it('a final ACK that never arrives ends the transfer as complete', async () => {
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, HOST, r));
-    sock.on('message', () => undefined);
-    sock.send(rrqPacket('empty.bin'), p2, HOST);
+    sock.on('message', (m, ri) => {
+      const p = decode(m);
+      if (p.op === 'data' && p.data.length === 512) sock.send(encode({ op: 'ack', block: p.block }), ri.port, ri.address);
+    });
+    sock.send(rrqPacket('ten.bin'), p2, HOST);
     await waitFor('transfer active', () => s2.stats().active === 1, 2000, 5);
     await waitFor('transfer ended', () => s2.stats().active === 0, 5000, 20);
     sock.close();
