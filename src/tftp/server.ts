@@ -220,21 +220,26 @@ export class TftpService implements Service {
     return false;
   }
 
-  /** The caps (null = admitted). A full unconfirmed cap evicts its oldest transfer rather than refuse. */
+  /**
+   * The caps (null = admitted), checked per client, then unverified, then in total. Unverified transfers (no ACK
+   * yet, or still being set up) have their own cap; when it is full the oldest unverified transfer is evicted
+   * rather than the new request refused, so forged RRQs cannot lock real clients out.
+   */
   private admit(address: string): string | null {
     if ((this.perClient.get(address) ?? 0) >= this.cfg.maxTransfersPerClient) return 'per-client transfer cap';
-    if (this.transfers.size + this.pendingCount >= this.cfg.maxTransfers) return 'global transfer cap';
-    // Requests still being set up are not counted: a burst of real clients must not evict one another.
-    let unconfirmed = 0;
+    let unconfirmed = this.pendingCount;
     let oldest: Transfer | null = null;
     for (const { transfer: t } of this.transfers.values()) {
       if (t.confirmed) continue;
       unconfirmed++;
       if (oldest === null || t.startedAt < oldest.startedAt) oldest = t;
     }
-    if (unconfirmed < this.cfg.maxUnconfirmed || oldest === null) return null;
-    this.counters.evicted++;
-    oldest.abort('evicted: unconfirmed-transfer cap reached');
+    if (unconfirmed >= this.cfg.maxUnconfirmed) {
+      if (oldest === null) return 'unconfirmed transfer cap';
+      this.counters.evicted++;
+      oldest.abort('evicted: unconfirmed-transfer cap reached');
+    }
+    if (this.transfers.size + this.pendingCount >= this.cfg.maxTransfers) return 'global transfer cap';
     return null;
   }
 
