@@ -46,7 +46,7 @@ export interface TftpServiceOptions {
    */
   cacheBytes?: number;
   cacheFileBytes?: number;
-  /** Answer iPXE's `autoexec.ipxe` probe with an instant ERROR 1 without asking policy or roots (default true, Q14). */
+  /** Answer iPXE's `autoexec.ipxe` probe with an instant ERROR 1 without asking policy or roots (default true, docs/protocol.md Q14). */
   autoexecNotFound?: boolean;
   /** Dynamic files and transfer reports. Without it only the static roots are served. */
   policy?: TftpPolicyPort;

@@ -1,5 +1,5 @@
 // One read transfer on its own socket (its own TID, RFC 1350 §4). Lock-step is windowsize 1 (RFC 7440).
-// Contracts (protocol.md §6):
+// Contracts (docs/protocol.md §6):
 // - Retransmit only when the timer fires (bounded retries, back-off); a duplicate ACK never triggers a send
 //   (RFC 1123 §4.2.3.1, sorcerer's apprentice). ACKs for blocks not yet sent are ignored.
 // - An ACK for block k below the last block sent acknowledges up to k and restarts the window at k+1 (RFC 7440 §4).

@@ -264,7 +264,7 @@ void test('iPXE gets its script URL, UEFI HTTP boot gets HTTPClient + URL, unsup
   const oi = byXid.get(0x1001);
   assert.ok(oi);
   assert.equal(oi.file, `http://10.77.0.2:8080/boot.ipxe?mac=${RAW}`);
-  assert.equal(oi.siaddr, '10.77.0.2'); // iPXE ignores a proxy offer without next-server (netboot-lab.md gotcha 2)
+  assert.equal(oi.siaddr, '10.77.0.2'); // iPXE ignores a proxy offer without next-server (docs/protocol.md §11 item 2)
   const oh = byXid.get(0x1002);
   assert.ok(oh);
   assert.equal(getOption(oh, OPT.VENDOR_CLASS)?.toString(), 'HTTPClient');

@@ -1,4 +1,4 @@
-// Real firmware against the real daemon (issue 7, netboot-lab.md): SeaBIOS/iPXE and OVMF guests in QEMU (TCG) boot
+// Real firmware against the real daemon (issue 7, docs/protocol.md §11): SeaBIOS/iPXE and OVMF guests in QEMU (TCG) boot
 // from `pxed serve` inside network namespaces this test creates, down to the guest payload POSTing
 // {"status":"installed"} to pxed's own per-boot phone-home URL. One boot at a time; every wait is bounded.
 // A failing case keeps test/artifacts/<case>/ (pcap, serial log, pxed log, dnsmasq logs, config, registry).

@@ -164,14 +164,14 @@ void describe('protocol details', () => {
     const c = await tftpGet({ host: HOST, port, file: 'ten.bin' });
     assert.equal(c.oack, null, 'no options asked: DATA 1 first');
   });
-  void it('missing file: ERROR 1 at once, never an OACK first (Q8)', async () => {
+  void it('missing file: ERROR 1 at once, never an OACK first (docs/protocol.md Q8)', async () => {
     const t0 = Date.now();
     const replies = await exchange(HOST, port, [rrqPacket('missing.efi', [['tsize', '0'], ['blksize', '1468']])], 150);
     assert.equal(replies.length, 1);
     assert.deepEqual(replies[0]!.packet, { op: 'error', code: ERR.NOT_FOUND, message: 'file not found' });
     assert.ok(Date.now() - t0 < 1000);
   });
-  void it('autoexec.ipxe gets an instant not-found even though the root has one (Q14)', async () => {
+  void it('autoexec.ipxe gets an instant not-found even though the root has one (docs/protocol.md Q14)', async () => {
     const replies = await exchange(HOST, port, [rrqPacket('autoexec.ipxe'), rrqPacket('/sub/autoexec.ipxe')], 150);
     assert.deepEqual(replies.map((r) => r.packet?.op === 'error' && r.packet.code), [ERR.NOT_FOUND, ERR.NOT_FOUND]);
   });
@@ -187,7 +187,7 @@ void describe('protocol details', () => {
     const e = await exchange(HOST, port, [encode({ op: 'error', code: 0, message: 'x' })], 150);
     assert.equal(e.length, 0, 'an ERROR is never answered');
   });
-  void it('EDK2 size probe: OACK with tsize, ERROR 8, second RRQ downloads (Q5, §9.5)', async () => {
+  void it('EDK2 size probe: OACK with tsize, ERROR 8, second RRQ downloads (docs/protocol.md Q5, §6.2)', async () => {
     const before = svc.stats();
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, HOST, r));

@@ -1,4 +1,4 @@
-// The DHCP test lab (netboot-lab.md topology), all inside namespaces this test creates:
+// The DHCP test lab (docs/protocol.md §11 item 4), all inside namespaces this test creates:
 //   router ns: eth0 10.77.0.1/24, dnsmasq as the LAN's ordinary DHCP (no PXE options, no-ping)
 //   net ns:    br0 bridging the other three
 //   server ns: eth0 10.77.0.2/24, pxed's DhcpService in a child process (helpers/responder.js)
@@ -46,7 +46,7 @@ export function makeLab(opts: { clientCidr?: string | null } = {}): Lab {
       vethPair(ns, 'eth0', addr, net, port, null);
       net.ip('link', 'set', port, 'master', 'br0');
     }
-    // A default route lets the client's 255.255.255.255 sends through (test-tools.md "DHCP load").
+    // A default route lets the client's 255.255.255.255 sends through: without a route Linux refuses a send to 255.255.255.255 (ENETUNREACH).
     if (cidr) client.ip('route', 'add', 'default', 'dev', 'eth0');
     return {
       net, router, server, client, dir,

@@ -34,7 +34,7 @@ const out = (o: Record<string, unknown>): void => {
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as RunnerConfig;
 
-// The fake policy follows protocol.md §4.3 the way the real one will: iPXE -> script URL, HTTP -> URL, BIOS ->
+// The fake policy follows docs/protocol.md §4.3 the way the real one will: iPXE -> script URL, HTTP -> URL, BIOS ->
 // undionly.kpxe, UEFI -> snponly.efi (or the override).
 function answer(q: DhcpBootQuery): DhcpBootAnswer | null {
   const m = cfg.registered[q.client.mac] ?? cfg.registered['*'];
