@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { artifactsDir, repoRoot } from '../helpers/paths.js';
 import { Lab, LAN } from './lab.js';
 import { ensurePayload, type Payload } from './payload.js';
-import { dhcpPackets, readPcap, type Packet } from './pcap.js';
+import { dhcpPackets, readPcap, type Packet } from '../helpers/pcap.js';
 import { Pxed, type EventView } from './pxed.js';
 import { bootVm, type BootOptions, type BootResult, type VmOptions } from './qemu.js';
 import { patchedPlainPxeRom } from './rom.js';
