@@ -1,11 +1,12 @@
 // pxed's DhcpService for the benchmark: proxy mode on eth0, a policy that boots every MAC (like the dnsmasq
-// reference, which answers every PXE client). Synchronous, as the seam is. Prints "ready" and runs until SIGTERM.
+// reference, which answers every PXE client). Synchronous, like the seam (src/dhcp/ports.ts). Prints "ready" and
+// runs until SIGTERM.
 import { DhcpService } from '../../src/dhcp/server.js';
 import { createLogger } from '../../src/log.js';
-import type { DhcpBootAnswer, DhcpBootPolicy, DhcpBootQuery } from '../../src/boot/types.js';
+import type { DhcpBootAnswer, DhcpBootPort, DhcpBootQuery } from '../../src/dhcp/ports.js';
 
 const answer = (q: DhcpBootQuery): DhcpBootAnswer => ({ bootFile: q.client.firmware === 'bios' ? 'undionly.kpxe' : 'snponly.efi', nextServer: q.serverAddress, strategy: 'binl' });
-const policy: DhcpBootPolicy = {
+const policy: DhcpBootPort = {
   dhcpBoot: answer,
   dhcpObserved: () => undefined,
 };

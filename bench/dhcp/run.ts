@@ -46,7 +46,7 @@ async function startPxed(server: Netns): Promise<ChildProcess> {
 }
 
 async function startDnsmasq(server: Netns): Promise<ChildProcess> {
-  // The reference: dnsmasq in proxy mode with one boot file per arch (test-tools.md).
+  // The reference: dnsmasq in proxy mode with one boot file per arch.
   const dnsmasq = server.spawn('dnsmasq', ['-k', '-C', '/dev/null', '--port=0', '--user=root', '--interface=eth0', '--bind-interfaces',
     '--dhcp-range=10.77.0.0,proxy', '--pxe-service=x86PC,boot,undionly', '--pxe-service=X86-64_EFI,boot,snponly.efi',
     '--log-facility=/dev/null', '--pid-file', '--dhcp-leasefile=/dev/null']);

@@ -42,7 +42,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tftp-bench-'));
-  fs.chmodSync(dir, 0o755); // dnsmasq drops to nobody: a 0700 root makes it exit 3 silently (test-tools.md)
+  fs.chmodSync(dir, 0o755); // dnsmasq drops to nobody: a 0700 root makes it exit 3 silently
   const root = path.join(dir, 'root');
   fs.mkdirSync(root, { mode: 0o755 });
   const big = path.join(root, 'big.bin');

@@ -21,11 +21,15 @@ export class Attribution {
     this.ipMap.set(ip, mac);
   }
 
-  /** A DHCP observation: remembered, and the machine's ip column kept current. */
+  /**
+   * A DHCP observation: remembered for attribution. Option 50 of a REQUEST is only a hint (a spoofed REQUEST could
+   * name any address), so only ciaddr and lease observations update the machine's ip column.
+   */
   observed(obs: AddressObservation): void {
     const mac = parseMac(obs.mac);
     if (mac === null) return;
     this.ipMap.set(obs.ip, mac);
+    if (obs.source === 'request-opt50') return;
     const machine = this.ctx.registry.machineGet(mac);
     if (machine !== null && machine.ip !== obs.ip) this.ctx.registry.machineUpdate(mac, { ip: obs.ip });
   }

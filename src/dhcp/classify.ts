@@ -1,7 +1,7 @@
-// Client classification: one pure function from a decoded packet to a BootClient (boot/types.ts). Everything
+// Client classification: one pure function from a decoded packet to a BootClient (model/client.ts). Everything
 // downstream (policy, reply builder) uses its result and never re-reads options 60/77/93/97/175.
 
-import type { BootClient, Firmware } from '../boot/types.js';
+import type { BootClient, Firmware } from '../model/client.js';
 import {
   clientArchs,
   clientUuid,
@@ -13,20 +13,20 @@ import {
   type DhcpPacket,
 } from './codec.js';
 
-/** Option-60 prefixes that select PXE (9 bytes) and UEFI HTTP boot (10 bytes); case-sensitive (protocol.md §2.1). */
+/** Option-60 prefixes that select PXE (9 bytes) and UEFI HTTP boot (10 bytes); case-sensitive (docs/protocol.md §2.1). */
 export const DEFAULT_VENDOR_PREFIXES: readonly string[] = ['PXEClient', 'HTTPClient'];
 export const HTTP_CLIENT_PREFIX = 'HTTPClient';
 /** The user-class our own iPXE build's embedded script sets (`set user-class pxed`). */
 export const DEFAULT_OUR_USER_CLASS = 'pxed';
 
 export interface ClassifyOptions {
-  /** Our own iPXE user-class (the loop breaker, protocol.md §4.3). Default 'pxed'. */
+  /** Our own iPXE user-class (the loop breaker, docs/protocol.md §4.3). Default 'pxed'. */
   ourUserClass?: string;
 }
 
 /**
  * Option 93 (RFC 4578 §2.1 with errata 4624; IANA Processor Architecture Types) to firmware, for the values we
- * serve. protocol.md §4.1. 9 (EBC, but sent by some x64 firmware) is served as 7 (Q15); 17 (EBC HTTP) likewise as 16.
+ * serve. docs/protocol.md §4.1. 9 (EBC, but sent by some x64 firmware) is served as 7 (Q15); 17 (EBC HTTP) likewise as 16.
  * Every value not listed here is 'unsupported', and the responder stays silent for it.
  */
 const ARCH_FIRMWARE: ReadonlyMap<number, Firmware> = new Map<number, Firmware>([

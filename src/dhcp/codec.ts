@@ -6,9 +6,9 @@
 // - Options are kept raw (code + bytes) in first-appearance order. Several TLVs with the same code are concatenated
 //   (RFC 3396 §5, options field, then `file`, then `sname`). Option overload (52, RFC 2132 §9.3) is applied on decode:
 //   the overloaded field's options are merged and the field itself reads as ''. Option 52 is dropped from the list,
-//   because encode() never emits it (protocol.md §2.1).
+//   because encode() never emits it (docs/protocol.md §2.1).
 // - encode(packet) writes options in list order, splits values longer than 255 bytes into consecutive TLVs
-//   (RFC 3396), ends with 255 and zero-pads to at least `minSize` (300, dnsmasq MIN_PACKETSZ; protocol.md Q20).
+//   (RFC 3396), ends with 255 and zero-pads to at least `minSize` (300, dnsmasq MIN_PACKETSZ; docs/protocol.md Q20).
 // - decode(encode(p)) deep-equals p for every p that decode() produced.
 
 import { PxedError } from '../errors.js';
@@ -35,7 +35,7 @@ const OFF_COOKIE = 236;
 /** RFC 2131 §3: 99.130.83.99. */
 export const MAGIC_COOKIE = 0x63825363;
 export const OFF_OPTIONS = 240;
-/** dnsmasq MIN_PACKETSZ: some clients ignore shorter replies (protocol.md Q20). */
+/** dnsmasq MIN_PACKETSZ: some clients ignore shorter replies (docs/protocol.md Q20). */
 export const MIN_REPLY_SIZE = 300;
 
 export const BOOTREQUEST = 1;
@@ -399,7 +399,7 @@ export function clientNdi(p: DhcpPacket): { type: number; major: number; minor: 
 
 /**
  * Option 97 (RFC 4578 §2.3) as a lower-case RFC 4122 string, or null when absent, not 17 bytes, not type 0, or all
- * zero. Lenient on purpose: ROMs in the wild send junk here (protocol.md §2.1 item 5). The GUID's first three fields
+ * zero. Lenient on purpose: ROMs in the wild send junk here (docs/protocol.md §2.1 item 5). The GUID's first three fields
  * are little-endian (SMBIOS byte order), as dmidecode prints them.
  */
 export function clientUuid(p: DhcpPacket): string | null {
@@ -414,7 +414,7 @@ export function clientUuid(p: DhcpPacket): string | null {
 
 /**
  * Option 77. RFC 3004 is a list of (len, bytes); iPXE sends a plain string ("iPXE"). As dnsmasq rfc2131.c: when the
- * length bytes walk exactly to the end, it is an RFC 3004 list, otherwise one plain string (protocol.md §4.2, Q11).
+ * length bytes walk exactly to the end, it is an RFC 3004 list, otherwise one plain string (docs/protocol.md §4.2, Q11).
  */
 export function userClasses(p: DhcpPacket): string[] {
   const v = getOption(p, OPT.USER_CLASS);
@@ -476,7 +476,7 @@ export function encodeSubOptions(subs: readonly SubOption[], end: boolean): Buff
   return Buffer.concat(parts);
 }
 
-/** PXE 2.1 option 43 sub-option codes (protocol.md §2.4). */
+/** PXE 2.1 option 43 sub-option codes (docs/protocol.md §2.4). */
 export const PXE_SUB = {
   DISCOVERY_CONTROL: 6,
   MCAST_ADDR: 7,
@@ -500,7 +500,7 @@ export function ipxeOptions(p: DhcpPacket): SubOption[] | null {
   return v === null ? null : decodeSubOptions(v, 'option 175');
 }
 
-/** 175 = {0xb0: 1}: iPXE no-pxedhcp, skips the 2 s ProxyDHCP wait in full-DHCP mode (protocol.md §7). */
+/** 175 = {0xb0: 1}: iPXE no-pxedhcp, skips the 2 s ProxyDHCP wait in full-DHCP mode (docs/protocol.md §7). */
 export const IPXE_NO_PXEDHCP = encodeSubOptions([{ code: 0xb0, data: Buffer.from([1]) }], false);
 
 /** Option 82 (RFC 3046) raw, for echoing at the end of a reply. */

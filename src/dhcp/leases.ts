@@ -1,11 +1,10 @@
-// Address allocation for full DHCP mode (RFC 2131 §4.3.1), over the lease methods of MachineRegistry. No I/O of its
-// own: the store is SQLite in the daemon and a Map in unit tests.
+// Address allocation for full DHCP mode (RFC 2131 §4.3.1), over a LeaseStore (ports.ts). No I/O of its own: the
+// store is the SQLite registry in the daemon and a Map in unit tests.
 
-import type { Lease, MachineRegistry } from '../registry/types.js';
+import type { Lease, LeaseStore } from './ports.js';
 import { formatIpv4 as intToIp, ipv4ToInt as ipToInt } from '../net/ipv4.js';
 
-/** The lease methods of MachineRegistry (the SQLite registry implements them; tests use a Map). */
-export type LeaseStore = Pick<MachineRegistry, 'leaseGet' | 'leaseForMac' | 'leaseList' | 'leaseUpsert' | 'leaseDelete'>;
+export type { Lease, LeaseStore };
 
 /** A fixed address for a MAC (full DHCP mode). */
 export interface Reservation {

@@ -1,7 +1,8 @@
 // Reply builders: pure functions from (request, classification, policy answer) to the reply packet, exactly per
-// protocol.md §2.2-2.4 (proxy OFFER on :67), §3.2 (ACK on :4011) and §7 (full DHCP mode).
+// docs/protocol.md §2.2-2.4 (proxy OFFER on :67), §3.2 (ACK on :4011) and §7 (full DHCP mode).
 
-import type { BootClient, DhcpBootAnswer } from '../boot/types.js';
+import type { BootClient } from '../model/client.js';
+import type { DhcpBootAnswer } from './ports.js';
 import {
   BOOTREPLY,
   encode,
@@ -94,7 +95,7 @@ function addBoot(reply: DhcpPacket, req: DhcpPacket, parts: BootReplyParts, full
   // Shared constant buffers: replies are encoded, never mutated.
   if (allow43 && sendsPxeDirect(client, answer)) reply.options.push({ code: OPT.VENDOR, data: PXE_DIRECT_BOOT });
   if (fullMode && client.isIpxe) reply.options.push({ code: OPT.IPXE, data: IPXE_NO_PXEDHCP });
-  // Option 67 NUL-terminated (protocol.md Q19), only when requested (§2.3) or when `file` cannot hold it.
+  // Option 67 NUL-terminated (docs/protocol.md Q19), only when requested (§2.3) or when `file` cannot hold it.
   if (!fits || hasByte(getOption(req, OPT.PARAM_REQUEST), OPT.BOOTFILE)) {
     reply.options.push({ code: OPT.BOOTFILE, data: Buffer.from(`${answer.bootFile}\0`, 'latin1') });
   }
@@ -106,7 +107,7 @@ function echoRelayInfo(reply: DhcpPacket, req: DhcpPacket): void {
   if (ri !== null) reply.options.push({ code: OPT.RELAY_AGENT, data: ri });
 }
 
-/** Proxy OFFER for a :67 DISCOVER (protocol.md §2.2/2.3; example §9.3). */
+/** Proxy OFFER for a :67 DISCOVER (docs/protocol.md §2.2/2.3; example §9.3). */
 export function buildProxyOffer(req: DhcpPacket, parts: BootReplyParts, serverAddress: string): DhcpPacket {
   const reply = base(req);
   reply.flags = FLAG_BROADCAST; // forced, whatever the client sent (dnsmasq, pixiecore)
@@ -176,14 +177,14 @@ export class ProxyOfferEncoder {
   }
 }
 
-/** ACK for a boot-server REQUEST/INFORM on :4011 (protocol.md §3.2): ciaddr and flags echoed, yiaddr 0, no 43. */
+/** ACK for a boot-server REQUEST/INFORM on :4011 (docs/protocol.md §3.2): ciaddr and flags echoed, yiaddr 0, no 43. */
 export function buildBootServerAck(req: DhcpPacket, parts: BootReplyParts, serverAddress: string): DhcpPacket {
   const reply = base(req);
   reply.ciaddr = req.ciaddr;
   reply.options.push({ code: OPT.MESSAGE_TYPE, data: MESSAGE_TYPE_BYTES[MSG.ACK]! });
   reply.options.push({ code: OPT.SERVER_ID, data: ipToBytes(serverAddress, 'server address') });
   addBoot(reply, req, parts, false, false); // 43 is optional on 4011 and omitted...
-  // ...except for a Boot Server Discovery REQUEST: iPXE drops an ACK whose 43.71 item differs (protocol.md §3.3).
+  // ...except for a Boot Server Discovery REQUEST: iPXE drops an ACK whose 43.71 item differs (docs/protocol.md §3.3).
   const item = pxeVendorOptions(req)?.find((s) => s.code === PXE_SUB.BOOT_ITEM);
   if (item !== undefined) reply.options.push({ code: OPT.VENDOR, data: encodeSubOptions([item], true) });
   echoRelayInfo(reply, req);

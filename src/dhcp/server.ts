@@ -17,31 +17,20 @@
 
 import dgram from 'node:dgram';
 import os from 'node:os';
-import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { BootClient, DhcpBootAnswer, DhcpBootPolicy, DhcpBootQuery, DhcpStage } from '../boot/types.js';
 import { describeError, isPxedError, PxedError } from '../errors.js';
 import { rateLimited, type Logger } from '../log.js';
 import type { Service } from '../service.js';
-import { LeasePool, type LeaseStore, type Reservation } from './leases.js';
-import {
-  BOOTREQUEST,
-  decode,
-  encode,
-  FLAG_BROADCAST,
-  macOf,
-  messageType,
-  MSG,
-  MSG_NAMES,
-  OPT,
-  PXE_SUB,
-  pxeVendorOptions,
-  requestedIp,
-  serverId,
-  type DhcpPacket,
-} from './codec.js';
-import { classifyClient, DEFAULT_VENDOR_PREFIXES, HTTP_CLIENT_PREFIX, matchVendorPrefix } from './classify.js';
-import { appliedStrategy, buildBootServerAck, buildLeaseReply, ProxyOfferEncoder, type BootReplyParts } from './reply.js';
+import { DEFAULT_VENDOR_PREFIXES } from './classify.js';
+import { BOOTREQUEST, decode, encode, macOf, messageType, type DhcpPacket } from './codec.js';
+import type { DhcpContext, DhcpCounters, FullContext } from './context.js';
+import { AnsweredExchanges } from './exchanges.js';
+import { respondFull } from './full.js';
+import { LeasePool, type Reservation } from './leases.js';
+import type { DhcpBootPort, LeaseStore } from './ports.js';
+import { probeDhcp } from './probe.js';
+import { ProxyOfferEncoder } from './reply.js';
+import { BROADCAST, fromOf, replyFields, respondBootServer, respondProxy, ZERO, type DhcpReply } from './respond.js';
 
 export interface FullDhcpOptions {
   /** First and last address of the dynamic pool (inclusive), on the interface's subnet. */
@@ -87,7 +76,7 @@ export interface DhcpServiceOptions {
   vendorPrefixes?: readonly string[];
   /** User-class of our own iPXE build (default 'pxed'). */
   ourUserClass?: string;
-  policy: DhcpBootPolicy;
+  policy: DhcpBootPort;
   log: Logger;
   /** Required when mode is 'full'. */
   full?: FullDhcpOptions;
@@ -98,27 +87,32 @@ export interface DhcpServiceOptions {
   onFatal?: (err: Error) => void;
 }
 
-export interface DhcpStats {
-  received: number;
-  malformed: number;
-  ignored: number;
-  offers: number;
-  acks: number;
-  naks: number;
-  policyErrors: number;
-}
+export type DhcpStats = DhcpCounters;
 
 type Via = 'rx' | 'tx' | 'boot';
-const ZERO = '0.0.0.0';
-const BROADCAST = '255.255.255.255';
 
-export type { LeaseStore, Reservation } from './leases.js';
+export type { LeaseStore, Reservation };
 
 /** Resolves the interface's first IPv4 address and netmask (os.networkInterfaces of this network namespace). */
 export function interfaceAddress(name: string): { address: string; netmask: string } | null {
   const list = os.networkInterfaces()[name] ?? [];
   const v4 = list.find((a) => a.family === 'IPv4');
   return v4 ? { address: v4.address, netmask: v4.netmask } : null;
+}
+
+/** Our address and netmask from the options: the interface's (or a given address on it), or the address alone. */
+export function resolveAddress(o: Pick<DhcpServiceOptions, 'interface' | 'address'>): { address: string; netmask: string } {
+  if (o.interface) {
+    const info = interfaceAddress(o.interface);
+    if (!info) throw new PxedError('DHCP_NO_INTERFACE', `interface ${o.interface} has no IPv4 address`, { interface: o.interface });
+    if (o.address && o.address !== info.address) {
+      const all = (os.networkInterfaces()[o.interface] ?? []).map((a) => a.address);
+      if (!all.includes(o.address)) throw new PxedError('DHCP_NO_INTERFACE', `address ${o.address} is not on ${o.interface}`, { interface: o.interface });
+    }
+    return { address: o.address ?? info.address, netmask: info.netmask };
+  }
+  if (o.address) return { address: o.address, netmask: '255.255.255.0' };
+  throw new PxedError('DHCP_CONFIG', 'either interface or address is required');
 }
 
 function bindUdp(address: string, port: number, broadcast: boolean): Promise<dgram.Socket> {
@@ -159,6 +153,7 @@ function closeSocket(s: dgram.Socket | null): Promise<void> {
   });
 }
 
+/** The socket loop: binds, decodes, hands each request to its responder, sends what comes back. */
 export class DhcpService implements Service {
   readonly name = 'dhcp';
   private rx: dgram.Socket | null = null;
@@ -169,12 +164,9 @@ export class DhcpService implements Service {
    * lookup per datagram. A connected socket receives nothing from other peers; relayed requests still reach `tx`.
    */
   private bcast: dgram.Socket | null = null;
-  private addr = ZERO;
-  private netmask = '255.255.255.0';
+  private ctx: DhcpContext | null = null;
   private stopped = true;
-  private leasePool: LeasePool | null = null;
-  private readonly offerEncoder = new ProxyOfferEncoder();
-  private readonly counters: DhcpStats = { received: 0, malformed: 0, ignored: 0, offers: 0, acks: 0, naks: 0, policyErrors: 0 };
+  private readonly counters: DhcpCounters = { received: 0, malformed: 0, ignored: 0, offers: 0, acks: 0, naks: 0, policyErrors: 0 };
   private readonly warn: (key: string, msg: string, fields?: Record<string, unknown>) => void;
 
   constructor(private readonly opts: DhcpServiceOptions) {
@@ -183,46 +175,71 @@ export class DhcpService implements Service {
 
   /** Our address on the provisioning interface (valid after start()). */
   get address(): string {
-    return this.addr;
+    return this.ctx?.address ?? ZERO;
   }
 
   stats(): Readonly<DhcpStats> {
     return { ...this.counters };
   }
 
-  async start(): Promise<void> {
+  /** Resolves every default once into the responders' context. */
+  private buildContext(address: string, netmask: string): DhcpContext {
     const o = this.opts;
     const mode = o.mode ?? 'proxy';
-    if (mode === 'full' && !o.full) throw new PxedError('DHCP_CONFIG', "mode 'full' needs the full-DHCP options");
-    if (o.interface) {
-      const info = interfaceAddress(o.interface);
-      if (!info) throw new PxedError('DHCP_NO_INTERFACE', `interface ${o.interface} has no IPv4 address`, { interface: o.interface });
-      if (o.address && o.address !== info.address) {
-        const all = (os.networkInterfaces()[o.interface] ?? []).map((a) => a.address);
-        if (!all.includes(o.address)) {
-          throw new PxedError('DHCP_NO_INTERFACE', `address ${o.address} is not on ${o.interface}`, { interface: o.interface });
-        }
-      }
-      this.addr = o.address ?? info.address;
-      this.netmask = info.netmask;
-    } else if (o.address) {
-      this.addr = o.address;
-    } else {
-      throw new PxedError('DHCP_CONFIG', 'either interface or address is required');
+    let full: FullContext | null = null;
+    if (mode === 'full') {
+      const f = o.full!;
+      full = {
+        pool: new LeasePool({ poolStart: f.poolStart, poolEnd: f.poolEnd, leases: f.leases, reservations: f.reservations, exclude: [address] }),
+        leases: f.leases,
+        leaseSeconds: f.leaseSeconds ?? 3600,
+        offerHoldSeconds: f.offerHoldSeconds ?? 60,
+        declineHoldSeconds: f.declineHoldSeconds ?? 600,
+        network: { subnetMask: f.subnetMask ?? netmask, router: f.router, dns: f.dns, domain: f.domain },
+      };
     }
-    const port = o.port ?? 67;
-    if (mode === 'full' && o.full!.probe !== false) await this.probeOtherServer();
+    const log = o.log;
+    const counters = this.counters;
+    return {
+      address,
+      serverPort: o.port ?? 67,
+      clientPort: o.clientPort ?? 68,
+      mode,
+      vendorPrefixes: o.vendorPrefixes ?? DEFAULT_VENDOR_PREFIXES,
+      ourUserClass: o.ourUserClass,
+      policy: o.policy,
+      offerEncoder: new ProxyOfferEncoder(),
+      answered: new AnsweredExchanges(),
+      full,
+      log,
+      counters,
+      warn: this.warn,
+      ignore(why: string, p: DhcpPacket | null, from: string): void {
+        counters.ignored++;
+        if (log.enabled('debug')) log.debug('dhcp packet ignored', { why, mac: p ? macOf(p) : undefined, xid: p?.xid, client: from });
+      },
+      now: () => Date.now(),
+    };
+  }
+
+  async start(): Promise<void> {
+    const o = this.opts;
+    if ((o.mode ?? 'proxy') === 'full' && !o.full) throw new PxedError('DHCP_CONFIG', "mode 'full' needs the full-DHCP options");
+    const { address, netmask } = resolveAddress(o);
+    const ctx = this.buildContext(address, netmask);
+    if (ctx.mode === 'full' && o.full!.probe !== false) await this.refuseBesideOtherServer(ctx, o.full!.probeTimeoutMs);
 
     try {
-      this.rx = await bindUdp(ZERO, port, false);
-      this.tx = await bindUdp(this.addr, port, true);
-      this.bcast = await bindUdp(this.addr, port, true);
-      await connectUdp(this.bcast, BROADCAST, o.clientPort ?? 68);
-      if (o.bootServerPort !== null) this.boot = await bindUdp(this.addr, o.bootServerPort ?? 4011, false);
+      this.rx = await bindUdp(ZERO, ctx.serverPort, false);
+      this.tx = await bindUdp(address, ctx.serverPort, true);
+      this.bcast = await bindUdp(address, ctx.serverPort, true);
+      await connectUdp(this.bcast, BROADCAST, ctx.clientPort);
+      if (o.bootServerPort !== null) this.boot = await bindUdp(address, o.bootServerPort ?? 4011, false);
     } catch (err) {
       await this.closeAll();
       throw err;
     }
+    this.ctx = ctx;
     this.stopped = false;
     for (const sock of [this.rx, this.tx, this.boot]) {
       try {
@@ -236,7 +253,7 @@ export class DhcpService implements Service {
       sock.on('message', (msg, rinfo) => this.onMessage(via, msg, rinfo));
       sock.on('error', (err) => this.fatal(via, err));
     }
-    o.log.info('dhcp listening', { mode, address: this.addr, port, bootServerPort: this.boot ? (this.boot.address() as AddressInfo).port : null });
+    o.log.info('dhcp listening', { mode: ctx.mode, address, port: ctx.serverPort, bootServerPort: this.boot ? (this.boot.address() as AddressInfo).port : null });
   }
 
   async stop(): Promise<void> {
@@ -257,324 +274,63 @@ export class DhcpService implements Service {
     void this.closeAll().then(() => this.opts.onFatal?.(err));
   }
 
+  /** Nothing a packet contains may escape this loop: malformed -> warn (rate-limited), anything else -> error. */
   private onMessage(via: Via, msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.ctx) return;
     this.counters.received++;
-    // Nothing a packet contains may escape this loop: malformed -> warn (rate-limited), anything else -> error.
-    // A proxy DISCOVER answered by a synchronous policy is handled without a promise.
     try {
-      const pending = this.handle(via, msg, rinfo);
-      if (pending) pending.catch((err: unknown) => this.handlerFailed(err, rinfo));
+      this.handle(this.ctx, via, msg, rinfo);
     } catch (err) {
-      this.handlerFailed(err, rinfo);
+      if (isPxedError(err, 'DHCP_MALFORMED')) {
+        this.counters.malformed++;
+        this.warn('malformed', 'malformed DHCP packet', { from: fromOf(rinfo), reading: err.details?.reading });
+      } else {
+        this.warn('handler', 'DHCP packet handling failed', { from: fromOf(rinfo), err: describeError(err) });
+      }
     }
   }
 
-  private handlerFailed(err: unknown, rinfo: dgram.RemoteInfo): void {
-    if (isPxedError(err, 'DHCP_MALFORMED')) {
-      this.counters.malformed++;
-      this.warn('malformed', 'malformed DHCP packet', { from: `${rinfo.address}:${rinfo.port}`, reading: err.details?.reading });
-    } else {
-      this.warn('handler', 'DHCP packet handling failed', { from: `${rinfo.address}:${rinfo.port}`, err: describeError(err) });
-    }
-  }
-
-  private ignore(why: string, p: DhcpPacket | null, rinfo: dgram.RemoteInfo): void {
-    this.counters.ignored++;
-    const log = this.opts.log;
-    if (log.enabled('debug')) {
-      log.debug('dhcp packet ignored', { why, mac: p ? macOf(p) : undefined, xid: p?.xid, client: `${rinfo.address}:${rinfo.port}` });
-    }
-  }
-
-  /** Returns a promise only when the reply waits for an asynchronous policy answer. */
-  private handle(via: Via, msg: Buffer, rinfo: dgram.RemoteInfo): Promise<void> | void {
+  private handle(ctx: DhcpContext, via: Via, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const p = decode(msg);
-    if (p.op !== BOOTREQUEST || p.htype !== 1 || p.hlen !== 6) return this.ignore('not an Ethernet BOOTREQUEST', p, rinfo);
+    if (p.op !== BOOTREQUEST || p.htype !== 1 || p.hlen !== 6) return ctx.ignore('not an Ethernet BOOTREQUEST', p, fromOf(rinfo));
     const type = messageType(p);
-    if (type === null) return this.ignore('no option 53 (BOOTP)', p, rinfo);
-    if (via === 'boot') return this.handleBootServer(p, type, rinfo);
-    if ((this.opts.mode ?? 'proxy') === 'full') return this.handleFull(p, type, rinfo);
-    return this.handleProxy(p, type, rinfo);
-  }
-
-  /** Classifies a PXE/HTTP client and asks the policy (synchronously); null = stay silent. */
-  private bootParts(p: DhcpPacket, stage: DhcpStage, rinfo: dgram.RemoteInfo, httpAllowed: boolean): BootReplyParts | null {
-    const vendorPrefix = matchVendorPrefix(p, this.opts.vendorPrefixes ?? DEFAULT_VENDOR_PREFIXES);
-    if (vendorPrefix === null) return null;
-    if (!httpAllowed && vendorPrefix === HTTP_CLIENT_PREFIX) return null;
-    const client: BootClient = classifyClient(p, { ourUserClass: this.opts.ourUserClass });
-    if (client.firmware === 'unsupported') {
-      this.ignore(`unsupported architecture ${client.arch}`, p, rinfo);
-      return null;
-    }
-    const query: DhcpBootQuery = {
-      client,
-      stage,
-      xid: p.xid,
-      serverAddress: this.addr,
-      relayAddress: p.giaddr !== ZERO ? p.giaddr : null,
-      clientAddress: p.ciaddr !== ZERO ? p.ciaddr : null,
-    };
-    const parts = (answer: DhcpBootAnswer | null): BootReplyParts | null => (answer === null ? null : { client, vendorPrefix, answer });
-    const failed = (err: unknown): null => {
-      this.counters.policyErrors++;
-      this.warn('policy', 'boot policy failed; staying silent', { mac: client.mac, xid: p.xid, err: describeError(err) });
-      return null;
-    };
-    try {
-      return parts(this.opts.policy.dhcpBoot(query));
-    } catch (err) {
-      return failed(err);
-    }
-  }
-
-  private logReply(kind: string, p: DhcpPacket, parts: BootReplyParts | null, to: string, port: number, extra: Record<string, unknown> = {}): void {
-    const log = this.opts.log;
-    if (!log.enabled('info')) return;
-    log.info(`dhcp ${kind}`, {
-      mac: macOf(p),
-      xid: p.xid,
-      client: `${to}:${port}`,
-      ...(parts ? { arch: parts.client.arch, firmware: parts.client.firmware, strategy: appliedStrategy(parts.client, parts.answer), bootFile: parts.answer.bootFile } : {}),
-      ...extra,
-    });
+    if (type === null) return ctx.ignore('no option 53 (BOOTP)', p, fromOf(rinfo));
+    let reply: DhcpReply | null;
+    if (via === 'boot') reply = respondBootServer(p, type, ctx, rinfo);
+    else if (ctx.mode === 'full') reply = respondFull(p, type, ctx, rinfo);
+    else reply = respondProxy(p, type, ctx, fromOf(rinfo));
+    if (reply === null) return;
+    this.send(reply);
+    this.counters[reply.count]++;
+    if (ctx.log.enabled('info')) ctx.log.info(`dhcp ${reply.kind}`, replyFields(p, reply));
   }
 
   /** Sends without waiting: a send error (no route, ENOBUFS) is about one reply, not the socket; it is logged. */
-  private send(sock: dgram.Socket | null, reply: DhcpPacket | Buffer, address: string, port: number): void {
-    const buf = Buffer.isBuffer(reply) ? reply : encode(reply);
+  private send(r: DhcpReply): void {
+    const sock = r.socket === 'boot' ? this.boot : this.tx;
     if (!sock) return;
+    const buf = Buffer.isBuffer(r.packet) ? r.packet : encode(r.packet);
     const done = (err: Error | null): void => {
-      if (err) this.warn('send', 'dhcp reply not sent', { to: `${address}:${port}`, err: describeError(err) });
+      if (err) this.warn('send', 'dhcp reply not sent', { to: `${r.to}:${r.port}`, err: describeError(err) });
     };
-    if (sock === this.tx && this.bcast && address === BROADCAST && port === (this.opts.clientPort ?? 68)) this.bcast.send(buf, done);
-    else sock.send(buf, port, address, done);
+    if (r.socket === 'tx' && this.bcast && r.to === BROADCAST && r.port === this.ctx!.clientPort) this.bcast.send(buf, done);
+    else sock.send(buf, r.port, r.to, done);
   }
 
-  // ---- proxy mode, :67 (protocol.md §2) ----
-
-  private handleProxy(p: DhcpPacket, type: number, rinfo: dgram.RemoteInfo): Promise<void> | void {
-    if (type === MSG.REQUEST) {
-      const sid = serverId(p);
-      if (sid === this.addr) {
-        // Boot information for a client that already has its address (ciaddr) or asks for a boot item (43.71).
-        // A client trying to lease our yiaddr-0 offer gets silence: a proxy never looks like an address server.
-        const bootItem = pxeVendorOptions(p)?.some((o) => o.code === PXE_SUB.BOOT_ITEM) ?? false;
-        if (p.ciaddr !== ZERO || bootItem) return this.handleProxyRequest(p, rinfo);
-        return this.ignore('REQUEST to lease a proxy offer (proxy mode never leases)', p, rinfo);
-      }
-      // A REQUEST to the LAN's DHCP server: never answered (netboot-lab gotcha 9), but option 50 tells us the
-      // address this MAC will use.
-      const ip = requestedIp(p);
-      if (ip !== null && matchVendorPrefix(p, this.opts.vendorPrefixes ?? DEFAULT_VENDOR_PREFIXES) !== null) {
-        this.opts.policy.dhcpObserved({ mac: macOf(p), ip, source: 'request-opt50' });
-      }
-      return this.ignore('REQUEST on :67 for another server', p, rinfo);
+  /** Full mode refuses to start when another server offers addresses here (runs before :67 is bound). */
+  private async refuseBesideOtherServer(ctx: DhcpContext, timeoutMs: number | undefined): Promise<void> {
+    const answers = await probeDhcp({
+      address: ctx.address,
+      pxe: false,
+      timeoutMs: timeoutMs ?? 3500,
+      serverPort: ctx.serverPort,
+      clientPort: ctx.clientPort,
+      until: () => true,
+    });
+    const other = answers[0];
+    if (other !== undefined) {
+      throw new PxedError('DHCP_CONFLICT', `another DHCP server (${other.server}) answers on this interface; refusing full DHCP mode`, { server: other.server });
     }
-    if (type !== MSG.DISCOVER) return this.ignore(`${MSG_NAMES[type] ?? type} on :67`, p, rinfo);
-    this.proxyOffer(p, this.bootParts(p, 'proxy-offer', rinfo, true), rinfo);
-  }
-
-  private proxyOffer(p: DhcpPacket, parts: BootReplyParts | null, rinfo: dgram.RemoteInfo): void {
-    if (!parts) return this.ignore('not a PXE client, or the policy says no', p, rinfo);
-    const reply = this.offerEncoder.encode(p, parts, this.addr);
-    const relayed = p.giaddr !== ZERO;
-    const to = relayed ? p.giaddr : BROADCAST;
-    const port = relayed ? (this.opts.port ?? 67) : (this.opts.clientPort ?? 68);
-    this.send(this.tx, reply, to, port);
-    this.counters.offers++;
-    this.logReply('proxy offer', p, parts, to, port);
-  }
-
-  /**
-   * A :67 REQUEST whose option 54 is ours, from a client that has its address (ciaddr) or asks for a boot item:
-   * some PXE ROMs ask the proxy for boot information this way, and Boot Server Discovery (43.71) may be broadcast
-   * to :67. Answered like :4011 (ACK, yiaddr 0, boot file), delivered per
-   * RFC 2131 §4.1: relay -> giaddr:67, a client with an address -> ciaddr:68, else broadcast.
-   */
-  private async handleProxyRequest(p: DhcpPacket, rinfo: dgram.RemoteInfo): Promise<void> {
-    if (p.ciaddr !== ZERO) this.opts.policy.dhcpObserved({ mac: macOf(p), ip: p.ciaddr, source: 'ciaddr' });
-    const parts = this.bootParts(p, 'proxy-ack', rinfo, true);
-    if (!parts) return this.ignore('REQUEST to us from a client the policy does not boot', p, rinfo);
-    const reply = buildBootServerAck(p, parts, this.addr);
-    reply.flags |= FLAG_BROADCAST;
-    const cport = this.opts.clientPort ?? 68;
-    const [to, port] = p.giaddr !== ZERO ? [p.giaddr, this.opts.port ?? 67] : p.ciaddr !== ZERO ? [p.ciaddr, cport] : [BROADCAST, cport];
-    this.send(this.tx, reply, to, port);
-    this.counters.acks++;
-    this.logReply('proxy ack', p, parts, to, port);
-  }
-
-  // ---- :4011 boot server (protocol.md §3) ----
-
-  private async handleBootServer(p: DhcpPacket, type: number, rinfo: dgram.RemoteInfo): Promise<void> {
-    if (type !== MSG.REQUEST && type !== MSG.INFORM) return this.ignore(`${MSG_NAMES[type] ?? type} on :4011`, p, rinfo);
-    if (p.ciaddr !== ZERO) this.opts.policy.dhcpObserved({ mac: macOf(p), ip: p.ciaddr, source: 'ciaddr' });
-    // UEFI HTTP boot never uses 4011 (protocol.md §3.1).
-    const parts = this.bootParts(p, 'proxy-ack-4011', rinfo, false);
-    if (!parts) return this.ignore('not a PXE client, or the policy says no', p, rinfo);
-    const reply = buildBootServerAck(p, parts, this.addr);
-    // Unicast to the source ip:port (EDK2 listens on 4011, iPXE on 68); never broadcast (Q22).
-    this.send(this.boot, reply, rinfo.address, rinfo.port);
-    this.counters.acks++;
-    this.logReply('boot server ack', p, parts, rinfo.address, rinfo.port);
-  }
-
-  // ---- full DHCP mode (protocol.md §7; RFC 2131 §4.3) ----
-
-  private full(): FullDhcpOptions {
-    return this.opts.full!;
-  }
-
-  private poolOf(): LeasePool {
-    const f = this.full();
-    this.leasePool ??= new LeasePool({ poolStart: f.poolStart, poolEnd: f.poolEnd, leases: f.leases, reservations: f.reservations, exclude: [this.addr] });
-    return this.leasePool;
-  }
-
-  private network(): { subnetMask: string; router?: string; dns?: string[]; domain?: string } {
-    const f = this.full();
-    return { subnetMask: f.subnetMask ?? this.netmask, router: f.router, dns: f.dns, domain: f.domain };
-  }
-
-  /** RFC 2131 §4.1 delivery: relay -> giaddr:67; NAK -> broadcast; renewing client -> ciaddr:68; else broadcast. */
-  private deliver(reply: DhcpPacket, req: DhcpPacket, type: number): [string, number] {
-    const cport = this.opts.clientPort ?? 68;
-    let to: [string, number];
-    if (req.giaddr !== ZERO) to = [req.giaddr, this.opts.port ?? 67];
-    else if (type !== MSG.NAK && req.ciaddr !== ZERO) to = [req.ciaddr, cport];
-    else to = [BROADCAST, cport];
-    if (to[0] === BROADCAST || req.giaddr !== ZERO) reply.flags |= req.flags & FLAG_BROADCAST;
-    this.send(this.tx, reply, to[0], to[1]);
-    return to;
-  }
-
-  private async handleFull(p: DhcpPacket, type: number, rinfo: dgram.RemoteInfo): Promise<void> {
-    const f = this.full();
-    const pool = this.poolOf();
-    const mac = macOf(p);
-    const now = Date.now();
-    const leaseSeconds = f.leaseSeconds ?? 3600;
-    switch (type) {
-      case MSG.DISCOVER: {
-        const ip = pool.allocate(mac, requestedIp(p), now);
-        if (ip === null) {
-          this.warn('pool', 'address pool exhausted', { mac });
-          return;
-        }
-        const hostname = pool.reservationFor(mac)?.hostname ?? null;
-        const boot = this.bootParts(p, 'dhcp-offer', rinfo, true);
-        pool.record(ip, mac, 'offered', f.offerHoldSeconds ?? 60, hostname, now);
-        const reply = buildLeaseReply(p, { type: MSG.OFFER, yiaddr: ip, serverAddress: this.addr, leaseSeconds, network: this.network(), hostname, boot });
-        const [to, port] = this.deliver(reply, p, MSG.OFFER);
-        this.counters.offers++;
-        this.logReply('offer', p, boot, to, port, { ip });
-        return;
-      }
-      case MSG.REQUEST: {
-        const sid = serverId(p);
-        if (sid !== null && sid !== this.addr) {
-          // The client chose another server: drop our pending offer.
-          const mine = f.leases.leaseForMac(mac);
-          if (mine && mine.state === 'offered') f.leases.leaseDelete(mine.ip);
-          return this.ignore('REQUEST for another server', p, rinfo);
-        }
-        const ip = requestedIp(p) ?? (p.ciaddr !== ZERO ? p.ciaddr : null);
-        if (ip === null) return this.ignore('REQUEST without an address', p, rinfo);
-        if (!pool.canLease(mac, ip, now)) {
-          const reply = buildLeaseReply(p, { type: MSG.NAK, yiaddr: ZERO, serverAddress: this.addr, message: 'address not available' });
-          const [to, port] = this.deliver(reply, p, MSG.NAK);
-          this.counters.naks++;
-          this.logReply('nak', p, null, to, port, { ip });
-          return;
-        }
-        const hostname = pool.reservationFor(mac)?.hostname ?? null;
-        const boot = this.bootParts(p, 'dhcp-ack', rinfo, true);
-        pool.record(ip, mac, 'bound', leaseSeconds, hostname, now);
-        this.opts.policy.dhcpObserved({ mac, ip, source: 'lease' });
-        const reply = buildLeaseReply(p, { type: MSG.ACK, yiaddr: ip, serverAddress: this.addr, leaseSeconds, network: this.network(), hostname, boot });
-        const [to, port] = this.deliver(reply, p, MSG.ACK);
-        this.counters.acks++;
-        this.logReply('ack', p, boot, to, port, { ip });
-        return;
-      }
-      case MSG.RELEASE: {
-        const lease = f.leases.leaseGet(p.ciaddr);
-        if (lease && lease.mac === mac) pool.record(lease.ip, mac, 'released', 0, lease.hostname, now);
-        this.opts.log.info('dhcp release', { mac, xid: p.xid, ip: p.ciaddr });
-        return;
-      }
-      case MSG.DECLINE: {
-        const ip = requestedIp(p);
-        const lease = ip === null ? null : f.leases.leaseGet(ip);
-        if (lease && lease.mac === mac) pool.record(lease.ip, mac, 'declined', f.declineHoldSeconds ?? 600, null, now);
-        this.opts.log.warn('dhcp decline', { mac, xid: p.xid, ip });
-        return;
-      }
-      case MSG.INFORM: {
-        const boot = this.bootParts(p, 'dhcp-ack', rinfo, true);
-        const reply = buildLeaseReply(p, { type: MSG.ACK, yiaddr: ZERO, serverAddress: this.addr, network: this.network(), boot, echoCiaddr: true });
-        this.send(this.tx, reply, p.ciaddr !== ZERO ? p.ciaddr : rinfo.address, rinfo.port);
-        this.counters.acks++;
-        return;
-      }
-      default:
-        return this.ignore(`${MSG_NAMES[type] ?? type} in full mode`, p, rinfo);
-    }
-  }
-
-  /**
-   * Broadcasts one DISCOVER from <address>:68 and listens on 0.0.0.0:68. Any OFFER for it means another DHCP server
-   * serves this segment: throws DHCP_CONFLICT. Runs before the service binds 67.
-   */
-  private async probeOtherServer(): Promise<void> {
-    const f = this.full();
-    const cport = this.opts.clientPort ?? 68;
-    const sport = this.opts.port ?? 67;
-    const rx = await bindUdp(ZERO, cport, false);
-    let tx: dgram.Socket | null = null;
-    try {
-      tx = await bindUdp(this.addr, cport, true);
-      const xid = randomBytes(4).readUInt32BE(0);
-      const mac = Buffer.concat([Buffer.from([0x02]), randomBytes(5)]); // locally administered
-      const probe: DhcpPacket = {
-        op: BOOTREQUEST, htype: 1, hlen: 6, hops: 0, xid, secs: 0, flags: FLAG_BROADCAST,
-        ciaddr: ZERO, yiaddr: ZERO, siaddr: ZERO, giaddr: ZERO,
-        chaddr: Buffer.concat([mac, Buffer.alloc(10)]), sname: '', file: '',
-        options: [
-          { code: OPT.MESSAGE_TYPE, data: Buffer.from([MSG.DISCOVER]) },
-          { code: OPT.PARAM_REQUEST, data: Buffer.from([OPT.SUBNET_MASK, OPT.ROUTER, OPT.SERVER_ID]) },
-        ],
-      };
-      const other = await new Promise<string | null>((resolve) => {
-        const timer = setTimeout(() => resolve(null), f.probeTimeoutMs ?? 3500);
-        rx.on('message', (msg, rinfo) => {
-          try {
-            const r = decode(msg);
-            if (r.op === 2 && r.xid === xid && messageType(r) === MSG.OFFER) {
-              clearTimeout(timer);
-              resolve(serverId(r) ?? rinfo.address);
-            }
-          } catch {
-            /* not a DHCP reply: keep listening */
-          }
-        });
-        tx!.send(encode(probe), sport, BROADCAST, (err) => {
-          if (err) {
-            clearTimeout(timer);
-            this.opts.log.warn('dhcp probe not sent', { err: describeError(err) });
-            resolve(null);
-          }
-        });
-      });
-      if (other !== null) {
-        throw new PxedError('DHCP_CONFLICT', `another DHCP server (${other}) answers on this interface; refusing full DHCP mode`, { server: other });
-      }
-      this.opts.log.info('dhcp probe: no other DHCP server answered', { address: this.addr });
-    } finally {
-      await closeSocket(tx);
-      await closeSocket(rx);
-    }
+    this.opts.log.info('dhcp probe: no other DHCP server answered', { address: ctx.address });
   }
 }

@@ -4,6 +4,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
+/**
+ * Directories a symlink inside a root may resolve into. Debian's ipxe package installs /usr/lib/ipxe/ipxe.efi as a
+ * symlink to /boot/ipxe.efi (docs/protocol.md §6.5); the request path can never contain `..`, so only links placed
+ * in a root by its owner lead there.
+ */
+export const DEFAULT_SYMLINK_TARGETS: readonly string[] = ['/boot'];
+
 export type ConfineResult =
   | { ok: true; file: string; stat: import('node:fs').Stats }
   /** 400: the request path itself is hostile or malformed; 404: no such regular file inside the root. */
@@ -14,10 +21,14 @@ export type ConfineResult =
  * file inside `root`, or why not. Rules, in order:
  *   - decoded exactly once; malformed %-escapes → 400
  *   - NUL, backslash, an absolute path, an empty, `.` or `..` segment → 400 (before and after decoding)
- *   - the real path (symlinks resolved) must lie inside the real root → else 404
+ *   - the real path (symlinks resolved) must lie inside the real root or a real `symlinkTargets` dir → else 404
  *   - only regular files → else 404
  */
-export async function confineAsset(root: string, encodedPath: string): Promise<ConfineResult> {
+export async function confineAsset(
+  root: string,
+  encodedPath: string,
+  symlinkTargets: readonly string[] = DEFAULT_SYMLINK_TARGETS,
+): Promise<ConfineResult> {
   const bad = (reason: string): ConfineResult => ({ ok: false, status: 400, reason });
   const missing = (reason: string): ConfineResult => ({ ok: false, status: 404, reason });
 
@@ -45,8 +56,15 @@ export async function confineAsset(root: string, encodedPath: string): Promise<C
   } catch {
     return missing('not found');
   }
-  const prefix = realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep;
-  if (!real.startsWith(prefix)) return missing('resolves outside the root');
+  const inside = (dir: string): boolean => real.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
+  if (!inside(realRoot)) {
+    let allowed = false;
+    for (const t of symlinkTargets) {
+      const realTarget = await fs.realpath(t).catch(() => null);
+      if (realTarget !== null && inside(realTarget)) allowed = true;
+    }
+    if (!allowed) return missing('resolves outside the root');
+  }
   let stat: import('node:fs').Stats;
   try {
     stat = await fs.stat(real);

@@ -22,7 +22,7 @@ export const ERR = {
 
 /** Bytes of the DATA header (opcode + block), RFC 1350 §5. */
 export const DATA_HEADER = 4;
-/** Largest block number before rollover to 0 (protocol.md §6 item 9). */
+/** Largest block number before rollover to 0 (docs/protocol.md §6 item 9). */
 export const MAX_BLOCK = 0xffff;
 
 export interface TftpOption {

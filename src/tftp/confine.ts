@@ -1,6 +1,8 @@
 // The one confinement function every TFTP path goes through (static roots and dynamic policy files alike).
 // Firmware facts: some ROMs send `\` separators and a leading `/` (dnsmasq tftp.c normalises both); nobody
-// legitimately sends `..`. Symlinks are allowed only when their real target stays inside the same root.
+// legitimately sends `..`. Symlinks are allowed only when their real target stays inside the same root, or inside
+// a configured symlink-target directory: Debian's /usr/lib/ipxe/ipxe.efi is a symlink to /boot/ipxe.efi
+// (docs/protocol.md §6.5). Requested names can never contain `..`, so only links placed in a root lead there.
 
 import type { BigIntStats } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -53,13 +55,33 @@ async function realRoot(root: string): Promise<string | null> {
   }
 }
 
+/** Is `real` the directory `dir` or inside it? Both are real paths. */
+export function isInside(dir: string, real: string): boolean {
+  const rel = path.relative(dir, real);
+  return !(rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel));
+}
+
+export interface ConfineOptions {
+  /** The roots are already real paths (fs.realpath of each). */
+  rootsAreReal?: boolean;
+  /** Directories a symlink inside a root may resolve into (default none). */
+  symlinkTargets?: readonly string[];
+  /** The symlink targets are already real paths. */
+  targetsAreReal?: boolean;
+}
+
 /**
  * Confines a requested TFTP path. Throws TFTP_ACCESS_DENIED for hostile names; otherwise returns the normalised name
  * and the first root (in order) holding a regular file of that name whose real path (symlinks resolved) stays
- * inside that root's real path. `rootsAreReal`: the roots are already real paths (fs.realpath of each).
+ * inside that root's real path or inside one of `symlinkTargets`.
  */
-export async function confine(raw: string, roots: readonly string[], opts: { rootsAreReal?: boolean } = {}): Promise<ConfinedPath> {
+export async function confine(raw: string, roots: readonly string[], opts: ConfineOptions = {}): Promise<ConfinedPath> {
   const name = normalizeName(raw);
+  const targets: string[] = [];
+  for (const t of opts.symlinkTargets ?? []) {
+    const real = opts.targetsAreReal ? t : await realRoot(t);
+    if (real) targets.push(real);
+  }
   for (const root of roots) {
     // The server resolves its roots once at start (saves a realpath per request); direct callers get it here.
     const rootReal = opts.rootsAreReal ? root : await realRoot(root);
@@ -70,8 +92,7 @@ export async function confine(raw: string, roots: readonly string[], opts: { roo
     } catch {
       continue;
     }
-    const rel = path.relative(rootReal, real);
-    if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) continue; // symlink leading out of the root
+    if (!isInside(rootReal, real) && !targets.some((t) => isInside(t, real))) continue; // symlink leading out of the root
     let stat: BigIntStats;
     try {
       stat = await fs.stat(real, { bigint: true });

@@ -1,6 +1,6 @@
 // Option negotiation (RFC 2347), pure. The OACK carries only options the client asked for and we support:
 // EDK2's Mtftp4RrqOackValid rejects unrequested options, blksize/windowsize above the request and a changed timeout
-// (protocol.md §6 item 4, quirk Q6).
+// (docs/protocol.md §6 item 4, quirk Q6).
 
 import type { TftpOption } from './codec.js';
 

@@ -1,109 +1,36 @@
-// Read-only TFTP service (RFC 1350, options RFC 2347/2348/2349/7440). Knows nothing about booting: its one seam is
-// TftpBootPolicy.tftpOpen (a dynamic per-client file, or null to fall back to the static roots) and
-// tftpTransferred (one report per request that reached a decision, however it ended).
+// Read-only TFTP service (RFC 1350, options RFC 2347/2348/2349/7440). Knows nothing about booting: files come from
+// a TftpFileOpener chain (the boot policy's generated files, then the static roots with their cache), and each
+// request that reached a decision is reported once through TftpPolicyPort.tftpTransferred.
 //
-// Order of checks for an RRQ (protocol.md §6): mode -> caps -> confinement -> existence (policy, then roots) -> OACK.
-// A missing file is answered with ERROR 1 at once, never after an OACK (PXELINUX stalls otherwise, Q8).
+// Order of checks for an RRQ (docs/protocol.md §6): repeat -> mode -> caps -> confinement -> existence (policy, then
+// roots) -> OACK. A missing file is answered with ERROR 1 at once, never after an OACK (PXELINUX stalls otherwise).
 
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import fs from 'node:fs/promises';
-import { constants as fsc } from 'node:fs';
 import path from 'node:path';
-import type { TftpBootPolicy, TftpClientRef, TftpTransferReport } from '../boot/types.js';
 import { describeError, isPxedError, PxedError } from '../errors.js';
 import { rateLimited, silentLogger, type Logger } from '../log.js';
 import type { Service } from '../service.js';
-import { decode, encode, ERR, OP, type TftpPacket, type TftpRequest } from './codec.js';
-import { FileCache, type FileCacheStats } from './cache.js';
-import { confine, type ConfinedPath } from './confine.js';
-import { BLKSIZE_MAX, negotiate, WINDOWSIZE_MAX } from './negotiate.js';
-import { BufferSource, FileSource, StreamSource, type Source } from './source.js';
-import { Transfer, type TransferEnd } from './transfer.js';
+import { decode, ERR, OP, type TftpPacket, type TftpRequest } from './codec.js';
+import { FileCache } from './cache.js';
+import { resolveOptions, type ResolvedOptions, type TftpServiceOptions, type TftpStats, type TftpTransferInfo } from './options.js';
+import { normalizeName } from './confine.js';
+import { negotiate } from './negotiate.js';
+import { firstOf, policyOpener, StaticRoots } from './open.js';
+import type { TftpClientRef, TftpFileOpener, TftpTransferReport } from './ports.js';
+import { bind, closeQuietly, sendError, transferSockets, udpSocket } from './sockets.js';
+import type { Source } from './source.js';
+import { endReport, Transfer, type TransferEnd } from './transfer.js';
 
-export interface TftpServiceOptions {
-  /**
-   * Local addresses to listen on, one socket each: dgram cannot report a datagram's destination address, and each
-   * transfer socket is bound to the address its RRQ came to (the one the client was told as siaddr).
-   */
-  listen: readonly string[];
-  /** UDP port (default 69). */
-  port?: number;
-  /** Static roots, tried in order (e.g. a site folder, then /usr/lib/ipxe). */
-  roots: readonly string[];
-  /** Largest blksize granted (8..65464; default 1468 = 1500-byte MTU - 20 IP - 8 UDP - 4 TFTP). */
-  maxBlksize?: number;
-  /** Largest windowsize granted (RFC 7440; default 32, dnsmasq's cap). */
-  maxWindowsize?: number;
-  /** First retransmission timeout in ms (default 1000). A client's `timeout` option is echoed but not used. */
-  timeoutMs?: number;
-  /** Back-off factor per retransmission (default 2) and its ceiling in ms (default 8000). */
-  backoff?: number;
-  maxTimeoutMs?: number;
-  /** Retransmissions of the same packet before giving up (default 5). */
-  retries?: number;
-  /** Concurrent transfers, in total and per client IP (defaults 200 and 16). Beyond: ERROR 0 "server busy". */
-  maxTransfers?: number;
-  maxTransfersPerClient?: number;
-  /**
-   * In-memory cache of static files (bytes in total, default 64 MiB; 0 = off) and the largest file it takes (default
-   * 16 MiB). Boot loaders are small and every machine asks for the same few; a changed file is noticed per request.
-   */
-  cacheBytes?: number;
-  cacheFileBytes?: number;
-  /** Answer iPXE's `autoexec.ipxe` probe with an instant ERROR 1 without asking policy or roots (default true, Q14). */
-  autoexecNotFound?: boolean;
-  /** Dynamic files and transfer reports. Without it only the static roots are served. */
-  policy?: TftpBootPolicy;
-  log?: Logger;
-  /** Called when a listening socket fails after start (the daemon should stop in order). */
-  onFatal?: (err: Error) => void;
-}
-
-export const TFTP_DEFAULTS = {
-  port: 69,
-  maxBlksize: 1468,
-  maxWindowsize: 32,
-  timeoutMs: 1000,
-  backoff: 2,
-  maxTimeoutMs: 8000,
-  retries: 5,
-  maxTransfers: 200,
-  maxTransfersPerClient: 16,
-  autoexecNotFound: true,
-  cacheBytes: 64 * 1024 * 1024,
-  cacheFileBytes: 16 * 1024 * 1024,
-} as const;
-
-export interface TftpStats {
-  /** Transfers sending data now. */
-  active: number;
-  /** Requests being checked (confinement, policy, open) that count against the caps. */
-  pending: number;
-  /** Open UDP sockets: listeners plus two per active transfer (connected transfer socket + wrong-TID guard). */
-  sockets: number;
-  started: number;
-  completed: number;
-  failed: number;
-  refused: number;
-  /** Timer-driven retransmission rounds, summed over ended transfers. */
-  retransmits: number;
-  cache: FileCacheStats;
-}
-
-export interface TftpTransferInfo {
-  client: TftpClientRef;
-  path: string;
-  size: number;
-  blksize: number;
-  windowsize: number;
-  bytesAcked: number;
-  ageMs: number;
-}
+export type { TftpClientRef, TftpFileOpener, TftpPolicyPort, TftpTransferReport } from './ports.js';
+export { TFTP_DEFAULTS, type TftpServiceOptions, type TftpStats, type TftpTransferInfo } from './options.js';
 
 /** Bytes read from a file per thread-pool round trip (files not in the cache; one chunk is read ahead). */
 const READ_CHUNK = 256 * 1024;
 /** How often the sweep looks for expired retransmission deadlines, at most. */
 const MAX_SWEEP_MS = 100;
+/** Floor of the per-transfer retransmission budget (small files on a lossy link). */
+const RETRANSMIT_FLOOR = 4 * 1024 * 1024;
 
 interface Active {
   transfer: Transfer;
@@ -116,7 +43,7 @@ interface Active {
 
 export class TftpService implements Service {
   readonly name = 'tftp';
-  private readonly cfg: Required<Omit<TftpServiceOptions, 'policy' | 'onFatal' | 'log'>>;
+  private readonly cfg: ResolvedOptions;
   private readonly cache: FileCache;
   private readonly log: Logger;
   private readonly warnLimited: ReturnType<typeof rateLimited>;
@@ -128,28 +55,13 @@ export class TftpService implements Service {
   private pendingCount = 0;
   private readonly perClient = new Map<string, number>();
   private sweep: NodeJS.Timeout | null = null;
-  private realRoots: string[] = [];
+  private opener: TftpFileOpener | null = null;
   private running = false;
   private openSockets = 0;
-  private readonly counters = { started: 0, completed: 0, failed: 0, refused: 0, retransmits: 0 };
+  private readonly counters = { started: 0, completed: 0, failed: 0, refused: 0, evicted: 0, retransmits: 0, retransmittedBytes: 0 };
 
   constructor(private readonly opts: TftpServiceOptions) {
-    this.cfg = {
-      listen: opts.listen,
-      roots: opts.roots,
-      port: opts.port ?? TFTP_DEFAULTS.port,
-      maxBlksize: Math.max(8, Math.min(opts.maxBlksize ?? TFTP_DEFAULTS.maxBlksize, BLKSIZE_MAX)),
-      maxWindowsize: Math.max(1, Math.min(opts.maxWindowsize ?? TFTP_DEFAULTS.maxWindowsize, WINDOWSIZE_MAX)),
-      timeoutMs: opts.timeoutMs ?? TFTP_DEFAULTS.timeoutMs,
-      backoff: opts.backoff ?? TFTP_DEFAULTS.backoff,
-      maxTimeoutMs: opts.maxTimeoutMs ?? TFTP_DEFAULTS.maxTimeoutMs,
-      retries: opts.retries ?? TFTP_DEFAULTS.retries,
-      maxTransfers: opts.maxTransfers ?? TFTP_DEFAULTS.maxTransfers,
-      maxTransfersPerClient: opts.maxTransfersPerClient ?? TFTP_DEFAULTS.maxTransfersPerClient,
-      autoexecNotFound: opts.autoexecNotFound ?? TFTP_DEFAULTS.autoexecNotFound,
-      cacheBytes: Math.max(0, opts.cacheBytes ?? TFTP_DEFAULTS.cacheBytes),
-      cacheFileBytes: Math.max(0, opts.cacheFileBytes ?? TFTP_DEFAULTS.cacheFileBytes),
-    };
+    this.cfg = resolveOptions(opts);
     this.cache = new FileCache({ maxBytes: this.cfg.cacheBytes, maxFileBytes: this.cfg.cacheFileBytes });
     this.log = (opts.log ?? silentLogger).child({ svc: 'tftp' });
     this.warnLimited = rateLimited(this.log);
@@ -159,14 +71,10 @@ export class TftpService implements Service {
     if (this.running) return;
     if (this.cfg.listen.length === 0) throw new PxedError('TFTP_CONFIG', 'no listen address');
     // Roots resolved once; a root that does not exist (yet) is skipped with a warning.
-    this.realRoots = [];
-    for (const root of this.cfg.roots) {
-      try {
-        this.realRoots.push(await fs.realpath(root));
-      } catch (err) {
-        this.log.warn('TFTP root not available, skipped', { root, err: describeError(err) });
-      }
-    }
+    const roots = await this.realPaths(this.cfg.roots, 'TFTP root not available, skipped');
+    const symlinkTargets = await this.realPaths(this.cfg.symlinkTargets, null);
+    const statics = new StaticRoots({ roots, symlinkTargets, cache: this.cache, readChunk: Math.max(READ_CHUNK, this.cfg.maxBlksize) });
+    this.opener = this.opts.policy ? firstOf([policyOpener(this.opts.policy), statics]) : statics;
     try {
       for (const address of this.cfg.listen) {
         const sock = this.newSocket(address);
@@ -200,6 +108,18 @@ export class TftpService implements Service {
     await new Promise((r) => setImmediate(r));
   }
 
+  private async realPaths(dirs: readonly string[], warning: string | null): Promise<string[]> {
+    const out: string[] = [];
+    for (const d of dirs) {
+      try {
+        out.push(await fs.realpath(d));
+      } catch (err) {
+        if (warning !== null) this.log.warn(warning, { root: d, err: describeError(err) });
+      }
+    }
+    return out;
+  }
+
   /** The bound port of the first listener (useful with port 0 in tests). */
   get port(): number {
     const l = this.listeners[0];
@@ -224,10 +144,7 @@ export class TftpService implements Service {
   }
 
   private newSocket(address: string, reuseAddr = false): dgram.Socket {
-    // Peers are always IP literals: a synchronous lookup saves dgram's per-send DNS round through nextTick.
-    // reuseAddr only for a transfer's two sockets (the guard shares the transfer socket's port, see handleRrq);
-    // listeners never set it, so a second daemon on port 69 fails to bind instead of sharing it unnoticed.
-    const sock = dgram.createSocket({ type: ipFamily(address) === 6 ? 'udp6' : 'udp4', lookup: literalLookup, reuseAddr });
+    const sock = udpSocket(address, reuseAddr);
     this.openSockets++;
     sock.once('close', () => this.openSockets--);
     return sock;
@@ -250,7 +167,7 @@ export class TftpService implements Service {
   }
 
   private reply(sock: dgram.Socket, rinfo: dgram.RemoteInfo, code: number, message: string): void {
-    sock.send(encode({ op: 'error', code, message }), rinfo.port, rinfo.address);
+    sendError(sock, rinfo, code, message);
   }
 
   /** Listener loop: never throws; a bad packet is answered or dropped and the loop carries on. */
@@ -281,12 +198,52 @@ export class TftpService implements Service {
     });
   }
 
-  private async handleRrq(
-    sock: dgram.Socket,
-    local: string,
-    rrq: TftpRequest,
-    rinfo: dgram.RemoteInfo,
-  ): Promise<void> {
+  /**
+   * A repeated RRQ from the same ip:port: the same file while we set it up, or while the transfer is still sending
+   * and making progress, is a retransmission (ignored; our timer resends). The same file to a transfer that has
+   * fallen silent (unconfirmed, sends used up) or stalled for a timeout means the client did not hear us or
+   * restarted: the stale transfer ends and a fresh one starts, so it neither lingers nor counts twice.
+   * Another file supersedes.
+   */
+  private isRepeat(key: string, filename: string): boolean {
+    if (this.pending.get(key) === filename) return true;
+    const existing = this.transfers.get(key);
+    if (!existing) return false;
+    const t = existing.transfer;
+    if (existing.raw === filename) {
+      const stalled = t.confirmed ? Date.now() - t.lastProgressAt >= this.cfg.timeoutMs : t.silent;
+      if (!stalled) return true;
+      t.abort('restarted: the same request again after the transfer stalled');
+      return false;
+    }
+    t.abort('superseded by a new request from the same port');
+    return false;
+  }
+
+  /**
+   * The caps (null = admitted), checked per client, then unverified, then in total. Unverified transfers (no ACK
+   * yet, or still being set up) have their own cap; when it is full the oldest unverified transfer is evicted
+   * rather than the new request refused, so forged RRQs cannot lock real clients out.
+   */
+  private admit(address: string): string | null {
+    if ((this.perClient.get(address) ?? 0) >= this.cfg.maxTransfersPerClient) return 'per-client transfer cap';
+    let unconfirmed = this.pendingCount;
+    let oldest: Transfer | null = null;
+    for (const { transfer: t } of this.transfers.values()) {
+      if (t.confirmed) continue;
+      unconfirmed++;
+      if (oldest === null || t.startedAt < oldest.startedAt) oldest = t;
+    }
+    if (unconfirmed >= this.cfg.maxUnconfirmed) {
+      if (oldest === null) return 'unconfirmed transfer cap';
+      this.counters.evicted++;
+      oldest.abort('evicted: unconfirmed-transfer cap reached');
+    }
+    if (this.transfers.size + this.pendingCount >= this.cfg.maxTransfers) return 'global transfer cap';
+    return null;
+  }
+
+  private async handleRrq(sock: dgram.Socket, local: string, rrq: TftpRequest, rinfo: dgram.RemoteInfo): Promise<void> {
     const client: TftpClientRef = { address: rinfo.address, port: rinfo.port };
     const key = `${rinfo.address}|${rinfo.port}`;
     const started = Date.now();
@@ -298,133 +255,46 @@ export class TftpService implements Service {
       this.report({ client, path: rrq.filename, options: requested, bytes: 0, durationMs: Date.now() - started, outcome, detail: detail ?? message });
     };
 
-    // Same ip:port asking again: the same file while it runs is a retransmitted RRQ (ignore); another file
-    // replaces the old transfer (protocol.md §6 item 2).
-    if (this.pending.get(key) === rrq.filename) return; // retransmitted RRQ while we set it up
-    const existing = this.transfers.get(key);
-    if (existing) {
-      if (existing.raw === rrq.filename) return;
-      existing.transfer.abort('superseded by a new request from the same port');
-    }
-
+    if (this.isRepeat(key, rrq.filename)) return;
     const mode = rrq.mode.toLowerCase();
     if (mode !== 'octet') {
       refuse(ERR.ILLEGAL_OPERATION, mode === 'netascii' ? 'netascii mode is not supported: use octet' : `unsupported mode "${rrq.mode.slice(0, 20)}": use octet`, 'refused');
       return;
     }
-    const clientCount = this.perClient.get(rinfo.address) ?? 0;
-    if (this.transfers.size + this.pendingCount >= this.cfg.maxTransfers) {
-      refuse(ERR.NOT_DEFINED, 'server busy: too many concurrent transfers, retry later', 'refused', 'global transfer cap');
-      return;
-    }
-    if (clientCount >= this.cfg.maxTransfersPerClient) {
-      refuse(ERR.NOT_DEFINED, 'server busy: too many concurrent transfers from this client', 'refused', 'per-client transfer cap');
+    const cap = this.admit(rinfo.address);
+    if (cap !== null) {
+      refuse(ERR.NOT_DEFINED, cap.startsWith('per-client') ? 'server busy: too many concurrent transfers from this client' : 'server busy: too many concurrent transfers, retry later', 'refused', cap);
       return;
     }
 
     this.pending.set(key, rrq.filename);
     this.pendingCount++;
-    this.perClient.set(rinfo.address, clientCount + 1);
+    this.perClient.set(rinfo.address, (this.perClient.get(rinfo.address) ?? 0) + 1);
     let source: Source | null = null;
     let handedOver = false;
     try {
-      let found: ConfinedPath;
+      let name: string;
       try {
-        found = await confine(rrq.filename, this.realRoots, { rootsAreReal: true });
+        name = normalizeName(rrq.filename);
       } catch (err) {
         if (!isPxedError(err, 'TFTP_ACCESS_DENIED')) throw err;
         this.warnLimited(`denied:${rinfo.address}`, 'path refused', { client: rinfo.address, path: rrq.filename.slice(0, 300), err: describeError(err) });
         refuse(ERR.ACCESS_VIOLATION, 'access violation', 'denied', describeError(err));
         return;
       }
-      const name = found.name;
       if (this.cfg.autoexecNotFound && path.posix.basename(name) === 'autoexec.ipxe') {
         this.log.debug('autoexec.ipxe probe answered not-found', { client: rinfo.address });
         refuse(ERR.NOT_FOUND, 'file not found', 'not-found');
         return;
       }
-      const dynamic = this.opts.policy ? await this.opts.policy.tftpOpen(name, client) : null;
-      if (dynamic) {
-        source = new StreamSource(dynamic.stream, dynamic.size);
-      } else if (found.file !== null && this.cache.accepts(Number(found.stat.size))) {
-        source = new BufferSource(await this.cache.get(found.file, found.stat));
-      } else if (found.file !== null) {
-        const fh = await fs.open(found.file, fsc.O_RDONLY | fsc.O_NOFOLLOW);
-        try {
-          const st = await fh.stat();
-          if (!st.isFile()) throw new Error('not a regular file');
-          source = new FileSource(fh, st.size, Math.max(READ_CHUNK, this.cfg.maxBlksize));
-        } catch (err) {
-          await fh.close();
-          throw err;
-        }
-      }
+      source = this.opener ? await this.opener.open(name, client) : null;
       if (!source) {
         this.log.debug('file not found', { client: rinfo.address, path: name });
         refuse(ERR.NOT_FOUND, 'file not found', 'not-found');
         return;
       }
       if (!this.running) return;
-
-      const neg = negotiate(rrq.options, source.size, { maxBlksize: this.cfg.maxBlksize, maxWindowsize: this.cfg.maxWindowsize });
-      // Two sockets on one ephemeral port (the new TID): `tsock` connected to the client carries the transfer
-      // (the kernel prefers the connected socket for the client's packets); `guard` gets every other sender and
-      // answers ERROR 5 (RFC 1350 §4), so a stray packet never disturbs the transfer.
-      const tsock = this.newSocket(local, true);
-      const guard = this.newSocket(local, true);
-      try {
-        await bind(tsock, local, 0);
-        await bind(guard, local, tsock.address().port);
-        await new Promise<void>((resolve, reject) => {
-          tsock.once('error', reject);
-          tsock.connect(rinfo.port, rinfo.address, () => {
-            tsock.off('error', reject);
-            resolve();
-          });
-        });
-      } catch (err) {
-        closeQuietly(tsock);
-        closeQuietly(guard);
-        throw err;
-      }
-      guard.on('message', (_msg, ri) => {
-        if (ri.address === rinfo.address && ri.port === rinfo.port) return;
-        this.reply(guard, ri, ERR.UNKNOWN_TID, 'unknown transfer ID');
-      });
-      guard.on('error', () => undefined);
-      if (!this.running) {
-        closeQuietly(tsock);
-        closeQuietly(guard);
-        return;
-      }
-      // A client's `timeout` is echoed (EDK2 requires it unchanged) but our own timer stays the configured one:
-      // retransmitting earlier than the client would is harmless, and a vanished client must not hold a slot for
-      // minutes (curl asks for 6 s, the option allows 255 s).
-      const initial = this.cfg.timeoutMs;
-      const transfer = new Transfer({
-        socket: tsock,
-        address: rinfo.address,
-        port: rinfo.port,
-        name,
-        source,
-        blksize: neg.blksize,
-        windowsize: neg.windowsize,
-        oack: neg.oack,
-        timing: { initialTimeoutMs: initial, maxTimeoutMs: Math.max(initial, this.cfg.maxTimeoutMs), backoff: this.cfg.backoff, retries: this.cfg.retries },
-        onEnd: (t, end) => this.onTransferEnd(t, end, [tsock, guard], source!, client, neg.accepted, neg.tsizeAsked),
-      });
-      tsock.on('error', (err) => {
-        this.log.debug('transfer socket error', { client: rinfo.address, err: describeError(err) });
-        transfer.abort(`socket error: ${describeError(err)}`);
-      });
-      if (this.pending.get(key) === rrq.filename) this.pending.delete(key);
-      // Another RRQ from the same port may have finished setting up meanwhile: the newest wins.
-      this.transfers.get(key)?.transfer.abort('superseded by a new request from the same port');
-      this.transfers.set(key, { transfer, raw: rrq.filename, socket: tsock, options: neg.accepted, tsizeAsked: neg.tsizeAsked });
-      handedOver = true;
-      this.counters.started++;
-      if (this.log.enabled('debug')) this.log.debug('transfer start', { client: rinfo.address, port: rinfo.port, path: name, size: source.size, options: neg.accepted });
-      transfer.begin();
+      handedOver = await this.begin(local, rrq, name, source, client);
     } catch (err) {
       this.log.warn('cannot serve request', { client: rinfo.address, path: rrq.filename.slice(0, 300), err: describeError(err) });
       refuse(ERR.NOT_DEFINED, 'cannot read file', 'source-error', describeError(err));
@@ -436,6 +306,53 @@ export class TftpService implements Service {
         if (source) await source.close().catch(() => undefined);
       }
     }
+  }
+
+  /** Negotiates, opens the transfer's sockets and starts it; false when the service stopped meanwhile. */
+  private async begin(local: string, rrq: TftpRequest, name: string, source: Source, client: TftpClientRef): Promise<boolean> {
+    const key = `${client.address}|${client.port}`;
+    const neg = negotiate(rrq.options, source.size, { maxBlksize: this.cfg.maxBlksize, maxWindowsize: this.cfg.maxWindowsize });
+    const { tsock, guard } = await transferSockets(local, client, (a, reuse) => this.newSocket(a, reuse));
+    if (!this.running) {
+      closeQuietly(tsock);
+      closeQuietly(guard);
+      return false;
+    }
+    // A client's `timeout` is echoed (EDK2 requires it unchanged) but our own timer stays the configured one:
+    // retransmitting earlier than the client would is harmless, and a vanished client must not hold a slot for
+    // minutes (curl asks for 6 s, the option allows 255 s).
+    const initial = this.cfg.timeoutMs;
+    const transfer = new Transfer({
+      socket: tsock,
+      address: client.address,
+      port: client.port,
+      name,
+      source,
+      blksize: neg.blksize,
+      windowsize: neg.windowsize,
+      oack: neg.oack,
+      timing: {
+        initialTimeoutMs: initial,
+        maxTimeoutMs: Math.max(initial, this.cfg.maxTimeoutMs),
+        backoff: this.cfg.backoff,
+        retries: this.cfg.retries,
+        unconfirmedRetries: Math.min(this.cfg.unconfirmedRetries, this.cfg.retries),
+        maxRetransmitBytes: Math.max(RETRANSMIT_FLOOR, source.size * this.cfg.retransmitRatio),
+      },
+      onEnd: (t, end) => this.onTransferEnd(t, end, [tsock, guard], source, client, neg.accepted, neg.tsizeAsked),
+    });
+    tsock.on('error', (err) => {
+      this.log.debug('transfer socket error', { client: client.address, err: describeError(err) });
+      transfer.abort(`socket error: ${describeError(err)}`);
+    });
+    if (this.pending.get(key) === rrq.filename) this.pending.delete(key);
+    // Another RRQ from the same port may have finished setting up meanwhile: the newest wins.
+    this.transfers.get(key)?.transfer.abort('superseded by a new request from the same port');
+    this.transfers.set(key, { transfer, raw: rrq.filename, socket: tsock, options: neg.accepted, tsizeAsked: neg.tsizeAsked });
+    this.counters.started++;
+    if (this.log.enabled('debug')) this.log.debug('transfer start', { client: client.address, port: client.port, path: name, size: source.size, options: neg.accepted });
+    transfer.begin();
+    return true;
   }
 
   private releaseClient(address: string): void {
@@ -459,25 +376,15 @@ export class TftpService implements Service {
     // Let an ERROR queued by the transfer leave before the socket goes.
     setImmediate(() => socks.forEach(closeQuietly));
     source.close().catch(() => undefined);
-    const durationMs = Date.now() - t.startedAt;
     this.counters.retransmits += t.retransmits;
-    const bytes = end.outcome === 'complete' ? t.size : t.bytesAcked;
-    // EDK2 and legacy ROMs probe the size with tsize and abort with ERROR 8 (Q5, Q7): normal, reported as 'size-probe'.
-    const probe = end.outcome === 'client-error' && (end.clientErrorCode === ERR.OPTION_REFUSED || tsizeAsked) && t.bytesAcked === 0;
-    const outcome = probe ? 'size-probe' : end.outcome;
-    const fields = { client: client.address, port: client.port, path: t.name, bytes, durationMs, options, outcome, detail: end.detail };
-    if (end.outcome === 'complete') {
-      this.counters.completed++;
-      this.log.info('transfer complete', fields);
-    } else if (probe) {
-      this.counters.completed++;
-      this.log.debug('size probe ended by client', fields);
-    } else {
-      this.counters.failed++;
-      this.log.info('transfer ended', fields);
-    }
-    const report: TftpTransferReport = { client, path: t.name, options, bytes, durationMs, outcome };
-    if (end.detail !== undefined) report.detail = end.detail;
+    this.counters.retransmittedBytes += t.retransmittedBytes;
+    const { report, kind } = endReport(t, end, client, options, tsizeAsked);
+    const fields = { client: client.address, port: client.port, path: t.name, bytes: report.bytes, durationMs: report.durationMs, options, outcome: report.outcome, detail: end.detail };
+    if (kind === 'failed') this.counters.failed++;
+    else this.counters.completed++;
+    if (kind === 'complete') this.log.info('transfer complete', fields);
+    else if (kind === 'probe') this.log.debug('size probe ended by client', fields);
+    else this.log.info('transfer ended', fields);
     this.report(report);
   }
 
@@ -489,32 +396,4 @@ export class TftpService implements Service {
       this.log.warn('policy tftpTransferred threw', { err: describeError(err) });
     }
   }
-}
-
-function closeQuietly(sock: dgram.Socket): void {
-  try {
-    sock.close();
-  } catch {
-    /* already closed */
-  }
-}
-
-function literalLookup(host: string, _opts: unknown, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
-  cb(null, host, ipFamily(host));
-}
-
-/** Family of an IP literal (listen addresses and client addresses never are names): only IPv6 has colons. */
-function ipFamily(literal: string): 4 | 6 {
-  return literal.includes(':') ? 6 : 4;
-}
-
-function bind(sock: dgram.Socket, address: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    sock.once('error', onError);
-    sock.bind({ address, port, exclusive: true }, () => {
-      sock.off('error', onError);
-      resolve();
-    });
-  });
 }

@@ -1,5 +1,5 @@
 // One read transfer on its own socket (its own TID, RFC 1350 §4). Lock-step is windowsize 1 (RFC 7440).
-// Contracts (protocol.md §6):
+// Contracts (docs/protocol.md §6):
 // - Retransmit only when the timer fires (bounded retries, back-off); a duplicate ACK never triggers a send
 //   (RFC 1123 §4.2.3.1, sorcerer's apprentice). ACKs for blocks not yet sent are ignored.
 // - An ACK for block k below the last block sent acknowledges up to k and restarts the window at k+1 (RFC 7440 §4).
@@ -8,9 +8,15 @@
 // - Packets from another address/port get ERROR 5 (from the server's guard socket) and leave the transfer alone.
 // - The final ACK may never come ("some clients never send it", dnsmasq): after the retries on the last block the
 //   transfer ends as complete.
+// - Until the client ACKs the OACK or DATA 1 its source address is unverified (UDP is spoofable): such a transfer
+//   retransmits at most `unconfirmedRetries` times, so one forged RRQ draws at most 1 + that many packets; then it
+//   waits silently for the rest of the retry schedule (a late first ACK still starts the data) and ends 'unconfirmed'.
+// - Retransmitted bytes (timer rounds and window restarts) are capped per transfer: a client that keeps losing
+//   blocks ends with ERROR 0 instead of pulling the file many times over (docs/protocol.md §6.4).
 
 import type dgram from 'node:dgram';
 import { ackBlock, decode, encode, ERR, DATA_HEADER, MAX_BLOCK, writeDataHeader, type TftpOption } from './codec.js';
+import type { TftpClientRef, TftpTransferReport } from './ports.js';
 import type { Source } from './source.js';
 
 export interface TransferTiming {
@@ -18,10 +24,14 @@ export interface TransferTiming {
   maxTimeoutMs: number;
   backoff: number;
   retries: number;
+  /** Retransmissions before the client's first ACK (then the transfer ends as 'unconfirmed'). */
+  unconfirmedRetries: number;
+  /** Bytes that may be sent again in total (DATA payloads already sent once); beyond: 'retransmit-cap'. */
+  maxRetransmitBytes: number;
 }
 
 export interface TransferEnd {
-  outcome: 'complete' | 'client-error' | 'timeout' | 'aborted' | 'source-error';
+  outcome: 'complete' | 'client-error' | 'timeout' | 'unconfirmed' | 'retransmit-cap' | 'aborted' | 'source-error';
   detail?: string;
   /** The client's ERROR code when outcome is 'client-error'. */
   clientErrorCode?: number;
@@ -73,6 +83,14 @@ export class Transfer {
   deadline: number;
   /** Timer-driven retransmissions so far (for stats). */
   retransmits = 0;
+  /** Payload bytes sent more than once so far. */
+  retransmittedBytes = 0;
+  /** Highest block sent at least once. */
+  private sentMax = 0;
+  /** The client has ACKed the OACK or a DATA block: its address is real. */
+  confirmed = false;
+  /** When the client last acknowledged something new (start time until then). */
+  lastProgressAt = this.startedAt;
 
   constructor(p: TransferParams) {
     this.socket = p.socket;
@@ -113,6 +131,17 @@ export class Transfer {
   /** Called by the server's sweep; retransmits or gives up when the deadline has passed. */
   tick(now: number): void {
     if (this.state === 'done' || now < this.deadline) return;
+    if (this.silent) {
+      // Unverified client, sends used up: wait out the normal schedule without sending (its ACK may still come).
+      if (this.retries >= this.timing.retries) {
+        this.finish({ outcome: 'unconfirmed', detail: `first ${this.state === 'oack' ? 'OACK' : 'DATA'} not acknowledged after ${this.timing.unconfirmedRetries + 1} tries` });
+        return;
+      }
+      this.retries++;
+      this.curTimeoutMs = Math.min(this.curTimeoutMs * this.timing.backoff, this.timing.maxTimeoutMs);
+      this.deadline = now + this.curTimeoutMs;
+      return;
+    }
     if (this.retries >= this.timing.retries) {
       if (this.state === 'data' && this.base === this.totalBlocks && this.next > this.totalBlocks) {
         this.finish({ outcome: 'complete', detail: 'final ACK not received' });
@@ -130,7 +159,12 @@ export class Transfer {
       this.socket.send(this.oackPacket!);
       return;
     }
-    for (let b = this.base; b < this.next; b++) this.sendBlock(b);
+    for (let b = this.base; b < this.next && !this.done; b++) this.sendBlock(b);
+  }
+
+  /** No ACK yet and no more sends allowed before one comes (the client may never have heard us). */
+  get silent(): boolean {
+    return !this.confirmed && this.retries >= this.timing.unconfirmedRetries;
   }
 
   /** Ends the transfer from outside (server stopping, superseded request). */
@@ -160,6 +194,7 @@ export class Transfer {
   private onAck(block: number): void {
     if (this.state === 'oack') {
       if (block !== 0) return;
+      this.confirmed = true;
       this.state = 'data';
       this.progress();
       this.pump();
@@ -170,6 +205,7 @@ export class Transfer {
     if (delta === 0) return; // duplicate ACK: never retransmit on it
     const acked = last + delta;
     if (acked >= this.next) return; // ACK for a block not yet sent
+    this.confirmed = true;
     this.base = acked + 1;
     this.progress();
     if (this.base > this.totalBlocks) {
@@ -181,6 +217,7 @@ export class Transfer {
   }
 
   private progress(): void {
+    this.lastProgressAt = Date.now();
     this.retries = 0;
     this.curTimeoutMs = this.timing.initialTimeoutMs;
     this.deadline = Date.now() + this.curTimeoutMs;
@@ -221,6 +258,16 @@ export class Transfer {
   }
 
   private sendBlock(abs: number): void {
+    if (abs <= this.sentMax) {
+      this.retransmittedBytes += this.blockLen(abs);
+      if (this.retransmittedBytes > this.timing.maxRetransmitBytes) {
+        this.sendError(ERR.NOT_DEFINED, 'too many retransmissions');
+        this.finish({ outcome: 'retransmit-cap', detail: `${this.retransmittedBytes} bytes retransmitted (cap ${this.timing.maxRetransmitBytes})` });
+        return;
+      }
+    } else {
+      this.sentMax = abs;
+    }
     const slot = this.slots[abs % this.slots.length]!;
     const len = DATA_HEADER + this.blockLen(abs);
     // A whole slot goes as is (dgram slices a Buffer whenever offset/length are given).
@@ -242,4 +289,28 @@ export class Transfer {
     this.state = 'done';
     this.onEnd(this, end);
   }
+}
+
+/**
+ * The report for an ended transfer and how to count it. EDK2 and legacy ROMs probe the size with tsize and abort
+ * with ERROR 8 before any data (docs/protocol.md §6.2): normal, reported as 'size-probe'.
+ */
+export function endReport(
+  t: Transfer,
+  end: TransferEnd,
+  client: TftpClientRef,
+  options: Record<string, string>,
+  tsizeAsked: boolean,
+): { report: TftpTransferReport; kind: 'complete' | 'probe' | 'failed' } {
+  const probe = end.outcome === 'client-error' && (end.clientErrorCode === ERR.OPTION_REFUSED || tsizeAsked) && t.bytesAcked === 0;
+  const report: TftpTransferReport = {
+    client,
+    path: t.name,
+    options,
+    bytes: end.outcome === 'complete' ? t.size : t.bytesAcked,
+    durationMs: Date.now() - t.startedAt,
+    outcome: probe ? 'size-probe' : end.outcome,
+  };
+  if (end.detail !== undefined) report.detail = end.detail;
+  return { report, kind: end.outcome === 'complete' ? 'complete' : probe ? 'probe' : 'failed' };
 }

@@ -1,11 +1,11 @@
-// classifyClient table tests: every option-93 value in protocol.md §4.1, the fallbacks, iPXE detection and captures.
+// classifyClient table tests: every option-93 value in docs/protocol.md §4.1, the fallbacks, iPXE detection and captures.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { fixtures } from '../helpers/paths.js';
 import { decode, encodeUserClasses, OPT, type DhcpPacket } from '../../src/dhcp/codec.js';
 import { classifyClient, matchVendorPrefix } from '../../src/dhcp/classify.js';
-import type { Firmware } from '../../src/boot/types.js';
+import type { Firmware } from '../../src/model/client.js';
 
 function pkt(opts: [number, Buffer][]): DhcpPacket {
   return {
@@ -19,14 +19,14 @@ function pkt(opts: [number, Buffer][]): DhcpPacket {
 const u16 = (...v: number[]): Buffer => Buffer.concat(v.map((n) => Buffer.from([n >> 8, n & 255])));
 const vc = (s: string): [number, Buffer] => [OPT.VENDOR_CLASS, Buffer.from(s)];
 
-// [option 93, expected arch, expected firmware]; protocol.md §4.1 row by row.
+// [option 93, expected arch, expected firmware]; docs/protocol.md §4.1 row by row.
 const TABLE: [number, number, Firmware][] = [
   [0, 0, 'bios'],
   [1, 1, 'unsupported'], [2, 2, 'unsupported'], [3, 3, 'unsupported'], [4, 4, 'unsupported'], [5, 5, 'unsupported'],
   [6, 6, 'efi-ia32'],
   [7, 7, 'efi-x64'],
   [8, 8, 'unsupported'],
-  [9, 7, 'efi-x64'], // errata 4624 / Q15
+  [9, 7, 'efi-x64'], // errata 4624 / docs/protocol.md Q15
   [10, 10, 'efi-arm32'],
   [11, 11, 'efi-arm64'],
   [12, 12, 'unsupported'], [13, 13, 'unsupported'], [14, 14, 'unsupported'],
@@ -48,7 +48,7 @@ const TABLE: [number, number, Firmware][] = [
   [0x1234, 0x1234, 'unsupported'],
 ];
 
-void test('every option-93 value of protocol.md §4.1 maps to the expected arch and firmware', () => {
+void test('every option-93 value of docs/protocol.md §4.1 maps to the expected arch and firmware', () => {
   for (const [a, arch, firmware] of TABLE) {
     const c = classifyClient(pkt([[OPT.CLIENT_ARCH, u16(a)], vc('PXEClient')]));
     assert.deepEqual({ a, arch: c.arch, firmware: c.firmware }, { a, arch, firmware });

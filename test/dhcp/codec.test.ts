@@ -62,7 +62,7 @@ void test('typed accessors on the captured EDK2 and iPXE DISCOVERs', () => {
   assert.equal(maxMessageSize(fw), 1472);
   assert.deepEqual(userClasses(fw), []);
   const ipxe = decode(fs.readFileSync(`${dir}/bios-ipxe-01-ipxe-client-discover.bin`));
-  assert.deepEqual(userClasses(ipxe), ['iPXE']); // plain string encoding (protocol.md Q11)
+  assert.deepEqual(userClasses(ipxe), ['iPXE']); // plain string encoding (docs/protocol.md Q11)
   assert.ok((ipxeOptions(ipxe) ?? []).length > 0);
   const offer = decode(fs.readFileSync(`${dir}/bios-ipxe-02-ipxe-proxy-offer.bin`));
   assert.deepEqual(pxeVendorOptions(offer)?.map((s) => s.code), [6, 10]);

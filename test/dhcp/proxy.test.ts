@@ -108,19 +108,35 @@ void test('non-PXE clients and unregistered MACs get nothing from pxed', () => {
   assert.ok(pxed.events.some((e) => e.ev === 'boot' && e.mac === STRANGER && e.answer === null));
 });
 
-void test('REQUESTs to the LAN server are never answered, but their option 50 is reported', async () => {
+function lanRequest(mac: string, xid: number, ip: number[]): string {
   const req = decode(fs.readFileSync(fixtures('dhcp', 'uefi-pxe-04-fw-client-request.bin')));
-  Buffer.from(BIOS.replace(/:/g, ''), 'hex').copy(req.chaddr);
-  req.xid = 0x50505050;
+  Buffer.from(mac.replace(/:/g, ''), 'hex').copy(req.chaddr);
+  req.xid = xid;
   req.options = req.options.filter((o) => o.code !== OPT.REQUESTED_IP && o.code !== OPT.SERVER_ID);
-  req.options.push({ code: OPT.REQUESTED_IP, data: Buffer.from([10, 77, 0, 123]) }, { code: OPT.SERVER_ID, data: Buffer.from([10, 77, 0, 1]) });
+  req.options.push({ code: OPT.REQUESTED_IP, data: Buffer.from(ip) }, { code: OPT.SERVER_ID, data: Buffer.from([10, 77, 0, 1]) });
+  return encode(req).toString('hex');
+}
+
+// Issue 14 item 13: a forged REQUEST with option 50 must not move a registered machine's address. Option 50 counts
+// only as a hint, and only when the REQUEST continues an exchange pxed answered (same MAC and xid as our OFFER).
+void test('REQUESTs to the LAN server are never answered; option 50 is reported only for an exchange we answered', async () => {
+  const discover = decode(fs.readFileSync(fixtures('dhcp', 'uefi-pxe-01-fw-client-discover.bin')));
+  Buffer.from(BIOS.replace(/:/g, ''), 'hex').copy(discover.chaddr);
+  discover.xid = 0x51515151;
   const { replies: got } = await rawClient(lab.client, {
     bind: { address: '0.0.0.0', port: 68 },
-    send: [{ to: '255.255.255.255', port: 67, hex: encode(req).toString('hex') }],
+    send: [
+      // Forged: no DISCOVER of ours with this xid.
+      { to: '255.255.255.255', port: 67, hex: lanRequest(BIOS, 0x50505050, [10, 77, 0, 123]) },
+      // A real exchange: our proxy OFFER, then the client's REQUEST to the LAN server with the same xid.
+      { to: '255.255.255.255', port: 67, hex: encode(discover).toString('hex') },
+      { to: '255.255.255.255', port: 67, hex: lanRequest(BIOS, 0x51515151, [10, 77, 0, 124]) },
+    ],
     listenMs: 1000,
   });
-  assert.equal(got.filter((r) => r.from === '10.77.0.2').length, 0);
-  await pxed.wait('option-50 observation', (e) => e.ev === 'observed' && e.mac === BIOS && e.source === 'request-opt50' && e.ip === '10.77.0.123');
+  assert.equal(got.filter((r) => r.from === '10.77.0.2' && messageType(decode(r.payload)) === 5).length, 0);
+  await pxed.wait('option-50 observation', (e) => e.ev === 'observed' && e.mac === BIOS && e.source === 'request-opt50' && e.ip === '10.77.0.124');
+  assert.equal(pxed.events.filter((e) => e.ev === 'observed' && e.ip === '10.77.0.123').length, 0, 'forged option 50 was reported');
   // The udhcpc runs' REQUESTs (to either server) were never answered by pxed either.
   for (const mac of [BIOS, X64, ARM]) assert.equal(replies(mac, '10.77.0.2').filter((p) => messageType(p) === 5).length, 0);
 });
@@ -248,7 +264,7 @@ void test('iPXE gets its script URL, UEFI HTTP boot gets HTTPClient + URL, unsup
   const oi = byXid.get(0x1001);
   assert.ok(oi);
   assert.equal(oi.file, `http://10.77.0.2:8080/boot.ipxe?mac=${RAW}`);
-  assert.equal(oi.siaddr, '10.77.0.2'); // iPXE ignores a proxy offer without next-server (netboot-lab.md gotcha 2)
+  assert.equal(oi.siaddr, '10.77.0.2'); // iPXE ignores a proxy offer without next-server (docs/protocol.md §11 item 2)
   const oh = byXid.get(0x1002);
   assert.ok(oh);
   assert.equal(getOption(oh, OPT.VENDOR_CLASS)?.toString(), 'HTTPClient');

@@ -1,4 +1,4 @@
-// Reply builders against protocol.md's byte-level example (§9.3) and the captured dnsmasq replies.
+// Reply builders against docs/protocol.md's byte-level example (§9.3) and the captured dnsmasq replies.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -6,12 +6,12 @@ import { fixtures } from '../helpers/paths.js';
 import { decode, encode, getOption, OPT, type DhcpPacket } from '../../src/dhcp/codec.js';
 import { classifyClient } from '../../src/dhcp/classify.js';
 import { buildBootServerAck, buildLeaseReply, buildProxyOffer, ProxyOfferEncoder } from '../../src/dhcp/reply.js';
-import type { DhcpBootAnswer } from '../../src/boot/types.js';
+import type { DhcpBootAnswer } from '../../src/dhcp/ports.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const fx = (f: string): DhcpPacket => decode(fs.readFileSync(fixtures('dhcp', f)));
 
-// protocol.md §9.1: the google/netboot BIOS DISCOVER (548 bytes).
+// docs/protocol.md §9.1: the google/netboot BIOS DISCOVER (548 bytes).
 function biosDiscover(): Buffer {
   const b = Buffer.alloc(548);
   hex('01 01 06 00 9b 4e 05 57 00 08 80 00').copy(b, 0);
@@ -23,7 +23,7 @@ function biosDiscover(): Buffer {
   return b;
 }
 
-// protocol.md §9.3: the recommended BIOS proxy OFFER (302 bytes).
+// docs/protocol.md §9.3: the recommended BIOS proxy OFFER (302 bytes).
 function expectedBiosOffer(): Buffer {
   const b = Buffer.alloc(302);
   hex('02 01 06 00 9b 4e 05 57 00 00 80 00').copy(b, 0);
@@ -36,7 +36,7 @@ function expectedBiosOffer(): Buffer {
   return b;
 }
 
-void test('BIOS proxy OFFER is byte-identical to protocol.md §9.3', () => {
+void test('BIOS proxy OFFER is byte-identical to docs/protocol.md §9.3', () => {
   const req = decode(biosDiscover());
   const client = classifyClient(req);
   const answer: DhcpBootAnswer = { bootFile: 'undionly.kpxe', nextServer: '192.168.16.10', strategy: 'binl' };

@@ -6,9 +6,9 @@ import { DhcpService, interfaceAddress } from '../../src/dhcp/server.js';
 import { MemoryLeaseStore } from '../../src/dhcp/leases.js';
 import { isPxedError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import type { DhcpBootPolicy } from '../../src/boot/types.js';
+import type { DhcpBootPort } from '../../src/dhcp/ports.js';
 
-const policy: DhcpBootPolicy = { dhcpBoot: () => null, dhcpObserved: () => undefined };
+const policy: DhcpBootPort = { dhcpBoot: () => null, dhcpObserved: () => undefined };
 
 void test('an interface without IPv4 address is refused with DHCP_NO_INTERFACE', async () => {
   const s = new DhcpService({ interface: 'no-such-if0', policy, log: silentLogger });

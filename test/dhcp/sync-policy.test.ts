@@ -1,5 +1,5 @@
-// The policy seam is synchronous (dhcpBoot, as the daemon's BootPolicy has it): the service answers through it, and
-// a policy that throws means silence for that client and a counted policy error, never a crash.
+// The policy seam is one synchronous dhcpBoot (src/dhcp/ports.ts): the service answers the OFFER and the 4011 ACK
+// without a promise, and a policy that throws means silence for that client only (counted, never fatal).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -52,7 +52,7 @@ async function exchange(): Promise<{ replies: Map<string, string>; stats: Record
   }
 }
 
-void test('dhcpBoot: OFFER and 4011 ACK through the synchronous seam; a throw is silence', async () => {
+void test('synchronous dhcpBoot: OFFER and 4011 ACK for the booted MAC; a throwing policy is silence for its MAC', async () => {
   const s = await exchange();
   assert.deepEqual([...s.replies.keys()].sort(), [`5c000001 ${VALID} from :67`, `5c000003 ${VALID} from :4011`]);
   assert.equal(s.stats.offers, 1);

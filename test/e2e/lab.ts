@@ -1,4 +1,4 @@
-// The netboot lab (netboot-lab.md): a LAN made of network namespaces that this test creates, and nothing else.
+// The netboot lab (docs/protocol.md §11): a LAN made of network namespaces that this test creates, and nothing else.
 //
 //   ns router  eth0 10.77.0.1/24 + fd77:e2e::1/64   ordinary LAN DHCP (dnsmasq: a range, option 3, NO PXE options,
 //      | veth                                         IPv6 router advertisements only, no-ping)
@@ -8,7 +8,7 @@
 //
 // With `relay: true` a fourth namespace routes a second LAN (br1/tap1 in ns net, 10.78.0.0/24) to the first one and
 // runs isc-dhcp-relay towards both the router and the server (giaddr path); a dnsmasq there sends RAs on the far LAN.
-// Checksum offload is off on every veth (gotcha 1). Teardown is idempotent and also runs on SIGINT/SIGTERM.
+// Checksum offload is off on every veth (docs/protocol.md §11 item 1). Teardown is idempotent and also runs on SIGINT/SIGTERM.
 
 import { type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -217,7 +217,7 @@ export class Lab {
       '-i',
       iface,
       '-n',
-      '--immediate-mode', // gotcha 8: otherwise the last packets are lost when it stops right after QEMU
+      '--immediate-mode', // docs/protocol.md §11 item 3: otherwise the last packets are lost when it stops right after QEMU
       '-U',
       '-Z',
       'root',

@@ -1,4 +1,4 @@
-// Real firmware against the real daemon (issue 7, netboot-lab.md): SeaBIOS/iPXE and OVMF guests in QEMU (TCG) boot
+// Real firmware against the real daemon (issue 7, docs/protocol.md §11): SeaBIOS/iPXE and OVMF guests in QEMU (TCG) boot
 // from `pxed serve` inside network namespaces this test creates, down to the guest payload POSTing
 // {"status":"installed"} to pxed's own per-boot phone-home URL. One boot at a time; every wait is bounded.
 // A failing case keeps test/artifacts/<case>/ (pcap, serial log, pxed log, dnsmasq logs, config, registry).
@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { artifactsDir, repoRoot } from '../helpers/paths.js';
 import { Lab, LAN } from './lab.js';
 import { ensurePayload, type Payload } from './payload.js';
-import { dhcpPackets, readPcap, type Packet } from './pcap.js';
+import { dhcpPackets, readPcap, type Packet } from '../helpers/pcap.js';
 import { Pxed, type EventView } from './pxed.js';
 import { bootVm, type BootOptions, type BootResult, type VmOptions } from './qemu.js';
 import { patchedPlainPxeRom } from './rom.js';

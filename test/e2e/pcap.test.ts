@@ -2,7 +2,7 @@
 // the BOOTP view, plus a truncated last record.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeDhcp, dhcpPackets, parsePcap } from './pcap.js';
+import { decodeDhcp, dhcpPackets, parsePcap } from '../helpers/pcap.js';
 
 function ipHeader(src: number[], dst: number[], protocol: number, payloadLen: number): Buffer {
   const h = Buffer.alloc(20);

@@ -1,4 +1,4 @@
-// Starting a QEMU guest inside the lab's net namespace (netboot-lab.md "Firmware modes"), bounded in time, with an
+// Starting a QEMU guest inside the lab's net namespace (docs/protocol.md §11), bounded in time, with an
 // early exit when the guest prints the phone-home marker or a caller-supplied condition holds.
 // TCG only (no KVM): CI machines have none, and the recipe's timings are TCG timings.
 

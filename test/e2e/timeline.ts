@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { dhcpPackets, type Packet } from './pcap.js';
+import { dhcpPackets, type Packet } from '../helpers/pcap.js';
 import type { EventView } from './pxed.js';
 
 /** The install path, in the order a netboot must go through it. */

@@ -1,5 +1,5 @@
 // Network namespaces for tests. Everything a test creates lives inside namespaces it made itself, with private
-// addresses that exist only there; the root namespace is never changed (DEVELOPERS.md, network safety).
+// addresses that exist only there; the root namespace is never changed (README.md "Tests": network safety).
 // Names carry the test process PID so concurrent runs never collide; teardown is idempotent.
 
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
@@ -92,7 +92,7 @@ export async function killGroup(child: ChildProcess, graceMs = 3000): Promise<vo
 /**
  * Connects two namespaces with a veth pair and assigns addresses (CIDR form).
  * TX checksum offload is turned off on both ends: QEMU guests and raw clients otherwise see partial checksums
- * on locally generated UDP (netboot-lab.md gotcha 1).
+ * on locally generated UDP (docs/protocol.md §11 item 1).
  */
 export function vethPair(
   a: Netns,

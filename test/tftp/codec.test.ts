@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ackBlock, decode, encode, writeDataHeader, type TftpPacket } from '../../src/tftp/codec.js';
 import { isPxedError } from '../../src/errors.js';
-import { readUdpPcap } from './pcap.js';
+import { readPcap, udpRecords } from '../helpers/pcap.js';
 
 const fixtureDir = path.join(process.cwd(), 'test', 'tftp', 'fixtures');
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -79,7 +79,7 @@ void describe('tftp codec on literal bytes', () => {
 void describe('tftp codec on real firmware captures', () => {
   for (const name of ['uefi-pxe-tftp', 'bios-chain-tftp']) {
     void it(`${name}: golden text and round-trip`, () => {
-      const lines = readUdpPcap(path.join(fixtureDir, `${name}.pcap`)).map((r) => {
+      const lines = udpRecords(readPcap(path.join(fixtureDir, `${name}.pcap`))).map((r) => {
         const p = decode(r.payload);
         assert.deepEqual(encode(p), r.payload, `round-trip of packet ${r.index}`);
         assert.deepEqual(decode(encode(p)), p);
@@ -93,7 +93,7 @@ void describe('tftp codec on real firmware captures', () => {
 
 void describe('tftp codec fuzz', () => {
   void it('mutated capture packets and random bytes decode or throw TFTP_MALFORMED, never anything else', () => {
-    const seeds = ['uefi-pxe-tftp', 'bios-chain-tftp'].flatMap((n) => readUdpPcap(path.join(fixtureDir, `${n}.pcap`)).map((r) => r.payload));
+    const seeds = ['uefi-pxe-tftp', 'bios-chain-tftp'].flatMap((n) => udpRecords(readPcap(path.join(fixtureDir, `${n}.pcap`))).map((r) => r.payload));
     let seed = 12345;
     const rnd = (n: number): number => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;

@@ -10,7 +10,7 @@ void describe('negotiate', () => {
     const n = negotiate([], 1000, limits);
     assert.deepEqual([n.oack, n.blksize, n.windowsize], [[], 512, 1]);
   });
-  void it('EDK2 probe: only the requested options, exact tsize, windowsize granted (Q5, Q6)', () => {
+  void it('EDK2 probe: only the requested options, exact tsize, windowsize granted (docs/protocol.md Q5, Q6)', () => {
     const n = negotiate(opts(['tsize', '0'], ['blksize', '1468'], ['windowsize', '4']), 173792, limits);
     assert.deepEqual(n.oack, opts(['tsize', '173792'], ['blksize', '1468'], ['windowsize', '4']));
     assert.equal(n.tsizeAsked, true);

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import type { TftpBootPolicy, TftpTransferReport } from '../../src/boot/types.js';
+import type { TftpPolicyPort, TftpTransferReport } from '../../src/tftp/ports.js';
 import { decode, encode, ERR } from '../../src/tftp/codec.js';
 import { TftpService } from '../../src/tftp/server.js';
 import { waitFor } from '../helpers/netns.js';
@@ -28,7 +28,7 @@ const reports: TftpTransferReport[] = [];
 let svc: TftpService;
 let port: number;
 
-const policy: TftpBootPolicy = {
+const policy: TftpPolicyPort = {
   tftpOpen(p, client) {
     if (p !== 'dyn/hello.ipxe') return Promise.resolve(null);
     const body = Buffer.from(`#!ipxe\necho hello ${client.address}\n`);
@@ -164,14 +164,14 @@ void describe('protocol details', () => {
     const c = await tftpGet({ host: HOST, port, file: 'ten.bin' });
     assert.equal(c.oack, null, 'no options asked: DATA 1 first');
   });
-  void it('missing file: ERROR 1 at once, never an OACK first (Q8)', async () => {
+  void it('missing file: ERROR 1 at once, never an OACK first (docs/protocol.md Q8)', async () => {
     const t0 = Date.now();
     const replies = await exchange(HOST, port, [rrqPacket('missing.efi', [['tsize', '0'], ['blksize', '1468']])], 150);
     assert.equal(replies.length, 1);
     assert.deepEqual(replies[0]!.packet, { op: 'error', code: ERR.NOT_FOUND, message: 'file not found' });
     assert.ok(Date.now() - t0 < 1000);
   });
-  void it('autoexec.ipxe gets an instant not-found even though the root has one (Q14)', async () => {
+  void it('autoexec.ipxe gets an instant not-found even though the root has one (docs/protocol.md Q14)', async () => {
     const replies = await exchange(HOST, port, [rrqPacket('autoexec.ipxe'), rrqPacket('/sub/autoexec.ipxe')], 150);
     assert.deepEqual(replies.map((r) => r.packet?.op === 'error' && r.packet.code), [ERR.NOT_FOUND, ERR.NOT_FOUND]);
   });
@@ -187,7 +187,7 @@ void describe('protocol details', () => {
     const e = await exchange(HOST, port, [encode({ op: 'error', code: 0, message: 'x' })], 150);
     assert.equal(e.length, 0, 'an ERROR is never answered');
   });
-  void it('EDK2 size probe: OACK with tsize, ERROR 8, second RRQ downloads (Q5, §9.5)', async () => {
+  void it('EDK2 size probe: OACK with tsize, ERROR 8, second RRQ downloads (docs/protocol.md Q5, §6.2)', async () => {
     const before = svc.stats();
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, HOST, r));
@@ -354,7 +354,12 @@ void describe('timeouts, caps, cleanup', () => {
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, HOST, r));
     const got: Array<ReturnType<typeof decode>> = [];
-    sock.on('message', (m) => got.push(decode(m)));
+    sock.on('message', (m, ri) => {
+      const p = decode(m);
+      got.push(p);
+      // ACK DATA 1 only (the client is confirmed), then fall silent.
+      if (p.op === 'data' && p.block === 1) sock.send(encode({ op: 'ack', block: 1 }), ri.port, ri.address);
+    });
     sock.send(rrqPacket('ten.bin'), p2, HOST);
     await waitFor('transfer active', () => s2.stats().active === 1, 2000, 5);
     assert.equal(s2.stats().sockets, 3, 'listener + transfer socket + wrong-TID guard');
@@ -363,15 +368,18 @@ void describe('timeouts, caps, cleanup', () => {
     await waitFor('socket closed', () => s2.stats().sockets === 1, 1000, 5);
     sock.close();
     const datas = got.filter((p) => p.op === 'data');
-    assert.equal(datas.length, 4, 'DATA 1 once plus 3 retransmissions');
+    assert.equal(datas.length, 5, 'DATA 1, then DATA 2 once plus 3 retransmissions');
     assert.ok(got.at(-1)?.op === 'error', 'the client is told');
     assert.equal(rep2.at(-1)?.outcome, 'timeout');
   });
   void it('a final ACK that never arrives ends the transfer as complete', async () => {
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((r) => sock.bind(0, HOST, r));
-    sock.on('message', () => undefined);
-    sock.send(rrqPacket('empty.bin'), p2, HOST);
+    sock.on('message', (m, ri) => {
+      const p = decode(m);
+      if (p.op === 'data' && p.data.length === 512) sock.send(encode({ op: 'ack', block: p.block }), ri.port, ri.address);
+    });
+    sock.send(rrqPacket('ten.bin'), p2, HOST);
     await waitFor('transfer active', () => s2.stats().active === 1, 2000, 5);
     await waitFor('transfer ended', () => s2.stats().active === 0, 5000, 20);
     sock.close();

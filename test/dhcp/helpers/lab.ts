@@ -1,4 +1,4 @@
-// The DHCP test lab (netboot-lab.md topology), all inside namespaces this test creates:
+// The DHCP test lab (docs/protocol.md §11 item 4), all inside namespaces this test creates:
 //   router ns: eth0 10.77.0.1/24, dnsmasq as the LAN's ordinary DHCP (no PXE options, no-ping)
 //   net ns:    br0 bridging the other three
 //   server ns: eth0 10.77.0.2/24, pxed's DhcpService in a child process (helpers/responder.js)
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { killGroup, Netns, vethPair, waitFor } from '../../helpers/netns.js';
+import { readPcap, udpRecords, type UdpRecord } from '../../helpers/pcap.js';
 import type { RunnerConfig } from './responder.js';
 
 const execFileP = promisify(execFile);
@@ -46,7 +47,7 @@ export function makeLab(opts: { clientCidr?: string | null } = {}): Lab {
       vethPair(ns, 'eth0', addr, net, port, null);
       net.ip('link', 'set', port, 'master', 'br0');
     }
-    // A default route lets the client's 255.255.255.255 sends through (test-tools.md "DHCP load").
+    // A default route lets the client's 255.255.255.255 sends through: without a route Linux refuses a send to 255.255.255.255 (ENETUNREACH).
     if (cidr) client.ip('route', 'add', 'default', 'dev', 'eth0');
     return {
       net, router, server, client, dir,
@@ -126,37 +127,8 @@ export async function startResponder(ns: Netns, cfg: RunnerConfig, allowError = 
   return r;
 }
 
-export interface Captured {
-  src: string;
-  dst: string;
-  sport: number;
-  dport: number;
-  payload: Buffer;
-}
-
-/** Reads a classic pcap (Ethernet link type) of UDP/IPv4 packets. */
-export function readPcap(file: string): Captured[] {
-  const b = fs.readFileSync(file);
-  if (b.length < 24) return [];
-  const magic = b.readUInt32LE(0);
-  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
-  const u32 = (o: number): number => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
-  const out: Captured[] = [];
-  let off = 24;
-  while (off + 16 <= b.length) {
-    const incl = u32(off + 8);
-    const frame = b.subarray(off + 16, off + 16 + incl);
-    off += 16 + incl;
-    if (frame.length < 14 + 20 + 8 || frame.readUInt16BE(12) !== 0x0800) continue;
-    const ip = frame.subarray(14);
-    const ihl = (ip[0]! & 0x0f) * 4;
-    if (ip[9] !== 17) continue;
-    const udp = ip.subarray(ihl);
-    const ipStr = (o: number): string => `${ip[o]}.${ip[o + 1]}.${ip[o + 2]}.${ip[o + 3]}`;
-    out.push({ src: ipStr(12), dst: ipStr(16), sport: udp.readUInt16BE(0), dport: udp.readUInt16BE(2), payload: Buffer.from(udp.subarray(8, udp.readUInt16BE(4))) });
-  }
-  return out;
-}
+/** A captured UDP datagram (test/helpers/pcap.ts). */
+export type Captured = UdpRecord;
 
 export interface Capture {
   file: string;
@@ -175,7 +147,8 @@ export async function capture(ns: Netns, iface: string, file: string): Promise<C
     async stop() {
       await new Promise((r) => setTimeout(r, 200));
       await killGroup(child);
-      return readPcap(file);
+      // tcpdump killed before it wrote the file header: nothing was captured.
+      return fs.existsSync(file) && fs.statSync(file).size >= 24 ? udpRecords(readPcap(file)) : [];
     },
   };
 }

@@ -4,7 +4,7 @@
 import { DhcpService, type Reservation } from '../../../src/dhcp/server.js';
 import { createLogger } from '../../../src/log.js';
 import { openRegistry } from '../../../src/registry/sqlite.js';
-import type { DhcpBootAnswer, DhcpBootPolicy, DhcpBootQuery, UefiStrategy } from '../../../src/boot/types.js';
+import type { DhcpBootAnswer, DhcpBootPort, DhcpBootQuery, UefiStrategy } from '../../../src/dhcp/ports.js';
 import { describeError } from '../../../src/errors.js';
 
 export interface RunnerConfig {
@@ -34,7 +34,7 @@ const out = (o: Record<string, unknown>): void => {
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as RunnerConfig;
 
-// The fake policy follows protocol.md §4.3 the way the real one will: iPXE -> script URL, HTTP -> URL, BIOS ->
+// The fake policy follows docs/protocol.md §4.3 the way the real one will: iPXE -> script URL, HTTP -> URL, BIOS ->
 // undionly.kpxe, UEFI -> snponly.efi (or the override).
 function answer(q: DhcpBootQuery): DhcpBootAnswer | null {
   const m = cfg.registered[q.client.mac] ?? cfg.registered['*'];
@@ -59,7 +59,7 @@ function answer(q: DhcpBootQuery): DhcpBootAnswer | null {
   return a;
 }
 
-const policy: DhcpBootPolicy = {
+const policy: DhcpBootPort = {
   dhcpBoot: answer,
   dhcpObserved(obs) {
     out({ ev: 'observed', ...obs });

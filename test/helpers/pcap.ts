@@ -1,6 +1,7 @@
-// A tiny pcap reader for assertions on captures: the classic libpcap file format (µs or ns timestamps, either byte
-// order), Ethernet II (with one optional 802.1Q tag), IPv4, UDP and TCP. Pure: bytes in, records out.
-// Also a minimal BOOTP/DHCP view (RFC 2131 §2 fixed fields + options), enough to tell who answered whom.
+// The one pcap reader of the test helpers: the classic libpcap file format (µs or ns timestamps, either byte
+// order), Ethernet II (with one optional 802.1Q tag), IPv4, UDP and TCP. Pure: bytes in, records out. Test helper,
+// not a codec under test. Also a flat UDP view (udpRecords) and a minimal BOOTP/DHCP view (RFC 2131 §2 fixed fields
+// + options), enough to tell who answered whom.
 
 import fs from 'node:fs';
 
@@ -13,8 +14,12 @@ const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
 
 export interface Packet {
+  /** 1-based record number in the file. */
+  index: number;
   /** Seconds since the epoch (fractional). */
   time: number;
+  /** The record was cut by the snap length (incl_len < orig_len): payloads hold what was captured. */
+  truncated: boolean;
   srcMac: string;
   dstMac: string;
   etherType: number;
@@ -36,7 +41,7 @@ function ip4(buf: Buffer, off: number): string {
 }
 
 /** Decodes one Ethernet frame (as captured, possibly truncated by the snap length). */
-export function decodeFrame(frame: Buffer, time: number): Packet | null {
+export function decodeFrame(frame: Buffer, time: number, index = 0, truncated = false): Packet | null {
   if (frame.length < 14) return null;
   let off = 12;
   let etherType = frame.readUInt16BE(off);
@@ -45,7 +50,7 @@ export function decodeFrame(frame: Buffer, time: number): Packet | null {
     etherType = frame.readUInt16BE(off + 2);
     off += 4;
   }
-  const pkt: Packet = { time, dstMac: mac(frame, 0), srcMac: mac(frame, 6), etherType };
+  const pkt: Packet = { index, time, truncated, dstMac: mac(frame, 0), srcMac: mac(frame, 6), etherType };
   if (etherType !== ETHERTYPE_IPV4 || frame.length < off + 20) return pkt;
   const ihl = (frame[off]! & 0x0f) * 4;
   const totalLen = frame.readUInt16BE(off + 2);
@@ -92,13 +97,16 @@ export function parsePcap(buf: Buffer): Packet[] {
   if (linkType !== LINKTYPE_ETHERNET) throw new Error(`pcap: link type ${linkType} is not Ethernet`);
   const packets: Packet[] = [];
   let off = 24;
+  let index = 0;
   while (off + 16 <= buf.length) {
     const sec = u32(off);
     const frac = u32(off + 4);
     const inclLen = u32(off + 8);
+    const origLen = u32(off + 12);
     if (off + 16 + inclLen > buf.length) break;
     const time = sec + frac / (nanos ? 1e9 : 1e6);
-    const pkt = decodeFrame(buf.subarray(off + 16, off + 16 + inclLen), time);
+    index++;
+    const pkt = decodeFrame(buf.subarray(off + 16, off + 16 + inclLen), time, index, inclLen < origLen);
     if (pkt) packets.push(pkt);
     off += 16 + inclLen;
   }
@@ -107,6 +115,27 @@ export function parsePcap(buf: Buffer): Packet[] {
 
 export function readPcap(file: string): Packet[] {
   return parsePcap(fs.readFileSync(file));
+}
+
+/** One UDP/IPv4 datagram of a capture, flattened. */
+export interface UdpRecord {
+  index: number;
+  src: string;
+  sport: number;
+  dst: string;
+  dport: number;
+  payload: Buffer;
+  truncated: boolean;
+}
+
+/** The UDP/IPv4 datagrams of a capture, in order. */
+export function udpRecords(packets: Packet[]): UdpRecord[] {
+  const out: UdpRecord[] = [];
+  for (const p of packets) {
+    if (!p.ipv4 || !p.udp) continue;
+    out.push({ index: p.index, src: p.ipv4.src, dst: p.ipv4.dst, sport: p.udp.srcPort, dport: p.udp.dstPort, payload: p.udp.payload, truncated: p.truncated });
+  }
+  return out;
 }
 
 // ---- BOOTP/DHCP (RFC 2131 §2, RFC 2132) ----
