@@ -574,6 +574,11 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     return { token: t, machine, status };
   }
 
+  /** HttpBootPolicy.tokenKnown: the token exists (live, expired or revoked); no write. */
+  tokenKnown(token: string): boolean {
+    return this.resolveToken(token) !== null;
+  }
+
   private refuseToken(r: ResolvedToken, route: string, clientAddress: string): null {
     this.registry.eventAppend(r.machine.mac, 'token', {
       outcome: r.status,

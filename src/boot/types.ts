@@ -163,6 +163,11 @@ export interface HttpBootPolicy {
   machineScriptSync?(req: IpxeScriptRequest): HttpDocument;
   /** Token routes; null = 404 (unknown/expired token or unknown artifact; an expired known token is recorded). */
   tokenArtifact(req: TokenArtifactRequest): Promise<HttpDocument | null>;
+  /**
+   * Optional cheap check run before a phone-home body is read: false = answer 404 without reading it. Must not write
+   * (no timeline event): it sees hostile traffic first.
+   */
+  tokenKnown?(token: string, clientAddress: string): boolean;
   /** Phone-home; null = 404 as above. Idempotent. */
   phoneHome(req: PhoneHomeRequest): Promise<{ state: string } | null>;
   /** An asset (kernel/initrd/...) was fully or partly served to clientAddress; recorded on the timeline. */

@@ -79,6 +79,8 @@ export interface ApiOptions {
   admin: AdminApi;
   logger: Logger;
   sseHeartbeatMs: number;
+  /** Concurrent SSE clients; more answer 503. */
+  sseClients: number;
 }
 
 /** The route table. SSE streams are tracked in `streams` so that closing the app ends them. */
@@ -173,6 +175,9 @@ export function apiRoutes(opts: ApiOptions, streams: Set<() => void>): ApiRoute[
       query: EventsQuery,
       response: { contentType: 'text/event-stream', description: '`id: <event id>` + `data: <BootEvent JSON>`; heartbeat comments' },
       handler: async ({ req, reply, query }) => {
+        if (streams.size >= opts.sseClients) {
+          throw new PxedError('HTTP_TOO_MANY_STREAMS', `at most ${opts.sseClients} event streams at once`, { status: 503 });
+        }
         const header = req.headers['last-event-id'];
         const fromHeader = typeof header === 'string' && /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : undefined;
         await streamEvents(reply, opts, streams, fromHeader ?? query.after);
@@ -183,7 +188,7 @@ export function apiRoutes(opts: ApiOptions, streams: Set<() => void>): ApiRoute[
 }
 
 /** Most bytes queued for one slow SSE client before it is dropped (it resumes with Last-Event-ID). */
-const SSE_MAX_QUEUED = 8 * 1024 * 1024;
+const SSE_MAX_QUEUED = 1024 * 1024;
 const SSE_REPLAY_PAGE = 1000;
 
 async function streamEvents(reply: FastifyReply, opts: ApiOptions, streams: Set<() => void>, afterId: number | undefined): Promise<void> {

@@ -4,6 +4,7 @@
 
 import type { HttpBootPolicy, HttpDocument } from '../boot/types.js';
 import type { Logger } from '../log.js';
+import type { HttpLimits } from './limits.js';
 import type { BootEvent, InstallMode, Machine, MachineOverrides, MachineState } from '../registry/types.js';
 
 /** A value or a promise of it: admin implementations may be synchronous (better-sqlite3) or not. */
@@ -83,6 +84,8 @@ export interface HttpDeps {
   ready: () => boolean;
   /** SSE heartbeat comment interval; default 15 s. */
   sseHeartbeatMs?: number;
+  /** Connection caps, timeouts and body limits; DEFAULT_HTTP_LIMITS (limits.ts) for what is not given. */
+  limits?: Partial<HttpLimits>;
 }
 
 export interface HttpServiceOptions {
