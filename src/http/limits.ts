@@ -99,3 +99,40 @@ const TOKEN_SEGMENT = /^(\/(?:nocloud|nixos|api\/v1\/boot)\/)[^/?#]+/;
 export function redactUrl(url: string): string {
   return url.replace(TOKEN_SEGMENT, '$1<token>');
 }
+
+/** The config's http.limits (snake_case, seconds/KiB) as HttpLimits overrides. */
+export function limitsFromConfig(c: {
+  max_connections?: number | undefined;
+  per_client_connections?: number | undefined;
+  request_timeout_seconds?: number | undefined;
+  idle_timeout_seconds?: number | undefined;
+  asset_stall_seconds?: number | undefined;
+  phone_home_body_kib?: number | undefined;
+  sse_clients?: number | undefined;
+}): Partial<HttpLimits> {
+  const out: Partial<HttpLimits> = {};
+  if (c.max_connections !== undefined) out.maxConnections = c.max_connections;
+  if (c.per_client_connections !== undefined) out.perClientConnections = c.per_client_connections;
+  if (c.request_timeout_seconds !== undefined) out.requestTimeoutMs = c.request_timeout_seconds * 1000;
+  if (c.idle_timeout_seconds !== undefined) out.idleTimeoutMs = c.idle_timeout_seconds * 1000;
+  if (c.asset_stall_seconds !== undefined) out.assetStallMs = c.asset_stall_seconds * 1000;
+  if (c.phone_home_body_kib !== undefined) out.phoneHomeBodyBytes = c.phone_home_body_kib * 1024;
+  if (c.sse_clients !== undefined) out.sseClients = c.sse_clients;
+  return out;
+}
+
+/**
+ * Where the HTTP service binds: http.listen if set, else the provisioning address. Binding wider than the
+ * provisioning address (0.0.0.0, another interface) puts the installer routes, the API and the admin page there too:
+ * `warn` is told so once.
+ */
+export function httpListenAddress(listen: string | undefined, serverAddress: string, warn: (msg: string, fields: Record<string, unknown>) => void): string {
+  const host = listen ?? serverAddress;
+  if (host !== serverAddress) {
+    warn('http.listen is wider than the provisioning address: installer routes, the API and the admin page answer there too', {
+      listen: host,
+      provisioning: serverAddress,
+    });
+  }
+  return host;
+}

@@ -69,3 +69,15 @@ void test('a deeply nested phone-home body is a 400 over the real policy', async
     r.close();
   }
 });
+
+void test('http.listen defaults to the provisioning address; binding wider is warned about', async () => {
+  const { daemonConfigSchema } = await import('../../src/config/daemon.js');
+  const { httpListenAddress } = await import('../../src/http/limits.js');
+  const cfg = daemonConfigSchema.parse({ admin: { token_env: 'X' } });
+  const warned: string[] = [];
+  const warn = (m: string): number => warned.push(m);
+  assert.equal(httpListenAddress(cfg.http.listen, '192.0.2.1', warn), '192.0.2.1');
+  assert.deepEqual(warned, []);
+  assert.equal(httpListenAddress('0.0.0.0', '192.0.2.1', warn), '0.0.0.0');
+  assert.equal(warned.length, 1);
+});
