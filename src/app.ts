@@ -16,6 +16,7 @@ import { describeError } from './errors.js';
 import { httpListenAddress, limitsFromConfig } from './http/limits.js';
 import { HttpService } from './http/service.js';
 import type { Logger } from './log.js';
+import { DAEMON_BUSY_TIMEOUT_MS } from './registry/health.js';
 import { openRegistry } from './registry/sqlite.js';
 import type { MachineRegistry } from './registry/types.js';
 import { ServiceGroup, type Service } from './service.js';
@@ -120,7 +121,13 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     log.warn('no local netboot.ipxe for a NixOS catalog version: installs of it will fail until it is downloaded', { version: v });
   }
 
-  const registry = openRegistry(cfg.registry.database, { log: log.child({ subsystem: 'registry' }) });
+  const registry = openRegistry(cfg.registry.database, { log: log.child({ subsystem: 'registry' }), busyTimeoutMs: DAEMON_BUSY_TIMEOUT_MS });
+  // /readyz probes the registry at most every 2 s (the probe takes the write lock for an instant).
+  let health: { at: number; problem: string | null } = { at: 0, problem: null };
+  const registryHealth = (): string | null => {
+    if (Date.now() - health.at >= 2000) health = { at: Date.now(), problem: registry.healthProblem() };
+    return health.problem;
+  };
   let up = false;
   try {
     const policy = new BootPolicy({
@@ -147,6 +154,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         logger: log.child({ subsystem: 'http' }),
         ready: () => up,
         limits: limitsFromConfig(cfg.http.limits),
+        health: registryHealth,
       },
     );
     const tftp = cfg.tftp.enabled

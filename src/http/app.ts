@@ -105,7 +105,11 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
 
   // ---- health, metrics, admin page ----
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => (deps.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'starting' })));
+  app.get('/readyz', async (_req, reply) => {
+    if (!deps.ready()) return reply.code(503).send({ status: 'starting' });
+    const problem = deps.health?.() ?? null;
+    return problem === null ? { status: 'ready' } : reply.code(503).send({ status: 'unhealthy', reason: `registry: ${problem}` });
+  });
   app.get('/metrics', async (_req, reply) => {
     let counts: Partial<Record<MachineState, number>> | null = null;
     try {

@@ -82,6 +82,8 @@ export interface HttpDeps {
   logger: Logger;
   /** /readyz: true once every service the daemon needs is up. */
   ready: () => boolean;
+  /** /readyz: null while the registry can be written, else why not (→ 503 "unhealthy"). */
+  health?: () => string | null;
   /** SSE heartbeat comment interval; default 15 s. */
   sseHeartbeatMs?: number;
   /** Connection caps, timeouts and body limits; DEFAULT_HTTP_LIMITS (limits.ts) for what is not given. */

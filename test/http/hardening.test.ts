@@ -81,3 +81,17 @@ void test('http.listen defaults to the provisioning address; binding wider is wa
   assert.equal(httpListenAddress('0.0.0.0', '192.0.2.1', warn), '0.0.0.0');
   assert.equal(warned.length, 1);
 });
+
+void test('/readyz reflects registry health', async () => {
+  let problem: string | null = null;
+  const h = buildHttpApp({ ...makeDeps(), health: () => problem });
+  try {
+    assert.equal((await h.inject({ url: '/readyz' })).statusCode, 200);
+    problem = 'attempt to write a readonly database';
+    const res = await h.inject({ url: '/readyz' });
+    assert.equal(res.statusCode, 503);
+    assert.deepEqual(res.json(), { status: 'unhealthy', reason: 'registry: attempt to write a readonly database' });
+  } finally {
+    await h.close();
+  }
+});
