@@ -11,6 +11,7 @@ import {
   BootEventSchema,
   DeleteResponse,
   EventsQuery,
+  LIST_PAGE_DEFAULT,
   ListQuery,
   MacParams,
   MachineCreateBody,
@@ -90,10 +91,17 @@ export function apiRoutes(opts: ApiOptions, streams: Set<() => void>): ApiRoute[
     route({
       method: 'GET',
       url: '/machines',
-      summary: 'List machines, optionally by state',
+      summary: 'List machines: by state, q (substring of MAC/host/IP), one page (limit, offset); X-Total-Count has the match count',
       query: ListQuery,
       response: z.array(MachineSchema),
-      handler: async ({ query }) => admin.list(query.state === undefined ? undefined : { state: query.state }),
+      handler: async ({ query, reply }) => {
+        const all = await admin.list(query.state === undefined ? undefined : { state: query.state });
+        const q = query.q?.toLowerCase();
+        const hits = q === undefined ? all : all.filter((m) => m.mac.includes(q) || (m.host ?? '').toLowerCase().includes(q) || (m.ip ?? '').includes(q));
+        const offset = query.offset ?? 0;
+        reply.header('x-total-count', String(hits.length));
+        return hits.slice(offset, offset + (query.limit ?? LIST_PAGE_DEFAULT));
+      },
     }),
     route({
       method: 'POST',
