@@ -36,6 +36,7 @@ import {
   renderUnknown,
   type LocalBootMethod,
 } from './scripts.js';
+import { revokedLongAgo } from './guard.js';
 import { hashToken, isTokenShaped, mintToken, newBootId } from './tokens.js';
 import type {
   AddressObservation,
@@ -565,7 +566,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   private resolveToken(token: string): ResolvedToken | null {
     if (!isTokenShaped(token)) return null;
     const t = this.registry.tokenGet(hashToken(token));
-    if (t === null) return null;
+    if (t === null || revokedLongAgo(t, this.clock.now().getTime())) return null;
     const machine = this.registry.machineGet(t.mac);
     if (machine === null) return null;
     let status: ResolvedToken['status'] = 'live';
