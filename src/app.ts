@@ -2,22 +2,22 @@
 // Start order is such that nothing is offered before it can be served (DHCP last: a client told to fetch a file
 // finds TFTP and HTTP already listening); stop order is the reverse.
 
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { MachineAdmin } from './boot/admin.js';
 import { createOsProfiles } from './boot/os/index.js';
 import { BootPolicy } from './boot/policy.js';
 import { bootSettingsFromConfig } from './boot/settings.js';
 import { WatchdogService } from './boot/watchdog.js';
+import { resolveAdminToken } from './config/admin-token.js';
 import { resolveServerAddress, type DaemonConfig, type NetworkInterfaces } from './config/daemon.js';
 import type { HostSpec, Provisioning } from './config/provisioning.js';
 import { DhcpService, type DhcpServiceOptions } from './dhcp/server.js';
 import type { Reservation } from './dhcp/leases.js';
-import { describeError, PxedError } from './errors.js';
+import { describeError } from './errors.js';
+import { httpListenAddress, limitsFromConfig } from './http/limits.js';
 import { HttpService } from './http/service.js';
 import type { Logger } from './log.js';
 import { MachineOperations } from './machines/operations.js';
+import { DAEMON_BUSY_TIMEOUT_MS } from './registry/health.js';
 import { openRegistry } from './registry/sqlite.js';
 import { systemClock } from './model/clock.js';
 import { prefixToNetmask } from './net/ipv4.js';
@@ -52,32 +52,6 @@ export interface App {
 }
 
 /**
- * The admin API token from its configured source. A missing token file is created with a fresh random token
- * (mode 0600) so that the first start works without a secret in the config; an unset env var disables the API.
- */
-export function resolveAdminToken(admin: DaemonConfig['admin'], env: NodeJS.ProcessEnv, log: Logger): string | null {
-  if (admin.token_env !== undefined) {
-    const v = env[admin.token_env]?.trim();
-    if (!v) {
-      log.warn('admin token environment variable is empty: /api/v1 answers 401 to everything', { env: admin.token_env });
-      return null;
-    }
-    return v;
-  }
-  const file = admin.token_file!;
-  try {
-    const v = readFileSync(file, 'utf8').trim();
-    if (v) return v;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new PxedError('CONFIG_INVALID', `admin.token_file ${file}: ${(err as Error).message}`, { file });
-    }
-  }
-  const token = randomBytes(32).toString('base64url');
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  writeFileSync(file, token + '\n', { mode: 0o600, flag: 'w' });
-  log.info('generated a new admin API token', { file });
-  return token;
 }
 
 /** Full-DHCP reservations: configured hosts with a MAC and a static address. */
@@ -112,6 +86,8 @@ class RegistryService implements Service {
   }
 }
 
+export { resolveAdminToken };
+
 export async function buildApp(opts: AppOptions): Promise<App> {
   const { config: cfg, provisioning, logger: log } = opts;
   const server = resolveServerAddress(cfg.server, opts.interfaces);
@@ -123,7 +99,13 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     log.warn('no local netboot.ipxe for a NixOS catalog version: installs of it will fail until it is downloaded', { version: v });
   }
 
-  const registry = openRegistry(cfg.registry.database, { log: log.child({ subsystem: 'registry' }) });
+  const registry = openRegistry(cfg.registry.database, { log: log.child({ subsystem: 'registry' }), busyTimeoutMs: DAEMON_BUSY_TIMEOUT_MS });
+  // /readyz probes the registry at most every 2 s (the probe takes the write lock for an instant).
+  let health: { at: number; problem: string | null } = { at: 0, problem: null };
+  const registryHealth = (): string | null => {
+    if (Date.now() - health.at >= 2000) health = { at: Date.now(), problem: registry.healthProblem() };
+    return health.problem;
+  };
   let up = false;
   try {
     const policy = new BootPolicy({
@@ -141,7 +123,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     };
 
     const http = new HttpService(
-      { host: cfg.http.listen, port: cfg.http.port },
+      { host: httpListenAddress(cfg.http.listen, server.address, (m, f) => log.warn(m, f)), port: cfg.http.port },
       {
         policy,
         admin,
@@ -150,6 +132,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         adminToken,
         logger: log.child({ subsystem: 'http' }),
         ready: () => up,
+        limits: limitsFromConfig(cfg.http.limits),
+        health: registryHealth,
       },
     );
     const tftp = cfg.tftp.enabled

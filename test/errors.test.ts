@@ -6,7 +6,7 @@ import { errorAnswer } from '../src/http/errors.js';
 void it('every code has a status in the one table, and answers it over HTTP', () => {
   for (const [code, status] of Object.entries(ERROR_STATUS)) {
     assert.ok(isErrorCode(code));
-    assert.ok([400, 401, 404, 409, 413, 415, 416, 500].includes(status), code);
+    assert.ok([400, 401, 403, 404, 409, 413, 415, 416, 500, 503].includes(status), code);
     assert.equal(errorAnswer(new PxedError(code as keyof typeof ERROR_STATUS, 'x')).status, status, code);
   }
   assert.equal(isErrorCode('REGISTRY_BAD_MAC'), false);

@@ -29,6 +29,8 @@ import { FakeAdmin, syncScriptPolicy } from '../../test/http/fakes.js';
 const HOST = '127.0.0.1';
 const ASSET_SIZE = 64 * 1024 * 1024;
 const MACHINES = 256;
+/** wrk's 64 connections all come from one address: above the per-client cap a LAN client gets (src/http/limits.ts). */
+const BENCH_LIMITS = { perClientConnections: 256 };
 /** --smoke: a seconds-long check of the harness itself (figures not written). */
 const SMOKE = process.argv.includes('--smoke');
 const WRK_SECONDS = SMOKE ? 1 : 10;
@@ -207,14 +209,14 @@ async function main(dir: string): Promise<void> {
   }
   for (const mac of alwaysMacs) admin.create({ mac, host: 'bench-custom', installMode: 'always' });
 
-  const app = buildHttpApp({ policy, admin, assetRoots: [www], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
+  const app = buildHttpApp({ policy, admin, assetRoots: [www], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true, limits: BENCH_LIMITS });
   // The HTTP layer alone: the same app over a policy that returns a constant script (no registry), to show what
   // the HTTP side costs apart from the policy's work.
   // (Not FakePolicy: it keeps every request for assertions, an allocation the reference must not carry.)
   const constantScript: HttpDocument = { contentType: 'text/plain; charset=utf-8', body: '#!ipxe\necho pxed: constant script\nexit\n' };
   // With machineScriptSync, as the daemon's BootPolicy has it: the fast path then answers without a promise.
   const constantPolicy = syncScriptPolicy(() => constantScript);
-  const bare = buildHttpApp({ policy: constantPolicy, admin: new FakeAdmin(), assetRoots: [www], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
+  const bare = buildHttpApp({ policy: constantPolicy, admin: new FakeAdmin(), assetRoots: [www], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true, limits: BENCH_LIMITS });
   let nginx: ChildProcess | null = null;
   try {
     await app.listen({ host: HOST, port: 0 });

@@ -168,6 +168,11 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     return tokenArtifact(this.ctx, { tokens: this.tokens, renderer: this.renderer, attribution: this.attribution }, req);
   }
 
+  /** HttpBootPolicy.tokenKnown: the token exists (live, expired or recently revoked); no write. */
+  tokenKnown(token: string): boolean {
+    return this.tokens.resolve(token) !== null;
+  }
+
   /** Phone-home (phone-home.ts); null = 404. Throws BOOT_BAD_INPUT (→ 400) for a body it cannot read. */
   phoneHome(req: PhoneHomeRequest): { state: string } | null {
     return phoneHome(this.ctx, this.tokens, req);

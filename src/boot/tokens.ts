@@ -1,6 +1,7 @@
 // Per-boot tokens: minted when an install script is rendered, bound to one MAC and one boot, stored only as a
 // sha256 hash (registry BootToken), live until revoked (install finished, machine re-armed, newer boot) or expired.
 
+import { revokedLongAgo } from './guard.js';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { BootEvents } from '../model/events.js';
 import type { Machine } from '../model/machine.js';
@@ -60,7 +61,7 @@ export class BootTokens {
   resolve(token: string): ResolvedToken | null {
     if (!isTokenShaped(token)) return null;
     const t = this.ctx.registry.tokenGet(hashToken(token));
-    if (t === null) return null;
+    if (t === null || revokedLongAgo(t, this.ctx.clock.now().getTime())) return null;
     const machine = this.ctx.registry.machineGet(t.mac);
     if (machine === null) return null;
     let status: ResolvedToken['status'] = 'live';

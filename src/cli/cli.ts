@@ -1,5 +1,6 @@
 // The `pxed` command line: dispatches to one module per command. Only `serve` traps signals.
 
+import { escapeField, escapeText } from './escape.js';
 import { readFileSync } from 'node:fs';
 import { describeError, isPxedError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIO, type Command } from './io.js';
@@ -42,7 +43,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
   const cmd: Command | undefined = commands.find((c) => c.name === first);
   if (!cmd) {
-    io.stderr(`pxed: unknown command "${first}"; see "pxed --help"\n`);
+    io.stderr(`pxed: unknown command "${escapeField(first)}"; see "pxed --help"\n`);
     return EXIT_USAGE;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -53,14 +54,14 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return await cmd.run(rest, io);
   } catch (err) {
     if (isPxedError(err, 'CLI_USAGE')) {
-      io.stderr(`pxed ${cmd.name}: ${err.message}\n`);
+      io.stderr(`pxed ${cmd.name}: ${escapeText(err.message)}\n`);
       return EXIT_USAGE;
     }
     if (isPxedError(err) && err.code.startsWith('CONFIG_')) {
-      io.stderr(`pxed ${cmd.name}: ${err.message}\n`);
+      io.stderr(`pxed ${cmd.name}: ${escapeText(err.message)}\n`);
       return EXIT_USAGE;
     }
-    io.stderr(`pxed ${cmd.name}: ${describeError(err)}\n`);
+    io.stderr(`pxed ${cmd.name}: ${escapeText(describeError(err))}\n`);
     return EXIT_FAILURE;
   }
 }

@@ -76,11 +76,24 @@ export const tftpSchema = z.strictObject({
   cache_mb: z.number().int().min(0).max(4096).default(64),
 });
 
+/** HTTP resource limits (src/http/limits.ts has the defaults; docs/security.md says why each is what it is). */
+export const httpLimitsSchema = z.strictObject({
+  max_connections: z.number().int().min(1).optional(),
+  per_client_connections: z.number().int().min(1).optional(),
+  request_timeout_seconds: z.number().int().min(1).optional(),
+  idle_timeout_seconds: z.number().int().min(1).optional(),
+  asset_stall_seconds: z.number().int().min(1).optional(),
+  phone_home_body_kib: z.number().int().min(16).max(65536).optional(),
+  sse_clients: z.number().int().min(1).optional(),
+});
+
 export const httpSchema = z.strictObject({
-  listen: ipv4.default('0.0.0.0'),
+  /** Address to bind; default the provisioning address (server.address). 0.0.0.0 answers on every interface. */
+  listen: ipv4.optional(),
   port: port(8080),
   /** Static asset roots (kernels, initrds, ISOs) served under /assets/, searched in order. */
   asset_roots: z.array(nonEmptyPath).default([]),
+  limits: httpLimitsSchema.prefault({}),
 });
 
 export const registrySchema = z.strictObject({

@@ -11,6 +11,7 @@ import {
   BootEventSchema,
   DeleteResponse,
   EventsQuery,
+  LIST_PAGE_DEFAULT,
   ListQuery,
   MacParams,
   MachineCreateBody,
@@ -79,6 +80,8 @@ export interface ApiOptions {
   admin: AdminApi;
   logger: Logger;
   sseHeartbeatMs: number;
+  /** Concurrent SSE clients; more answer 503. */
+  sseClients: number;
 }
 
 /** The route table. SSE streams are tracked in `streams` so that closing the app ends them. */
@@ -88,10 +91,17 @@ export function apiRoutes(opts: ApiOptions, streams: Set<() => void>): ApiRoute[
     route({
       method: 'GET',
       url: '/machines',
-      summary: 'List machines, optionally by state',
+      summary: 'List machines: by state, q (substring of MAC/host/IP), one page (limit, offset); X-Total-Count has the match count',
       query: ListQuery,
       response: z.array(MachineSchema),
-      handler: async ({ query }) => admin.list(query.state === undefined ? undefined : { state: query.state }),
+      handler: async ({ query, reply }) => {
+        const all = await admin.list(query.state === undefined ? undefined : { state: query.state });
+        const q = query.q?.toLowerCase();
+        const hits = q === undefined ? all : all.filter((m) => m.mac.includes(q) || (m.host ?? '').toLowerCase().includes(q) || (m.ip ?? '').includes(q));
+        const offset = query.offset ?? 0;
+        reply.header('x-total-count', String(hits.length));
+        return hits.slice(offset, offset + (query.limit ?? LIST_PAGE_DEFAULT));
+      },
     }),
     route({
       method: 'POST',
@@ -173,6 +183,9 @@ export function apiRoutes(opts: ApiOptions, streams: Set<() => void>): ApiRoute[
       query: EventsQuery,
       response: { contentType: 'text/event-stream', description: '`id: <event id>` + `data: <BootEvent JSON>`; heartbeat comments' },
       handler: async ({ req, reply, query }) => {
+        if (streams.size >= opts.sseClients) {
+          throw new PxedError('HTTP_TOO_MANY_STREAMS', `at most ${opts.sseClients} event streams at once`, { status: 503 });
+        }
         const header = req.headers['last-event-id'];
         const fromHeader = typeof header === 'string' && /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : undefined;
         await streamEvents(reply, opts, streams, fromHeader ?? query.after);
@@ -183,7 +196,7 @@ export function apiRoutes(opts: ApiOptions, streams: Set<() => void>): ApiRoute[
 }
 
 /** Most bytes queued for one slow SSE client before it is dropped (it resumes with Last-Event-ID). */
-const SSE_MAX_QUEUED = 8 * 1024 * 1024;
+const SSE_MAX_QUEUED = 1024 * 1024;
 const SSE_REPLAY_PAGE = 1000;
 
 async function streamEvents(reply: FastifyReply, opts: ApiOptions, streams: Set<() => void>, afterId: number | undefined): Promise<void> {

@@ -7,9 +7,11 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { HttpDocument } from './types.js';
 import { PxedError, describeError } from '../errors.js';
 import type { MachineState } from '../model/machine.js';
+import { rateLimited } from '../log.js';
 import { API_PREFIX, apiRoutes, registerApi, type ApiRoute } from './api.js';
 import { assetResolver, serveAsset } from './assets.js';
 import { errorAnswer } from './errors.js';
+import { applyServerLimits, httpLimits, jsonDepthWithin, redactUrl } from './limits.js';
 import { HttpMetrics } from './metrics.js';
 import { buildOpenApi } from './openapi.js';
 import { TokenParams, describeIssues } from './schemas.js';
@@ -18,7 +20,6 @@ import { SCRIPT_ROUTE, clientAddressOf, documentHeaders, scriptFastPath } from '
 import { UI_CSP, UI_HTML, UI_JS } from './ui.js';
 
 export const HTTP_API_VERSION = '1.0.0';
-export const PHONE_HOME_BODY_LIMIT = 32 * 1024 * 1024;
 
 function sendDocument(reply: FastifyReply, doc: HttpDocument): FastifyReply {
   return reply.code(200).headers(documentHeaders(doc)).send(doc.body);
@@ -26,7 +27,10 @@ function sendDocument(reply: FastifyReply, doc: HttpDocument): FastifyReply {
 
 /** The /api/v1 route table including openapi.json (exported for tests that walk every route). */
 export function apiRouteTable(deps: HttpDeps, streams: Set<() => void> = new Set()): ApiRoute[] {
-  const routes = apiRoutes({ admin: deps.admin, logger: deps.logger, sseHeartbeatMs: deps.sseHeartbeatMs ?? 15_000 }, streams);
+  const routes = apiRoutes(
+    { admin: deps.admin, logger: deps.logger, sseHeartbeatMs: deps.sseHeartbeatMs ?? 15_000, sseClients: httpLimits(deps.limits).sseClients },
+    streams,
+  );
   let doc: Record<string, unknown> | null = null;
   routes.push({
     method: 'GET',
@@ -42,33 +46,35 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   const log = deps.logger;
   const { policy, admin } = deps;
   const metrics = new HttpMetrics();
+  const limits = httpLimits(deps.limits);
+  const warnLimited = rateLimited(log, 5, 60_000);
   const streams = new Set<() => void>();
   let closing = false;
   /** The error handler's mapping and log line, shared with the script fast path. */
   const answerError = (err: unknown, method: string, url: string): ReturnType<typeof errorAnswer> => {
     const answer = errorAnswer(err);
-    if (answer.status >= 500) log.error('request failed', { method, url, err: describeError(err) });
-    else log.debug('request refused', { method, url, status: answer.status, error: answer.body.error });
+    if (answer.status >= 500) log.error('request failed', { method, url: redactUrl(url), err: describeError(err) });
+    else log.debug('request refused', { method, url: redactUrl(url), status: answer.status, error: answer.body.error });
     return answer;
   };
   const fastPath = scriptFastPath({ policy, metrics, log, closing: () => closing, answerError });
   const app = Fastify({
     logger: false,
     // Plain GET /ipxe/<mac> requests are answered before the router (script-fastpath.ts); the rest go to fastify.
-    // With a server factory, fastify leaves the server's timeouts to us: its defaults, set here.
+    // With a server factory, fastify leaves the server's timeouts to us: limits.ts sets them and the connection caps.
+    // nosniff goes on every answer here, before any route (hijacked and fast-path answers included).
     serverFactory: (handler) => {
-      const server = http.createServer((req, res) => {
+      const server = http.createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
+        res.setHeader('x-content-type-options', 'nosniff');
         if (!fastPath(req, res)) handler(req, res);
       });
-      server.keepAliveTimeout = 72_000;
-      server.requestTimeout = 0;
-      server.setTimeout(0);
+      applyServerLimits(server, limits, (address) => warnLimited(`conn:${address}`, 'connection refused: per-client cap reached', { client: address, cap: limits.perClientConnections }));
       return server;
     },
     // stop() must not wait for wrk-style keep-alive clients or half-done downloads.
     forceCloseConnections: true,
     return503OnClosing: true,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: limits.apiBodyBytes,
     routerOptions: { maxParamLength: 256 },
     // Malformed URLs (bad %-escapes) and the like: same JSON error shape as everything else.
     frameworkErrors: (err, _req, reply) => {
@@ -87,7 +93,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   app.addHook('onResponse', (req, reply, done) => {
     metrics.countRequest(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode);
     if (log.enabled('debug')) {
-      log.debug('http', { method: req.method, url: req.url, status: reply.statusCode, client: clientAddressOf(req), ms: Math.round(reply.elapsedTime) });
+      log.debug('http', { method: req.method, url: redactUrl(req.url), status: reply.statusCode, client: clientAddressOf(req), ms: Math.round(reply.elapsedTime) });
     }
     done();
   });
@@ -99,7 +105,11 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
 
   // ---- health, metrics, admin page ----
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => (deps.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'starting' })));
+  app.get('/readyz', async (_req, reply) => {
+    if (!deps.ready()) return reply.code(503).send({ status: 'starting' });
+    const problem = deps.health?.() ?? null;
+    return problem === null ? { status: 'ready' } : reply.code(503).send({ status: 'unhealthy', reason: `registry: ${problem}` });
+  });
   app.get('/metrics', async (_req, reply) => {
     let counts: Partial<Record<MachineState, number>> | null = null;
     try {
@@ -138,12 +148,18 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   }
 
   // ---- phone-home: token in the path instead of the bearer; takes any content type and parses JSON itself,
-  // because scripts often post with curl -d (application/x-www-form-urlencoded) ----
+  // because scripts often post with curl -d (application/x-www-form-urlencoded). The token is checked in onRequest,
+  // before a byte of the body is read: an unknown token gets its 404 at once and the connection is closed. ----
   void app.register(async (ph) => {
     ph.removeAllContentTypeParsers();
     ph.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    // curtin's webhook reporter may attach install logs to its final events: allow more than the 1 MiB default.
-    ph.post<{ Params: { token: string } }>(`${API_PREFIX}/boot/:token/events`, { bodyLimit: PHONE_HOME_BODY_LIMIT }, async (req, reply) => {
+    ph.addHook('onRequest', async (req, reply) => {
+      const token = (req.params as { token?: unknown }).token;
+      if (typeof token === 'string' && policy.tokenKnown !== undefined && !policy.tokenKnown(token, clientAddressOf(req))) {
+        await reply.code(404).header('connection', 'close').send({ error: 'HTTP_NOT_FOUND', message: 'unknown or expired token' });
+      }
+    });
+    ph.post<{ Params: { token: string } }>(`${API_PREFIX}/boot/:token/events`, { bodyLimit: limits.phoneHomeBodyBytes }, async (req, reply) => {
       const p = TokenParams.safeParse(req.params);
       if (!p.success) throw new PxedError('HTTP_BAD_REQUEST', describeIssues('params', p.error));
       let body: unknown;
@@ -152,6 +168,9 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
         body = JSON.parse(req.body.toString('utf8'));
       } catch {
         throw new PxedError('HTTP_BAD_REQUEST', 'body: must be a JSON document');
+      }
+      if (!jsonDepthWithin(body, limits.jsonMaxDepth)) {
+        throw new PxedError('HTTP_BAD_REQUEST', `body: nested deeper than ${limits.jsonMaxDepth} levels`, { status: 400 });
       }
       const out = await policy.phoneHome({ token: p.data.token, body, clientAddress: clientAddressOf(req) });
       if (out === null) return reply.code(404).send({ error: 'HTTP_NOT_FOUND', message: 'unknown or expired token' });
@@ -165,7 +184,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     method: ['GET', 'HEAD'],
     url: '/assets/*',
     exposeHeadRoute: false,
-    handler: async (req, reply) => serveAsset(req, reply, resolver, policy, clientAddressOf(req)),
+    handler: async (req, reply) => serveAsset(req, reply, resolver, policy, clientAddressOf(req), limits.assetStallMs),
   });
 
   // ---- REST API ----

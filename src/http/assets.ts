@@ -92,18 +92,31 @@ export function assetResolver(assetRoots: readonly string[], ipxeBinRoots: reado
 const CHUNK = 512 * 1024;
 /** Buffers in flight per transfer: one being read while up to two are being written. */
 const IN_FLIGHT = 3;
-const POOL_MAX = 48;
+const POOL_MAX = 8;
 const pool: Buffer[] = [];
 const takeBuffer = (): Buffer => pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
 const giveBuffer = (b: Buffer): void => {
   if (pool.length < POOL_MAX) pool.push(b);
 };
-
+/**
+ * Bounded buffering: a transfer always may hold one buffer; its second and third come from a budget shared by every
+ * transfer. A client that stops reading therefore pins at most one CHUNK (plus what it got from the budget) until
+ * the idle timeout ends it, and many such clients cannot pin more than connections x CHUNK + EXTRA_BUDGET.
+ */
+const EXTRA_BUDGET = 16;
+let extraInUse = 0;
 /**
  * Writes bytes [start, end] of `file` to `res` (headers already sent), then ends it. Calls `done(bytes, complete)`
  * once: complete = every byte was handed to the socket; otherwise the client went away or the read failed.
  */
-export function sendFileRange(res: ServerResponse, file: string, start: number, end: number, done: (bytes: number, complete: boolean) => void): void {
+export function sendFileRange(
+  res: ServerResponse,
+  file: string,
+  start: number,
+  end: number,
+  done: (bytes: number, complete: boolean) => void,
+  stallMs = 20_000,
+): void {
   let pos = start;
   let written = 0;
   let inFlight = 0;
@@ -112,9 +125,17 @@ export function sendFileRange(res: ServerResponse, file: string, start: number, 
   let fd: number | null = null;
   const total = end - start + 1;
 
+  // No byte taken by the client for stallMs: the download ends (socket idle timeouts do not see a full send queue).
+  let seen = -1;
+  const watchdog = setInterval(() => {
+    if (written === seen) finish(false);
+    seen = written;
+  }, stallMs);
+  watchdog.unref();
   const finish = (complete: boolean): void => {
     if (finished) return;
     finished = true;
+    clearInterval(watchdog);
     if (fd !== null) fs.close(fd, () => undefined);
     fd = null;
     if (complete) res.end();
@@ -128,20 +149,31 @@ export function sendFileRange(res: ServerResponse, file: string, start: number, 
       return;
     }
     if (inFlight >= IN_FLIGHT) return;
+    const extra = inFlight > 0;
+    if (extra) {
+      if (extraInUse >= EXTRA_BUDGET) return;
+      extraInUse++;
+    }
     const buf = takeBuffer();
     const len = Math.min(CHUNK, end - pos + 1);
     reading = true;
+    const release = (): void => {
+      if (extra) extraInUse--;
+      giveBuffer(buf);
+    };
     fs.read(fd, buf, 0, len, pos, (err, n) => {
       reading = false;
-      if (finished) return giveBuffer(buf);
-      if (err || n === 0) return finish(false);
+      if (finished || err || n === 0) {
+        release();
+        return finished ? undefined : finish(false);
+      }
       pos += n;
       inFlight++;
       res.write(n === buf.length ? buf : buf.subarray(0, n), (werr) => {
         inFlight--;
+        release();
         if (werr) return finish(false);
         written += n;
-        giveBuffer(buf);
         pump();
       });
       pump();
@@ -165,6 +197,7 @@ export async function serveAsset(
   resolver: AssetResolver,
   policy: HttpBootPolicy,
   clientAddress: string,
+  stallMs?: number,
 ): Promise<FastifyReply> {
   // The raw URL, not fastify's decoded wildcard: confineAsset decodes exactly once itself.
   const raw = req.url;
@@ -200,6 +233,8 @@ export async function serveAsset(
   reply.header('last-modified', lastModified);
   reply.header('content-type', assetContentType(file));
   reply.header('cache-control', 'no-cache');
+  // Assets share the admin page's origin: an .html or .svg in an asset root must not run script there.
+  reply.header('content-security-policy', 'sandbox');
 
   const inm = req.headers['if-none-match'];
   const ims = req.headers['if-modified-since'];
@@ -237,6 +272,6 @@ export async function serveAsset(
   // The body bypasses fastify's stream piping (see sendFileRange); fastify still runs onResponse on 'finish'.
   reply.hijack();
   reply.raw.writeHead(status, reply.getHeaders() as OutgoingHttpHeaders);
-  sendFileRange(reply.raw, file, start, end, (bytes, complete) => report(complete ? status : 499, bytes));
+  sendFileRange(reply.raw, file, start, end, (bytes, complete) => report(complete ? status : 499, bytes), stallMs);
   return reply;
 }

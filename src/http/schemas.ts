@@ -71,11 +71,22 @@ export const PreviewQuery = z.record(
   z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be an iPXE setting name'),
   z.string().max(200),
 );
-export const ListQuery = z.object({ state: State.optional() }).strict();
 const Count = z
   .string()
   .regex(/^\d{1,15}$/, 'must be a non-negative integer')
   .transform(Number);
+/** Machines per page: default and most. */
+export const LIST_PAGE_DEFAULT = 500;
+export const LIST_PAGE_MAX = 1000;
+export const ListQuery = z
+  .object({
+    state: State.optional(),
+    /** Case-insensitive substring of MAC, host or IP. */
+    q: z.string().max(64).optional(),
+    limit: Count.refine((n) => n >= 1 && n <= LIST_PAGE_MAX, `must be 1-${LIST_PAGE_MAX}`).optional(),
+    offset: Count.optional(),
+  })
+  .strict();
 export const EventsQuery = z.object({ after: Count.optional(), limit: Count.optional() }).strict();
 
 export const MachineCreateBody = z

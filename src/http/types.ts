@@ -4,6 +4,7 @@
 // MachineAdmin (src/boot/admin.ts). app.ts wires them.
 
 import type { Logger } from '../log.js';
+import type { HttpLimits } from './limits.js';
 import type { InstallMode, Machine, MachineOverrides, MachineState } from '../model/machine.js';
 import type { BootEvent } from '../model/events.js';
 import type { PreviewArtifact } from '../model/artifacts.js';
@@ -51,6 +52,11 @@ export interface HttpBootPolicy {
   machineScript(req: IpxeScriptRequest): HttpDocument;
   /** Token routes; null = 404 (unknown/expired token or unknown artifact; an expired known token is recorded). */
   tokenArtifact(req: TokenArtifactRequest): HttpDocument | null;
+  /**
+   * Optional cheap check run before a phone-home body is read: false = answer 404 without reading it. Must not write
+   * (no timeline event): it sees hostile traffic first.
+   */
+  tokenKnown?(token: string, clientAddress: string): boolean;
   /** Phone-home; null = 404 as above. Idempotent. */
   phoneHome(req: PhoneHomeRequest): { state: string } | null;
   /** An asset (kernel/initrd/...) was fully or partly served to clientAddress; recorded on the timeline. */
@@ -132,8 +138,12 @@ export interface HttpDeps {
   logger: Logger;
   /** /readyz: true once every service the daemon needs is up. */
   ready: () => boolean;
+  /** /readyz: null while the registry can be written, else why not (→ 503 "unhealthy"). */
+  health?: () => string | null;
   /** SSE heartbeat comment interval; default 15 s. */
   sseHeartbeatMs?: number;
+  /** Connection caps, timeouts and body limits; DEFAULT_HTTP_LIMITS (limits.ts) for what is not given. */
+  limits?: Partial<HttpLimits>;
 }
 
 export interface HttpServiceOptions {

@@ -67,10 +67,28 @@ export const UI_JS = `'use strict';
     return td;
   }
 
-  async function refresh() {
+  // One list fetch in flight and at most one queued, at most one a second: a burst of state events (hundreds of
+  // DISCOVERs a second) costs one fetch a second, not one each.
+  let loading = null;
+  let queued = false;
+  function refresh() {
+    if (loading) { queued = true; return loading; }
+    loading = (async () => {
+      try { await load(); }
+      finally {
+        await new Promise((r) => setTimeout(r, 1000));
+        loading = null;
+        if (queued) { queued = false; void refresh(); }
+      }
+    })();
+    return loading;
+  }
+
+  async function load() {
     if (!token()) { status('enter the API token'); return; }
     try {
-      const machines = await api('GET', '/machines');
+      const machines = await api('GET', '/machines?limit=500');
+      if (!token()) return; // logged out while the fetch was in flight
       const tbody = $('machines');
       tbody.replaceChildren();
       for (const m of machines) {
@@ -137,7 +155,7 @@ export const UI_JS = `'use strict';
 
   $('token').value = token();
   $('login').onsubmit = (e) => { e.preventDefault(); sessionStorage.setItem('pxed-token', $('token').value.trim()); void refresh(); void stream(); };
-  $('logout').onclick = () => { sessionStorage.removeItem('pxed-token'); $('token').value = ''; if (streamAbort) streamAbort.abort(); $('machines').replaceChildren(); status('token forgotten'); };
+  $('logout').onclick = () => { queued = false; sessionStorage.removeItem('pxed-token'); $('token').value = ''; if (streamAbort) streamAbort.abort(); $('machines').replaceChildren(); status('token forgotten'); };
   $('add').onsubmit = async (e) => {
     e.preventDefault();
     const f = new FormData(e.target);

@@ -31,6 +31,7 @@ import {
 } from '../model/machine.js';
 import { parseMacOrThrow } from '../net/mac.js';
 import type { BootToken, Lease, MachineRegistry } from './types.js';
+import { quickCheck, refuseNewerSchema, requireWritable, writeProbe } from './health.js';
 
 export interface RegistryOptions {
   /** See the durability contract above. Default 'NORMAL'. */
@@ -542,6 +543,11 @@ export class SqliteRegistry implements MachineRegistry {
     );
   }
 
+  /** null when the registry can still be written (the /readyz probe, health.ts); else why not. */
+  healthProblem(): string | null {
+    return this.db.open ? writeProbe(this.db) : 'closed';
+  }
+
   /** Idempotent. Checkpoints the WAL (better-sqlite3 does on close), so a clean shutdown leaves one file. */
   close(): void {
     if (!this.db.open) return;
@@ -676,11 +682,15 @@ export function openRegistry(dbPath: string, opts: RegistryOptions = {}): Sqlite
   try {
     if (!memory) mkdirSync(path.dirname(path.resolve(dbPath)), { recursive: true, mode: 0o750 });
     db = new Database(dbPath, { timeout: opts.busyTimeoutMs ?? 5000 });
+    // Before any write (health.ts): a newer schema or a corrupt file is refused untouched.
+    refuseNewerSchema(db, dbPath, MIGRATIONS.length);
+    if (!memory) quickCheck(db, dbPath);
     // journal_mode cannot change inside a transaction; it is persistent in the file once set.
     if (!memory) db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${opts.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
     db.pragma('foreign_keys = ON');
     migrate(db, dbPath);
+    requireWritable(db, dbPath);
   } catch (err) {
     try {
       db?.close();

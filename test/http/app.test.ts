@@ -83,9 +83,11 @@ void describe('token artifacts and phone-home', () => {
   });
 
   void test('phone-home: a large event (installer logs attached) is accepted', async () => {
-    const big = { ...subiquity, files: [{ path: '/var/log/curtin/install.log', encoding: 'base64', content: 'A'.repeat(3 * 1024 * 1024) }] };
+    const big = { ...subiquity, files: [{ path: '/var/log/curtin/install.log', encoding: 'base64', content: 'A'.repeat(700 * 1024) }] };
     const res = await app.inject({ method: 'POST', url, payload: big });
     assert.equal(res.statusCode, 200);
+    const tooBig = { ...subiquity, files: [{ path: 'x', encoding: 'base64', content: 'A'.repeat(1100 * 1024) }] };
+    assert.equal((await app.inject({ method: 'POST', url, payload: tooBig })).statusCode, 413);
   });
 
   void test('no HEAD on routes with side effects', async () => {

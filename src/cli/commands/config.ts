@@ -1,4 +1,5 @@
 // `pxed config check`: validates the daemon config and the three provisioning inputs, prints a per-host summary.
+import { escapeField } from '../escape.js';
 import path from 'node:path';
 import { isPxedError } from '../../errors.js';
 import { loadDaemonConfig, loadProvisioning, formatIssue, type ConfigIssue } from '../../config/load.js';
@@ -45,7 +46,7 @@ export function summarizeHost(h: HostSpec): HostSummary {
 
 function table(rows: HostSummary[]): string {
   const head = ['HOST', 'HYPERVISOR', 'BOOT', 'OS', 'MAC', 'IP'];
-  const cells = rows.map((r) => [r.host, r.hypervisor, r.boot_method, r.os, r.mac ?? '-', r.ip]);
+  const cells = rows.map((r) => [r.host, r.hypervisor, r.boot_method, r.os, r.mac ?? '-', r.ip].map(escapeField));
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i]!))).join('  ');
   return [line(head), ...cells.map(line)].join('\n') + '\n';

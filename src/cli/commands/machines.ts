@@ -1,5 +1,6 @@
 // `pxed machines add|list|show|rm|reinstall`: the local machine registry from the command line. Safe next to a
 // running daemon: both open the same SQLite file (WAL), and each command is one short transaction.
+import { escapeField } from '../escape.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadDaemonConfig, loadProvisioning } from '../../config/load.js';
@@ -90,7 +91,8 @@ function macArg(positionals: string[], sub: string): string {
   return mac;
 }
 
-function table(head: string[], rows: string[][]): string {
+function table(head: string[], raw: string[][]): string {
+  const rows = raw.map((r) => r.map(escapeField));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   return [line(head), ...rows.map(line)].join('\n') + '\n';
@@ -118,12 +120,12 @@ function describeMachine(m: Machine): string {
     ['created', m.createdAt],
     ['updated', m.updatedAt],
   ];
-  return fields.map(([k, v]) => `${(k + ':').padEnd(14)}${v}\n`).join('');
+  return fields.map(([k, v]) => `${(k + ':').padEnd(14)}${escapeField(v)}\n`).join('');
 }
 
 function eventLine(e: BootEvent): string {
   const text = describeEvent(e);
-  return `  ${e.time}  #${e.id}  ${e.kind}${text === '' ? '' : '  ' + text}\n`;
+  return `  ${escapeField(e.time)}  #${e.id}  ${escapeField(e.kind)}${text === '' ? '' : '  ' + escapeField(text)}\n`;
 }
 
 function json(io: CliIO, value: unknown): void {
