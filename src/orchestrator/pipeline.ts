@@ -122,6 +122,11 @@ export async function provisionHost(host: HostSpec, o: PipelineOptions): Promise
 }
 
 async function infra(host: HostSpec, o: PipelineOptions, dir: string, log: WriteStream, status: (t: string) => void, macs: string[]): Promise<string[]> {
+  // The module takes iso (cidata seed ISO) and image (user-data snippet) hosts, but pxed does not build their
+  // cloud-init inputs yet: plan them, never create a VM that would boot without its configuration.
+  if (host.boot_method !== 'pxe' && !o.planOnly) {
+    throw new StageError(`boot_method ${host.boot_method}: not supported by pxed provision yet (plan with --plan-only, or use boot_method pxe)`);
+  }
   const r = await runInfra({
     host,
     prov: o.prov,

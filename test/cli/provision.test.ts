@@ -112,7 +112,7 @@ void describe('pxed provision with the fake terraform', () => {
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const pidFile = path.join(dir, 'int', 'record.jsonl.pid');
-    for (let i = 0; i < 200 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 600 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(existsSync(pidFile), 'the fake apply started');
     const tfPid = Number(readFileSync(pidFile, 'utf8'));
     child.kill('SIGINT');
