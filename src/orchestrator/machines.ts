@@ -5,7 +5,7 @@
 
 import { PxedError } from '../errors.js';
 import { openRegistry } from '../registry/sqlite.js';
-import type { HostSpec } from '../config/provisioning.js';
+import type { HostSpec, Provisioning } from '../config/provisioning.js';
 import type { MachinePort, MachineStatus } from './types.js';
 
 const REARM = new Set(['installed', 'configured', 'failed', 'stalled', 'discovered']);
@@ -65,7 +65,7 @@ export function remoteMachines(server: string, token: string | undefined, fetchI
   };
 }
 
-export function localMachines(dbPath: string): MachinePort {
+export function localMachines(dbPath: string, _prov?: Readonly<Provisioning>): MachinePort {
   const reg = openRegistry(dbPath);
   return {
     register(host: HostSpec, macs: readonly string[]) {

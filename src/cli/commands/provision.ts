@@ -117,7 +117,7 @@ async function provision(argv: string[], io: CliIO): Promise<number> {
     } else {
       const cfgFile = abs(values['daemon-config'] ?? 'configs/pxed.yaml');
       if (!existsSync(cfgFile)) throw usageError(`the pxe/os stages need --server URL or a daemon config (${cfgFile} not found)`);
-      machines = localMachines(loadDaemonConfig(cfgFile, { cwd: io.cwd }).registry.database);
+      machines = localMachines(loadDaemonConfig(cfgFile, { cwd: io.cwd }).registry.database, prov);
     }
   }
 
