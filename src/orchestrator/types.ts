@@ -7,33 +7,6 @@ import type { HostSpec, Provisioning } from '../config/provisioning.js';
 export const STAGES = ['infra', 'pxe', 'os', 'post'] as const;
 export type Stage = (typeof STAGES)[number];
 
-/** What every stage gets for one host. */
-export interface StageContext {
-  host: HostSpec;
-  prov: Readonly<Provisioning>;
-  /** build/<host>: holds tf/, ansible/, logs/ (created before the first stage runs). */
-  workdir: string;
-  /** Appends to build/<host>/logs/<stage>.log (already redacted by the caller's redactor). */
-  log: (line: string) => void;
-  /** Reports progress shown on the host's status line (e.g. the last timeline event). */
-  progress: (text: string) => void;
-  /** Aborted on Ctrl-C / SIGTERM / --timeout: children are killed by process group, stages return promptly. */
-  signal: AbortSignal;
-  /** The process environment the children get (credentials live only here, never on disk or in logs). */
-  env: Readonly<Record<string, string | undefined>>;
-  /** The MAC(s) known for the host once `infra` ran (Terraform output) or from the config (bare metal). */
-  macs: readonly string[];
-  /** The address the host got, once known (static address_cidr, or the lease/phone-home address). */
-  ip: string | null;
-}
-
-/** A stage's failure: which command, its exit code and the last lines of its log. */
-export interface StageFailure {
-  message: string;
-  exitCode: number | null;
-  tail: string[];
-}
-
 /**
  * The post-install port the `post` stage calls (the Ansible stage in src/orchestrator/ansible/ implements it).
  * `run` never throws for an ordinary failure: it resolves with ok false and the stats it has.
