@@ -58,6 +58,8 @@ export const ERROR_STATUS = {
   HTTP_NOT_STARTED: 500,
   // Command line.
   CLI_USAGE: 400,
+  // Orchestrator (pxed provision): the daemon it talks to refused or failed.
+  ORCH_API: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -12,7 +12,15 @@
 // layer would hide a lower layer's value); built-in defaults (BUILTIN_*) are applied after merging, in load.ts.
 
 import { z } from 'zod';
+import { ansibleDefaultsSchema, httpSettingsSchema, imageCatalogSchema, proxmoxProviderSchema } from './catalog-schema.js';
+import type { ConfigIssue } from './issues.js';
 import { isHostLabel, isHostname, isIpv4, isSshPublicKey, normalizeMac, parseCidr } from './net.js';
+import {
+  originalImageCatalogSchema,
+  originalProxmoxProviderSchema,
+  originalPxePathsShape,
+  terraformBackendSchema,
+} from './original-schema.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Field schemas
@@ -39,7 +47,6 @@ export const hostLabelSchema = z.string().refine(isHostLabel, {
 export const sshKeySchema = z.string().refine(isSshPublicKey, {
   message: 'expected an OpenSSH public key line: "ssh-ed25519|ssh-rsa|ecdsa-sha2-*|sk-* <base64> [comment]"',
 });
-const httpUrlSchema = z.string().refine((s) => /^https?:\/\/[^\s]+$/.test(s), { message: 'expected an http(s):// URL' });
 /** A version string. YAML reads 24.04 unquoted as a number (and 22.10 as 22.1), so numbers are refused. */
 const versionSchema = z
   .string({ error: 'expected a version string; quote it, e.g. "24.04"' })
@@ -62,19 +69,21 @@ export type PxeSettings = z.output<typeof pxeSettingsSchema>;
 // vm_specs.yaml
 
 export const diskSchema = z.strictObject({
-  size_gb: z.number().int().min(8, { message: 'expected a disk size of at least 8 GB' }),
+  /** Default 50 (the original's default). */
+  size_gb: z.number().int().min(8, { message: 'expected a disk size of at least 8 GB' }).optional(),
   /** Proxmox datastore; falls back to the VM's proxmox.storage. */
   storage: z.string().min(1).optional(),
   type: z.enum(['scsi', 'virtio', 'sata']).optional(),
 });
 export type DiskSpec = z.output<typeof diskSchema>;
 
+/** vlan, mac and mtu may be null (the original writes `vlan: null`): the same as absent. */
 export const netifSchema = z.strictObject({
   bridge: z.string().min(1).optional(),
-  vlan: z.number().int().min(1, { message: 'expected a VLAN id 1-4094' }).max(4094, { message: 'expected a VLAN id 1-4094' }).optional(),
-  mac: macSchema.optional(),
+  vlan: z.number().int().min(1, { message: 'expected a VLAN id 1-4094' }).max(4094, { message: 'expected a VLAN id 1-4094' }).nullable().optional(),
+  mac: macSchema.nullable().optional(),
   model: z.enum(['virtio', 'e1000', 'rtl8139']).optional(),
-  mtu: z.number().int().min(576, { message: 'expected an MTU of 576-9216' }).max(9216, { message: 'expected an MTU of 576-9216' }).optional(),
+  mtu: z.number().int().min(576, { message: 'expected an MTU of 576-9216' }).max(9216, { message: 'expected an MTU of 576-9216' }).nullable().optional(),
 });
 export type NetifSpec = z.output<typeof netifSchema>;
 
@@ -97,9 +106,13 @@ export const ipmiSchema = z.strictObject({
   password_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
   interface: z.enum(['lan', 'lanplus']).optional(),
 });
-export const baremetalSchema = z.strictObject({
+/** Free-form as in the original: mac, ipmi (pxed's form) or ipmi_host/ipmi_user/ipmi_pass (the original's); other keys are kept. */
+export const baremetalSchema = z.looseObject({
   mac: macSchema.optional(),
   ipmi: ipmiSchema.optional(),
+  ipmi_host: z.string().refine((s) => isIpv4(s) || isHostname(s), { message: 'expected an IPv4 address or host name' }).optional(),
+  ipmi_user: z.string().min(1).optional(),
+  ipmi_pass: z.string().optional(),
 });
 export type BaremetalSpec = z.output<typeof baremetalSchema>;
 
@@ -117,8 +130,10 @@ const vmFieldShape = {
 
 export const vmSpecSchema = z.strictObject({
   name: hostLabelSchema,
-  hypervisor: z.enum(['proxmox', 'baremetal']),
-  boot_method: z.enum(['iso', 'image', 'pxe']),
+  /** Default proxmox (the original's default). */
+  hypervisor: z.enum(['proxmox', 'baremetal']).optional(),
+  /** Default iso (the original's default). */
+  boot_method: z.enum(['iso', 'image', 'pxe']).optional(),
   cpus: vmFieldShape.cpus.optional(),
   memory_mb: vmFieldShape.memory_mb.optional(),
   disks: vmFieldShape.disks.optional(),
@@ -156,7 +171,13 @@ export const networkSchema = z.strictObject({
   gateway: ipv4Schema.optional(),
   dns: z.array(ipv4Schema).optional(),
   /** Interface names the configuration applies to (e.g. ens18); default: the NIC matching the primary MAC. */
-  interfaces: z.array(z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, { message: 'expected a Linux interface name' })).optional(),
+  /**
+   * Interface names (e.g. ens18), or NetIfSpec objects as the original writes them (bridge, vlan, mac, model, mtu):
+   * those describe the host's NICs in order and are read as its netifs (see original.ts).
+   */
+  interfaces: z
+    .array(z.union([z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, { message: 'expected a Linux interface name' }), netifSchema], { error: 'expected a Linux interface name or a NetIfSpec mapping {bridge, vlan, mac, model, mtu}' }))
+    .optional(),
 });
 export type NetworkSpec = z.output<typeof networkSchema>;
 
@@ -229,53 +250,26 @@ export type InstallConfigFile = z.output<typeof installConfigFileSchema>;
 // ---------------------------------------------------------------------------------------------------------------
 // defaults.yaml
 
-export const ubuntuImageSchema = z.strictObject({
-  /** Live-server ISO; casper fetches it into RAM (url=). Must be the same release as kernel/initrd. */
-  iso_url: httpUrlSchema,
-  /** casper/vmlinuz of that ISO (or `linux` of the matching netboot tarball). */
-  kernel_url: httpUrlSchema,
-  /** casper/initrd of that ISO. */
-  initrd_url: httpUrlSchema,
-  codename: z.string().regex(/^[a-z]+$/).optional(),
-});
-export const nixosImageSchema = z.strictObject({
-  kernel_url: httpUrlSchema,
-  initrd_url: httpUrlSchema,
-  /** netboot.ipxe of the same build: the only trustworthy source of the init= store path. */
-  netboot_ipxe_url: httpUrlSchema,
-});
-export const imageCatalogSchema = z.strictObject({
-  ubuntu: z.record(versionSchema, ubuntuImageSchema).optional(),
-  nixos: z.record(versionSchema, nixosImageSchema).optional(),
-});
-export type ImageCatalog = z.output<typeof imageCatalogSchema>;
-
-export const proxmoxProviderSchema = z.strictObject({
-  /** https://<host>:8006/ (without /api2/json). Credentials come from the environment, never from here. */
-  endpoint: z.string().refine((s) => /^https:\/\/[^\s/]+(:[0-9]+)?\/$/.test(s), { message: 'expected https://host:8006/ (with trailing "/", no path)' }),
-  insecure: z.boolean().optional(),
-  /** Environment variable holding the API token (user@realm!id=secret). */
-  api_token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
-});
-export type ProxmoxProvider = z.output<typeof proxmoxProviderSchema>;
-
-export const ansibleDefaultsSchema = z.strictObject({
-  user: z.string().min(1).optional(),
-  become: z.boolean().optional(),
-  python_interpreter: z.string().regex(/^\/\S+$/).optional(),
-  ssh_common_args: z.string().optional(),
-  /** Private key used to reach installed hosts (a path on the daemon's machine). */
-  ssh_private_key_file: z.string().min(1).optional(),
-});
-export type AnsibleDefaults = z.output<typeof ansibleDefaultsSchema>;
-
-export const httpSettingsSchema = z.strictObject({
-  /** Base URL installers use to reach pxed when it differs from http://<server address>:<port>/. */
-  public_url: httpUrlSchema.optional(),
-});
+export {
+  ansibleDefaultsSchema,
+  httpSettingsSchema,
+  imageCatalogSchema,
+  nixosImageSchema,
+  proxmoxProviderSchema,
+  ubuntuImageSchema,
+  type AnsibleDefaults,
+  type ImageCatalog,
+  type ProxmoxProvider,
+} from './catalog-schema.js';
 
 export const defaultsFileSchema = z.strictObject({
-  images: imageCatalogSchema,
+  /** Per-version netboot catalog (pxed's form; needed for boot_method pxe). Absent in the original's files. */
+  images: imageCatalogSchema.default({}),
+  /** The original's per-OS ISO/cloud image URLs (boot_method iso and image). */
+  image_catalog: originalImageCatalogSchema.optional(),
+  proxmox_provider: originalProxmoxProviderSchema.optional(),
+  ansible_defaults: ansibleDefaultsSchema.optional(),
+  terraform_backend: terraformBackendSchema.optional(),
   proxmox: proxmoxProviderSchema.optional(),
   ansible: ansibleDefaultsSchema.optional(),
   pxe: z
@@ -283,6 +277,7 @@ export const defaultsFileSchema = z.strictObject({
       efi_binary: efiBinarySchema.optional(),
       uefi_strategy: uefiStrategySchema.optional(),
       install_mode: installModeSchema.optional(),
+      ...originalPxePathsShape,
     })
     .optional(),
   http: httpSettingsSchema.optional(),
@@ -307,7 +302,17 @@ export type DefaultsFile = z.output<typeof defaultsFileSchema>;
 // The merged model
 
 /** Built-in values applied after the three layers are merged. */
-export const BUILTIN_VM = { cpus: 1, memory_mb: 2048, disk_type: 'scsi', bridge: 'vmbr0', netif_model: 'virtio' } as const;
+/** The original's defaults: proxmox, iso, 2 CPUs, 4096 MB, 50 GB scsi disks. */
+export const BUILTIN_VM = {
+  hypervisor: 'proxmox',
+  boot_method: 'iso',
+  cpus: 2,
+  memory_mb: 4096,
+  disk_gb: 50,
+  disk_type: 'scsi',
+  bridge: 'vmbr0',
+  netif_model: 'virtio',
+} as const;
 export const BUILTIN_INSTALL = { dhcp: true, docker: false, sudo: false, shell: '/bin/bash', layout: 'lvm' } as const;
 
 export type ImageEntry =
@@ -367,6 +372,8 @@ export interface HostSpec {
 export interface Provisioning {
   /** Where each input came from ("-" is reported as "<stdin>"). */
   sources: { defaults: string; vmSpecs: string; installConfig: string };
+  /** How keys of the original framework (and derived values) were read; printed by `config check --verbose`. */
+  notes: readonly ConfigIssue[];
   defaults: DefaultsFile;
   hosts: readonly HostSpec[];
   /** null when no host has that name. */
@@ -375,38 +382,4 @@ export interface Provisioning {
   hostByMac(mac: string): HostSpec | null;
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Merge
-
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
-}
-
-/**
- * Deep merge of layers, later wins: plain objects merge key by key, arrays and scalars replace, `undefined` (an
- * absent key) never overrides. Inputs are not modified.
- */
-export function deepMerge<T>(...layers: Array<unknown>): T {
-  let out: unknown = undefined;
-  for (const layer of layers) out = merge2(out, layer);
-  return out as T;
-}
-
-function merge2(base: unknown, over: unknown): unknown {
-  if (over === undefined) return base;
-  if (!isPlainObject(over)) return over;
-  const merged: Record<string, unknown> = isPlainObject(base) ? { ...base } : {};
-  for (const [k, v] of Object.entries(over)) {
-    if (v !== undefined) merged[k] = merge2(merged[k], v);
-  }
-  return merged;
-}
-
-/** Object.freeze, recursively. Returns its argument. */
-export function deepFreeze<T>(v: T): Readonly<T> {
-  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const x of Object.values(v)) deepFreeze(x);
-  }
-  return v;
-}
+export { deepFreeze, deepMerge, isPlainObject } from './objects.js';

@@ -230,9 +230,9 @@ void describe('loadProvisioning on files and standard input', () => {
     assert.equal(p.sources.vmSpecs, '<stdin>');
     await assert.rejects(
       loadProvisioning({ defaults: path.join(dir, 'defaults.yaml'), vmSpecs: '-', installConfig: path.join(dir, 'install_config.yaml') }, {
-        readStdin: () => Promise.resolve('vms: [{name: web-01}]'),
+        readStdin: () => Promise.resolve('vms: [{name: web-01, hypervisor: xen}]'),
       }),
-      (err: unknown) => isPxedError(err, 'CONFIG_INVALID') && /<stdin>:1:7: vms\[0\]\.hypervisor: missing required key/.test(err.message),
+      (err: unknown) => isPxedError(err, 'CONFIG_INVALID') && /<stdin>:1:34: vms\[0\]\.hypervisor: expected one of "proxmox", "baremetal"/.test(err.message),
     );
   });
 

@@ -20,6 +20,8 @@ Options:
                        Any one of the three may be "-" to read standard input.
   --daemon-config F    also validate this pxed.yaml; its provisioning paths become the defaults
   --json               print the result as JSON on stdout
+  --verbose            also print notes: how keys of the original framework (provision.py) were read, and
+                       values pxed derived (e.g. MACs from host names)
   --help               show this help
 `;
 
@@ -64,6 +66,7 @@ async function check(argv: string[], io: CliIO): Promise<number> {
     'install-config': { type: 'string' },
     'daemon-config': { type: 'string' },
     json: { type: 'boolean', default: false },
+    verbose: { type: 'boolean', short: 'v', default: false },
   });
   if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"; see "pxed config check --help"`);
   // Paths as the operator wrote them (so messages name them the same way), made absolute only when cwd differs.
@@ -88,9 +91,11 @@ async function check(argv: string[], io: CliIO): Promise<number> {
     installConfig: pick(values['install-config'], daemon?.provisioning.install_config, 'configs/install_config.yaml'),
   };
   let hosts: HostSummary[] = [];
+  let notes: readonly ConfigIssue[] = [];
   try {
     const prov = await loadProvisioning(files, { readStdin: io.readStdin });
     hosts = prov.hosts.map(summarizeHost);
+    notes = prov.notes;
   } catch (err) {
     const found = issuesOf(err);
     if (!found) throw err;
@@ -104,10 +109,11 @@ async function check(argv: string[], io: CliIO): Promise<number> {
     return EXIT_USAGE;
   }
   if (values.json) {
-    io.stdout(JSON.stringify({ ok: true, files, daemon_config: daemon !== null, hosts }, null, 2) + '\n');
+    io.stdout(JSON.stringify({ ok: true, files, daemon_config: daemon !== null, hosts, ...(values.verbose ? { notes } : {}) }, null, 2) + '\n');
   } else {
     io.stdout(table(hosts));
     io.stdout(`${hosts.length} host${hosts.length === 1 ? '' : 's'} OK${daemon ? '; daemon config OK' : ''}\n`);
+    if (values.verbose && notes.length > 0) io.stdout(`notes:\n${notes.map((n) => `  ${formatIssue(n)}\n`).join('')}`);
   }
   return EXIT_OK;
 }

@@ -1,0 +1,99 @@
+// MachinePort implementations: against a running daemon's REST API (--server, bearer PXED_TOKEN), or against the
+// local registry database (the daemon's registry.database; SQLite WAL lets a running daemon share it).
+// Registering is idempotent: a new MAC is created `registered`; a known one that finished or failed an earlier
+// install is re-armed (reinstall); one already registered or mid-install is left as it is.
+
+import { PxedError } from '../errors.js';
+import { MachineOperations } from '../machines/operations.js';
+import type { InstallMode } from '../model/machine.js';
+import { openRegistry } from '../registry/sqlite.js';
+import type { HostSpec, Provisioning } from '../config/provisioning.js';
+import type { MachinePort, MachineStatus } from './types.js';
+
+const REARM = new Set<string>(['installed', 'configured', 'failed', 'stalled']);
+
+interface ApiMachine {
+  mac: string;
+  state: string;
+  ip: string | null;
+}
+
+export function remoteMachines(server: string, token: string | undefined, fetchImpl: typeof fetch = fetch): MachinePort {
+  const base = server.replace(/\/+$/, '') + '/api/v1';
+  const call = async (method: string, p: string, body?: unknown): Promise<{ status: number; json: unknown }> => {
+    const res = await fetchImpl(base + p, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text === '' ? null : JSON.parse(text);
+    } catch {
+      json = text;
+    }
+    if (res.status === 401) throw new PxedError('ORCH_API', `${server}: 401 (set PXED_TOKEN to the daemon's API token)`);
+    return { status: res.status, json };
+  };
+  const fail = (what: string, r: { status: number; json: unknown }) =>
+    new PxedError('ORCH_API', `${what}: HTTP ${r.status} ${typeof r.json === 'object' && r.json && 'message' in r.json ? String((r.json as { message: unknown }).message) : ''}`.trim());
+  return {
+    async register(host: HostSpec, macs: readonly string[]) {
+      for (const mac of macs.slice(0, 1)) {
+        const created = await call('POST', '/machines', { mac, host: host.name, ...(host.install_mode ? { installMode: host.install_mode } : {}) });
+        if (created.status === 201) continue;
+        if (created.status !== 409) throw fail(`register ${mac}`, created);
+        const cur = await call('GET', `/machines/${mac}`);
+        if (cur.status !== 200) throw fail(`read ${mac}`, cur);
+        const m = cur.json as ApiMachine;
+        if (REARM.has(m.state)) {
+          const r = await call('POST', `/machines/${mac}/reinstall`, { reason: 'pxed provision' });
+          if (r.status !== 200) throw fail(`re-arm ${mac}`, r);
+        }
+      }
+      return macs[0]!;
+    },
+    async status(mac: string): Promise<MachineStatus | null> {
+      const r = await call('GET', `/machines/${mac}`);
+      if (r.status === 404) return null;
+      if (r.status !== 200) throw fail(`read ${mac}`, r);
+      const m = r.json as ApiMachine;
+      const ev = await call('GET', `/machines/${mac}/events?limit=1000`);
+      const list = Array.isArray(ev.json) ? (ev.json as Array<{ kind: string }>) : [];
+      return { state: m.state, ip: m.ip, lastEvent: list.length > 0 ? list[list.length - 1]!.kind : null };
+    },
+  };
+}
+
+export function localMachines(dbPath: string, prov: Readonly<Provisioning>, installMode: InstallMode = 'once'): MachinePort {
+  const reg = openRegistry(dbPath);
+  // The one set of machine operations (src/machines/operations.ts): the same checks as the CLI and the API.
+  const ops = new MachineOperations({ registry: reg, provisioning: prov, installMode });
+  return {
+    register(host: HostSpec, macs: readonly string[]) {
+      const mac = macs[0]!;
+      reg.atomically(() => {
+        const m = reg.machineGet(mac);
+        if (m === null || m.state === 'discovered') {
+          ops.create({ mac, host: host.name, ...(host.install_mode ? { installMode: host.install_mode } : {}) }, 'orchestrator');
+          return;
+        }
+        if (m.host !== host.name) ops.update(mac, { host: host.name }, 'orchestrator');
+        if (REARM.has(m.state)) ops.reinstall(mac, 'orchestrator', 'pxed provision');
+      });
+      return Promise.resolve(mac);
+    },
+    status(mac: string) {
+      const m = reg.machineGet(mac);
+      if (m === null) return Promise.resolve(null);
+      const ev = reg.eventList(mac, { limit: 100_000 });
+      return Promise.resolve({ state: m.state, ip: m.ip, lastEvent: ev.length > 0 ? ev[ev.length - 1]!.kind : null });
+    },
+    close() {
+      reg.close();
+      return Promise.resolve();
+    },
+  };
+}

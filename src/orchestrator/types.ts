@@ -1,0 +1,84 @@
+// The orchestrator's shared vocabulary: stages, per-host results, and the ports the stages call (machines,
+// post-install). A leaf module: it imports types only.
+
+import type { HostSpec, Provisioning } from '../config/provisioning.js';
+
+/** The stages of `pxed provision`, in the order they run for one host. */
+export const STAGES = ['infra', 'pxe', 'os', 'post'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/**
+ * The post-install port the `post` stage calls (the Ansible stage in src/orchestrator/ansible/ implements it).
+ * `run` never throws for an ordinary failure: it resolves with ok false and the stats it has.
+ */
+export interface PostInstallRunner {
+  run(req: PostInstallRequest): Promise<PostInstallResult>;
+}
+
+export interface PostInstallRequest {
+  host: HostSpec;
+  prov: Readonly<Provisioning>;
+  /** Address to reach the installed host (ssh); from the static config or the address the daemon recorded. */
+  ip: string;
+  /** build/<host>/ansible: inventory.yaml, vars.yaml and any scratch files go here. */
+  dir: string;
+  /** Full path of build/<host>/logs/post.log; the runner writes the command's output there. */
+  logFile: string;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Kill the children (by process group) and resolve promptly when aborted. */
+  signal: AbortSignal;
+  progress?: (text: string) => void;
+}
+
+export interface AnsibleStats {
+  ok: number;
+  changed: number;
+  unreachable: number;
+  failed: number;
+  skipped: number;
+}
+
+export interface PostInstallResult {
+  ok: boolean;
+  /** Per-host play recap; null when ansible never reached the recap (e.g. syntax error, cancelled). */
+  stats: AnsibleStats | null;
+  exitCode: number | null;
+  /** One line for the summary, e.g. "ok=12 changed=3" or the failing task. */
+  message: string;
+}
+
+/**
+ * The machine operations the `pxe` and `os` stages need: registering a host (MACs + install entry, arming its
+ * one-shot install) and reading its state and timeline. Implemented locally on the registry and remotely on the
+ * daemon's REST API (--server / PXED_TOKEN).
+ */
+export interface MachinePort {
+  /** Registers (or re-arms) the host's MACs for install; idempotent. Returns the primary MAC. */
+  register(host: HostSpec, macs: readonly string[]): Promise<string>;
+  /** The machine's state and the last timeline event, or null when unknown. */
+  status(mac: string): Promise<MachineStatus | null>;
+  close?(): Promise<void>;
+}
+
+export interface MachineStatus {
+  state: string;
+  ip: string | null;
+  /** The most recent event's kind (e.g. "dhcp-ack", "artifact", "phone-home"), null when none yet. */
+  lastEvent: string | null;
+}
+
+export type HostResult = 'ok' | 'failed' | 'cancelled' | 'skipped';
+
+/** One row of the summary (also the --json output). */
+export interface HostSummaryRow {
+  host: string;
+  stagesDone: Stage[];
+  result: HostResult;
+  /** The stage that failed or was cancelled; null when ok. */
+  failedStage: Stage | null;
+  error: string | null;
+  durationMs: number;
+  ip: string | null;
+  ssh: string | null;
+  log: string;
+}

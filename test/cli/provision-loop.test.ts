@@ -1,0 +1,97 @@
+// The closed loop: a real `pxed serve` in a network namespace this test creates, `pxed provision --hosts web-01
+// --targets infra pxe os --server` in a second namespace with the fake terraform, and a simulated installer that
+// fetches its iPXE script and NoCloud artifact with the minted token and phones home over HTTP. The os stage sees
+// `installed`; summary ok, exit 0.
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { derivedMac } from '../../src/config/merge.js';
+import { Netns, vethPair, waitFor } from '../helpers/netns.js';
+import { cliMain, fixtures, repoRoot } from '../helpers/paths.js';
+
+const SERVER = '10.67.0.2';
+const URL = `http://${SERVER}:8080`;
+const TOKEN = 'loop-admin-token-0123456789abcdefghijkl';
+const FAKE_TF = path.join(repoRoot, 'test', 'orchestrator', 'bin', 'terraform');
+let dir: string;
+let server: Netns;
+let client: Netns;
+
+before(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'pxed-loop-'));
+  copyFileSync(fixtures('config', 'base', 'defaults.yaml'), path.join(dir, 'defaults.yaml'));
+  writeFileSync(path.join(dir, 'vm_specs.yaml'), 'vms:\n  - name: web-01\n    boot_method: pxe\n    netifs: [{ bridge: vmbr0 }]\n    proxmox: { node: pve1, storage: local-lvm }\n');
+  writeFileSync(path.join(dir, 'install_config.yaml'), 'installs:\n  web-01: { os: ubuntu, version: "24.04" }\n');
+  writeFileSync(path.join(dir, 'admin.token'), TOKEN + '\n', { mode: 0o600 });
+  writeFileSync(
+    path.join(dir, 'pxed.yaml'),
+    [
+      'server: { interface: eth0 }',
+      'dhcp: { enabled: false }',
+      'tftp: { enabled: false }',
+      'http: { port: 8080 }',
+      'registry: { database: ./pxed.db }',
+      'admin: { token_file: ./admin.token }',
+      'provisioning: { defaults: ./defaults.yaml, vm_specs: ./vm_specs.yaml, install_config: ./install_config.yaml }',
+    ].join('\n'),
+  );
+  server = new Netns('pxls');
+  client = new Netns('pxlc');
+  vethPair(server, 'eth0', `${SERVER}/24`, client, 'eth0', '10.67.0.9/24');
+});
+
+after(async () => {
+  await server.destroy();
+  await client.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+void test('provision → plan/apply → MAC registered → installer fetches with its token and phones home → installed, exit 0', async () => {
+  const serve = server.spawn('node', [cliMain, 'serve', '--config', path.join(dir, 'pxed.yaml')]);
+  let log = '';
+  serve.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  serve.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+  await waitFor('pxed ready', () => log.includes('"pxed ready"'), 20_000).catch((err: Error) => {
+    throw new Error(`${err.message}; pxed said:\n${log}`);
+  });
+
+  const prov = client.spawn('env', [
+    `PATH=${process.env.PATH}`,
+    `PXED_TERRAFORM=${FAKE_TF}`,
+    `FAKE_TF_RECORD=${path.join(dir, 'record.jsonl')}`,
+    'PROXMOX_VE_API_TOKEN=terraform@pve!iac=loop-secret-1',
+    'PROXMOX_VE_ENDPOINT=https://pve.invalid:8006/',
+    `PXED_TOKEN=${TOKEN}`,
+    'PXED_POLL_MS=100',
+    process.execPath,
+    cliMain, 'provision',
+    '--defaults', path.join(dir, 'defaults.yaml'),
+    '--vm-specs', path.join(dir, 'vm_specs.yaml'),
+    '--install-config', path.join(dir, 'install_config.yaml'),
+    '--hosts', 'web-01', '--targets', 'infra', 'pxe', 'os',
+    '--server', URL, '--timeout', '60s',
+    '--build-dir', path.join(dir, 'build'),
+  ]);
+  let out = '';
+  prov.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  prov.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => prov.once('exit', resolve));
+
+  // The installer: once the os stage waits, the "VM" netboots: its iPXE script mints a token.
+  await waitFor('os stage waiting', () => / web-01 +os +started/.test(out), 30_000);
+  const mac = derivedMac('web-01', 0);
+  const script = client.exec('curl', ['-sf', `${URL}/ipxe/${mac}`]);
+  const token = /\/nocloud\/([^/\s]+)\//.exec(script)?.[1];
+  assert.ok(token, `a token URL in the install script:\n${script}`);
+  assert.match(client.exec('curl', ['-sf', `${URL}/nocloud/${token}/user-data`]), /autoinstall/);
+  client.exec('curl', ['-sf', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{"status":"installed","detail":"simulated"}', `${URL}/api/v1/boot/${token}/events`]);
+
+  const code = await exited;
+  assert.equal(code, 0, out);
+  assert.match(out, /web-01 +os +installing/, 'the os stage showed the stage reached');
+  assert.match(out, /^web-01 +infra,pxe,os +ok /m);
+  assert.match(out, /1\/1 host ok/);
+  assert.doesNotMatch(out, /loop-secret-1|loop-admin-token/);
+});
