@@ -140,7 +140,9 @@ const EFI_ARCH_DIR: Readonly<Partial<Record<BootClient['firmware'], string>>> = 
 const INSTALL_STATES: readonly MachineState[] = ['registered', 'booting', 'installing', 'stalled'];
 /** States that accept a phone-home or artifact as progress. */
 const ACTIVE_STATES: readonly MachineState[] = ['booting', 'installing', 'stalled'];
-const DONE_STATES: readonly MachineState[] = ['installed', 'configured', 'failed'];
+const DONE_STATES: readonly MachineState[] = ['installed', 'post-installing', 'configured', 'failed'];
+/** States whose netboot (in install mode once) boots the local disk: the OS is on it. */
+const LOCAL_STATES: readonly MachineState[] = ['installed', 'post-installing', 'configured'];
 
 interface ResolvedToken {
   token: BootToken;
@@ -453,7 +455,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   private armBoot(machine: Machine, bootId: string, token: string): void {
     const now = this.clock.now();
     const reason =
-      machine.state === 'installed' || machine.state === 'configured'
+      LOCAL_STATES.includes(machine.state)
         ? 'netboot in install mode always: reinstalling'
         : 'iPXE install script rendered';
     this.registry.machineTransition(machine.mac, 'booting', reason, { bootId });
@@ -492,7 +494,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     }
     const hostname = host.install.network.hostname;
     const reinstall = machine.installMode === 'always';
-    if ((machine.state === 'installed' || machine.state === 'configured') && !reinstall) {
+    if (LOCAL_STATES.includes(machine.state) && !reinstall) {
       return this.localBootScript(machine.mac, hostname, this.platformOf(machine, query.platform));
     }
     if (!INSTALL_STATES.includes(machine.state) && !reinstall) {

@@ -21,6 +21,10 @@
 //   P  phone-home success. booting → installed is legal because profiles without a generated config
 //      (`custom`) have no "installing" signal: the phone-home is the first word from the installer.
 //   C  post-install configuration done (orchestrator).
+//   post-installing (not in the grid): installed → post-installing when the daemon's Ansible stage starts (also
+//      configured → post-installing for a re-run); then → configured (ok) or → failed (the run failed, or it was
+//      interrupted by a daemon restart: the start-up marks it so, never back to a silent `installed`);
+//      → registered/booting as from installed.
 //   F  the installer reported failure.
 //   W  the install watchdog: no progress for the configured time while booting/installing.
 //   M  an 'always'-mode machine netbooting again reinstalls without an operator. The policy takes this edge
@@ -45,8 +49,9 @@ const TABLE: Readonly<Record<MachineState, readonly MachineState[]>> = {
   registered: ['registered', 'booting'],
   booting: ['registered', 'booting', 'installing', 'installed', 'failed', 'stalled'],
   installing: ['registered', 'booting', 'installing', 'installed', 'failed', 'stalled'],
-  installed: ['registered', 'booting', 'configured'],
-  configured: ['registered', 'booting'],
+  installed: ['registered', 'booting', 'post-installing', 'configured'],
+  'post-installing': ['registered', 'booting', 'configured', 'failed'],
+  configured: ['registered', 'booting', 'post-installing'],
   failed: ['registered'],
   stalled: ['registered', 'booting', 'installing', 'installed', 'failed'],
 };

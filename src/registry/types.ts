@@ -7,6 +7,7 @@ export const MACHINE_STATES = [
   'booting',
   'installing',
   'installed',
+  'post-installing',
   'configured',
   'failed',
   'stalled',

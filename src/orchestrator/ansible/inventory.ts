@@ -61,13 +61,12 @@ function writePrivate(file: string, value: unknown): void {
 }
 
 /**
- * Writes inventory.yaml and vars.yaml under `<buildRoot>/<host>/ansible/`. Everything is validated first, so a
+ * Writes inventory.yaml and vars.yaml into `dir` (build/<host>/ansible). Everything is validated first, so a
  * refused value leaves the previous files as they were.
  */
-export function writeAnsibleWorkdir(buildRoot: string, host: string, conn: Connection, vars: PostInstallVars): AnsibleWorkdir {
+export function writeAnsibleWorkdir(dir: string, host: string, conn: Connection, vars: PostInstallVars): AnsibleWorkdir {
   const inv = inventoryObject(host, conn);
   assertNoJinja(vars, `host ${host}`);
-  const dir = path.join(buildRoot, host, 'ansible');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const out = { dir, inventory: path.join(dir, 'inventory.yaml'), vars: path.join(dir, 'vars.yaml') };
   writePrivate(out.inventory, inv);

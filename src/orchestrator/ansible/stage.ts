@@ -1,6 +1,6 @@
 // The post-install stage of one host: Ubuntu hosts get pxed's playbooks (ansible/playbooks/site.yml by default),
 // NixOS hosts get their generated configuration applied with nixos-rebuild. Writes build/<host>/ansible/ and
-// appends to build/<host>/logs/post.log. Never throws for a failing run: the outcome says what happened.
+// appends to build/<host>/logs/post.log (the paths are the caller's: see hostPaths). Never throws for a failing run: the outcome says what happened.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,9 +11,17 @@ import { runNixosRebuild } from './nixos.js';
 import { runPlaybook, type HostStats, type TaskFailure } from './runner.js';
 import { DEFAULT_SITE, postInstallVars, type SiteSettings } from './vars.js';
 
+/** Where one host's post-install files go: build/<host>/ansible and build/<host>/logs/post.log. */
+export interface PostInstallPaths {
+  dir: string;
+  logFile: string;
+}
+
+export function hostPaths(buildRoot: string, host: string): PostInstallPaths {
+  return { dir: path.join(buildRoot, host, 'ansible'), logFile: path.join(buildRoot, host, 'logs', 'post.log') };
+}
+
 export interface PostInstallOptions {
-  /** Where build/<host>/ lives. */
-  buildRoot: string;
   /** Writable state for Ansible's HOME/ANSIBLE_HOME/ANSIBLE_LOCAL_TEMP. */
   stateDir: string;
   /** The folder holding playbooks/ and roles/; default: the repository's ansible/. */
@@ -55,13 +63,15 @@ export function defaultAnsibleDir(): string {
   return path.join(process.cwd(), 'ansible');
 }
 
-export function postLogPath(buildRoot: string, host: string): string {
-  return path.join(buildRoot, host, 'logs', 'post.log');
-}
-
-export async function runPostInstall(host: HostSpec, conn: Connection, opts: PostInstallOptions, signal?: AbortSignal): Promise<PostInstallOutcome> {
+export async function runPostInstall(
+  host: HostSpec,
+  conn: Connection,
+  where: PostInstallPaths,
+  opts: PostInstallOptions,
+  signal?: AbortSignal,
+): Promise<PostInstallOutcome> {
   const t0 = Date.now();
-  const logPath = postLogPath(opts.buildRoot, host.name);
+  const logPath = where.logFile;
   const base = { host: host.name, stats: null, exitCode: null, aborted: false, failures: [], logPath };
   const fail = (method: PostInstallOutcome['method'], error: string): PostInstallOutcome => ({ ...base, method, ok: false, durationMs: Date.now() - t0, error });
   try {
@@ -84,7 +94,7 @@ export async function runPostInstall(host: HostSpec, conn: Connection, opts: Pos
       return { ...base, method: 'nixos-rebuild', ok, exitCode: r.exitCode, aborted: r.aborted, durationMs: Date.now() - t0, error: ok ? null : r.aborted ? 'aborted' : `nixos-rebuild exited ${String(r.exitCode)}` };
     }
     if (host.install.os !== 'ubuntu') return fail('none', `host ${host.name}: os ${host.install.os} has no post-install stage`);
-    const work = writeAnsibleWorkdir(opts.buildRoot, host.name, conn, postInstallVars(host, opts.site ?? DEFAULT_SITE));
+    const work = writeAnsibleWorkdir(where.dir, host.name, conn, postInstallVars(host, opts.site ?? DEFAULT_SITE));
     const ansibleDir = opts.ansibleDir ?? defaultAnsibleDir();
     const r = await runPlaybook({
       playbook: path.resolve(ansibleDir, opts.playbook ?? 'playbooks/site.yml'),

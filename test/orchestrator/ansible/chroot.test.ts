@@ -6,7 +6,7 @@ import { lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { runPostInstall, type PostInstallOutcome } from '../../../src/orchestrator/ansible/stage.js';
+import { hostPaths, runPostInstall, type PostInstallOutcome } from '../../../src/orchestrator/ansible/stage.js';
 import { debianRoot, removeRoot, throwawayRoot } from '../../helpers/debootstrap.js';
 import { KEY, scratch, webHost } from './fixtures.js';
 
@@ -40,7 +40,7 @@ function processesInside(dir: string): number[] {
 }
 
 const run = (): Promise<PostInstallOutcome> =>
-  runPostInstall(webHost(), { kind: 'chroot', root }, { buildRoot: build, stateDir: state, playbook: 'playbooks/post_config_common.yml', site: { timezone: 'Europe/Berlin', ntpServers: ['ntp.lab.local'] } });
+  runPostInstall(webHost(), { kind: 'chroot', root }, hostPaths(build, 'web-01'), { stateDir: state, playbook: 'playbooks/post_config_common.yml', site: { timezone: 'Europe/Berlin', ntpServers: ['ntp.lab.local'] } });
 
 void test('post_config_common.yml configures the root, then a second run changes nothing', async () => {
   const first = await run();

@@ -48,7 +48,7 @@ void test('site settings are validated', () => {
 
 void test('writeAnsibleWorkdir writes JSON inventory and vars, 0600, under build/<host>/ansible', () => {
   const root = scratch('build');
-  const w = writeAnsibleWorkdir(root, 'web-01', { kind: 'ssh', address: '192.0.2.10', user: 'devops', sshCommonArgs: '-o StrictHostKeyChecking=no' }, postInstallVars(webHost()));
+  const w = writeAnsibleWorkdir(path.join(root, 'web-01', 'ansible'), 'web-01', { kind: 'ssh', address: '192.0.2.10', user: 'devops', sshCommonArgs: '-o StrictHostKeyChecking=no' }, postInstallVars(webHost()));
   assert.equal(w.inventory, path.join(root, 'web-01', 'ansible', 'inventory.yaml'));
   const inv = JSON.parse(readFileSync(w.inventory, 'utf8')) as unknown;
   assert.deepEqual(inv, {
@@ -72,12 +72,12 @@ void test('writeAnsibleWorkdir writes JSON inventory and vars, 0600, under build
 void test('a refused value never half-writes: earlier files stay, no new ones appear', () => {
   const root = scratch('build');
   const conn = { kind: 'ssh', address: '192.0.2.10', user: 'devops' } as const;
-  const w = writeAnsibleWorkdir(root, 'web-01', conn, postInstallVars(webHost()));
+  const w = writeAnsibleWorkdir(path.join(root, 'web-01', 'ansible'), 'web-01', conn, postInstallVars(webHost()));
   const before = readFileSync(w.vars, 'utf8');
   const bad = { ...postInstallVars(webHost()), pxed_packages: ['{{ 7*7 }}'] };
-  assert.throws(() => writeAnsibleWorkdir(root, 'web-01', conn, bad), (e: unknown) => isPxedError(e, 'ORCH_ANSIBLE_UNSAFE'));
+  assert.throws(() => writeAnsibleWorkdir(path.join(root, 'web-01', 'ansible'), 'web-01', conn, bad), (e: unknown) => isPxedError(e, 'ORCH_ANSIBLE_UNSAFE'));
   assert.equal(readFileSync(w.vars, 'utf8'), before);
-  assert.throws(() => writeAnsibleWorkdir(root, 'db-01', { ...conn, sshCommonArgs: '{{ x }}' }, postInstallVars(webHost())), (e: unknown) => isPxedError(e, 'ORCH_ANSIBLE_UNSAFE'));
+  assert.throws(() => writeAnsibleWorkdir(path.join(root, 'db-01', 'ansible'), 'db-01', { ...conn, sshCommonArgs: '{{ x }}' }, postInstallVars(webHost())), (e: unknown) => isPxedError(e, 'ORCH_ANSIBLE_UNSAFE'));
   assert.equal(existsSync(path.join(root, 'db-01')), false);
 });
 

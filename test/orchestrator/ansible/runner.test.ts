@@ -9,7 +9,7 @@ import { isPxedError } from '../../../src/errors.js';
 import { nixosRebuildArgv } from '../../../src/orchestrator/ansible/nixos.js';
 import { BoundedQueue } from '../../../src/orchestrator/ansible/queue.js';
 import { parseJsonCallback, runPlaybook } from '../../../src/orchestrator/ansible/runner.js';
-import { runPostInstall } from '../../../src/orchestrator/ansible/stage.js';
+import { hostPaths, runPostInstall } from '../../../src/orchestrator/ansible/stage.js';
 import { fakeCommand, scratch, webHost, withPath } from './fixtures.js';
 
 /** True once `pid` no longer runs (gone, or a zombie waiting for its reaper). */
@@ -125,7 +125,8 @@ void test('a NixOS host runs nixos-rebuild (fake on PATH) with the argv, NIX_SSH
   const out = await runPostInstall(
     host,
     { kind: 'ssh', address: '192.0.2.50', user: 'ops', sshCommonArgs: '-o StrictHostKeyChecking=no' },
-    { buildRoot: build, stateDir: state, env: withPath(bin), nixosConfig: () => '/srv/pxed/bm-01/configuration.nix' },
+    hostPaths(build, 'bm-01'),
+    { stateDir: state, env: withPath(bin), nixosConfig: () => '/srv/pxed/bm-01/configuration.nix' },
   );
   assert.equal(out.ok, true, out.error ?? '');
   assert.equal(out.method, 'nixos-rebuild');
@@ -133,7 +134,7 @@ void test('a NixOS host runs nixos-rebuild (fake on PATH) with the argv, NIX_SSH
   assert.deepEqual(argv, ['switch', '--target-host', 'ops@192.0.2.50', '-I', 'nixos-config=/srv/pxed/bm-01/configuration.nix', '--use-remote-sudo', 'NIX_SSHOPTS=-o StrictHostKeyChecking=no']);
   assert.match(readFileSync(out.logPath, 'utf8'), /building/);
   const failing = fakeCommand('nixos-rebuild', '#!/bin/sh\nexit 1\n');
-  const bad = await runPostInstall(host, { kind: 'ssh', address: '192.0.2.50', user: 'ops' }, { buildRoot: build, stateDir: state, env: withPath(failing), nixosConfig: () => '/c.nix' });
+  const bad = await runPostInstall(host, { kind: 'ssh', address: '192.0.2.50', user: 'ops' }, hostPaths(build, 'bm-01'), { stateDir: state, env: withPath(failing), nixosConfig: () => '/c.nix' });
   assert.equal(bad.ok, false);
   assert.equal(bad.error, 'nixos-rebuild exited 1');
 });
