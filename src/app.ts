@@ -17,6 +17,7 @@ import type { Reservation } from './dhcp/leases.js';
 import { describeError, PxedError } from './errors.js';
 import { HttpService } from './http/service.js';
 import type { Logger } from './log.js';
+import { createPostInstallService } from './orchestrator/ansible/wiring.js';
 import { openRegistry } from './registry/sqlite.js';
 import type { MachineRegistry } from './registry/types.js';
 import { ServiceGroup, type Service } from './service.js';
@@ -228,6 +229,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     if (tftp) ordered.push(tftp);
     if (dhcp) ordered.push(dhcp);
     ordered.push(watchdog);
+    // Last to start, first to stop: its jobs are aborted while the registry is still open.
+    const postInstall = createPostInstallService(cfg, provisioning, registry, log.child({ subsystem: 'post-install' }), opts.env ?? process.env);
+    if (postInstall) ordered.push(postInstall);
     const services = new ServiceGroup(ordered, log);
 
     return {

@@ -116,7 +116,9 @@ export async function runPostInstall(
         ? 'aborted'
         : first !== undefined
           ? `task "${first.task}": ${first.msg}`
-          : `ansible-playbook exited ${String(r.exitCode)}${r.stderrTail.length > 0 ? `: ${r.stderrTail[r.stderrTail.length - 1]}` : ''}`;
+          : stats !== null && r.exitCode === 0
+            ? `play recap: failed=${stats.failed} unreachable=${stats.unreachable}`
+            : `ansible-playbook exited ${String(r.exitCode)}${r.stderrTail.length > 0 ? `: ${r.stderrTail[r.stderrTail.length - 1]}` : ''}`;
     }
     return { ...base, method: 'ansible', ok, stats, exitCode: r.exitCode, aborted: r.aborted, failures: r.failures, durationMs: r.durationMs, error };
   } catch (err) {
