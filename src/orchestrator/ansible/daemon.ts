@@ -51,7 +51,7 @@ export class PostInstallService implements Service {
     const { registry } = this.deps;
     for (const m of registry.machineList({ state: 'post-installing' })) {
       registry.atomically(() => {
-        registry.eventAppend(m.mac, POST_INSTALL_EVENT, { phase: 'interrupted', reason: 'the daemon stopped during the run' });
+        this.note(m.mac, { phase: 'interrupted', reason: 'the daemon stopped during the run' });
         registry.machineTransition(m.mac, 'failed', 'post-install interrupted by a daemon restart', { stage: 'post-install' });
       });
       this.deps.log.warn('post-install was interrupted by a restart: machine marked failed', { mac: m.mac, host: m.host });
@@ -72,6 +72,11 @@ export class PostInstallService implements Service {
   /** Machines queued or running now (for tests and metrics). */
   get inFlight(): number {
     return this.pending.size;
+  }
+
+  /** Appends a `post-install` timeline event (the one place that names the event kind). */
+  private note(mac: string, detail: Record<string, unknown>): void {
+    this.deps.registry.eventAppend(mac, POST_INSTALL_EVENT, detail);
   }
 
   private onEvent(e: BootEvent): void {
@@ -105,7 +110,7 @@ export class PostInstallService implements Service {
     const conn = this.deps.connection(host, m);
     registry.atomically(() => {
       registry.machineTransition(mac, 'post-installing', 'post-install started', { stage: 'post-install' });
-      registry.eventAppend(mac, POST_INSTALL_EVENT, { phase: 'started', host: host.name, ...(conn === null ? {} : { target: conn.kind === 'ssh' ? conn.address : 'chroot' }) });
+      this.note(mac, { phase: 'started', host: host.name, ...(conn === null ? {} : { target: conn.kind === 'ssh' ? conn.address : 'chroot' }) });
     });
     log.info('post-install started', { mac, host: host.name });
     if (conn === null) {
@@ -115,7 +120,7 @@ export class PostInstallService implements Service {
     const out = await this.deps.run(host, conn, this.abort.signal);
     if (out.aborted) {
       // The daemon is stopping: leave post-installing; the next start-up marks it interrupted.
-      registry.eventAppend(mac, POST_INSTALL_EVENT, { phase: 'interrupted', reason: 'daemon stopping', logPath: out.logPath });
+      this.note(mac, { phase: 'interrupted', reason: 'daemon stopping', logPath: out.logPath });
       log.warn('post-install interrupted by shutdown', { mac, host: host.name });
       return;
     }
@@ -135,11 +140,11 @@ export class PostInstallService implements Service {
     const current = registry.machineGet(mac);
     if (current === null || current.state !== 'post-installing') {
       log.warn('machine left post-installing during the run: result recorded as an event only', { mac, state: current?.state ?? null });
-      if (current !== null) registry.eventAppend(mac, POST_INSTALL_EVENT, { phase: ok ? 'ok' : 'failed', ...detail, error });
+      if (current !== null) this.note(mac, { phase: ok ? 'ok' : 'failed', ...detail, error });
       return;
     }
     registry.atomically(() => {
-      registry.eventAppend(mac, POST_INSTALL_EVENT, { phase: ok ? 'ok' : 'failed', ...detail, ...(ok ? {} : { error }) });
+      this.note(mac, { phase: ok ? 'ok' : 'failed', ...detail, ...(ok ? {} : { error }) });
       registry.machineTransition(mac, ok ? 'configured' : 'failed', ok ? 'post-install ok' : 'post-install failed', { stage: 'post-install' });
     });
     if (ok) log.info('post-install ok', { mac, host: host.name, stats: detail.stats, log: detail.logPath });
