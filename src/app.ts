@@ -18,6 +18,7 @@ import { HttpService } from './http/service.js';
 import type { Logger } from './log.js';
 import { MachineOperations } from './machines/operations.js';
 import { DAEMON_BUSY_TIMEOUT_MS } from './registry/health.js';
+import { createPostInstallService } from './orchestrator/ansible/wiring.js';
 import { openRegistry } from './registry/sqlite.js';
 import { systemClock } from './model/clock.js';
 import { prefixToNetmask } from './net/ipv4.js';
@@ -193,6 +194,9 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     if (tftp) ordered.push(tftp);
     if (dhcp) ordered.push(dhcp);
     ordered.push(watchdog);
+    // Last to start, first to stop: its jobs are aborted while the registry is still open.
+    const postInstall = createPostInstallService(cfg, provisioning, registry, log.child({ subsystem: 'post-install' }), opts.env ?? process.env);
+    if (postInstall) ordered.push(postInstall);
     const services = new ServiceGroup(ordered, log);
 
     return {

@@ -58,6 +58,11 @@ export const ERROR_STATUS = {
   HTTP_NOT_STARTED: 500,
   // Command line.
   CLI_USAGE: 400,
+  // Orchestrator: post-install (a config value Ansible/nixos-rebuild must not get; a child that cannot start).
+  ORCH_ANSIBLE_INVALID: 500,
+  ORCH_ANSIBLE_UNSAFE: 500,
+  ORCH_NIXOS_INVALID: 500,
+  ORCH_NIXOS_SPAWN: 500,
   // Orchestrator (pxed provision): the daemon it talks to refused or failed.
   ORCH_API: 500,
 } as const;

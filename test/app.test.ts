@@ -27,7 +27,7 @@ async function setup(enabled: boolean, dir: string) {
     vmSpecs: path.join(repoRoot, 'configs', 'vm_specs.yaml'),
     installConfig: path.join(repoRoot, 'configs', 'install_config.yaml'),
   });
-  return buildApp({ config, provisioning, logger: silentLogger, env: { PXED_TEST_TOKEN: 't' }, interfaces: interfaces as never });
+  return buildApp({ config, provisioning, logger: silentLogger, env: { PXED_TEST_TOKEN: 'app-test-admin-token-0123456789abcdef' }, interfaces: interfaces as never });
 }
 
 void it('wires the services in start order: registry, http, tftp, dhcp, watchdog', async () => {

@@ -10,7 +10,7 @@ import type { PhoneHomeRequest } from './types.js';
 
 /** States that accept a phone-home or artifact as progress. */
 export const ACTIVE_STATES: readonly MachineState[] = ['booting', 'installing', 'stalled'];
-const DONE_STATES: readonly MachineState[] = ['installed', 'configured', 'failed'];
+const DONE_STATES: readonly MachineState[] = ['installed', 'post-installing', 'configured', 'failed'];
 
 /** A Subiquity reporting-webhook event or a script's status report, validated. */
 type PhoneHomeReport =

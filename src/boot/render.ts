@@ -4,7 +4,7 @@
 
 import type { HostSpec } from '../config/provisioning.js';
 import { PxedError, describeError, isPxedError } from '../errors.js';
-import type { Machine, MachineState } from '../model/machine.js';
+import { LOCAL_STATES, type Machine, type MachineState } from '../model/machine.js';
 import { renderCustomInstall } from './custom.js';
 import { PREVIEW_TOKEN, installContext, type InstallBoot, type OsProfiles } from './os-profile.js';
 import { assetUrl, renderDiscovered, renderInstall, renderLocalBoot, renderRefusal, type LocalBootMethod } from './scripts.js';
@@ -80,7 +80,7 @@ export class ScriptRenderer {
     }
     const hostname = host.install.network.hostname;
     const reinstall = machine.installMode === 'always';
-    if ((machine.state === 'installed' || machine.state === 'configured') && !reinstall) {
+    if (LOCAL_STATES.includes(machine.state) && !reinstall) {
       return this.localBootScript(machine.mac, hostname, this.platformOf(machine, query.platform));
     }
     if (!INSTALL_STATES.includes(machine.state) && !reinstall) {

@@ -4,7 +4,7 @@
 import { revokedLongAgo } from './guard.js';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { BootEvents } from '../model/events.js';
-import type { Machine } from '../model/machine.js';
+import { LOCAL_STATES, type Machine } from '../model/machine.js';
 import type { BootToken } from '../registry/types.js';
 import type { PolicyContext } from './settings.js';
 
@@ -42,7 +42,7 @@ export class BootTokens {
   arm(machine: Machine, bootId: string, token: string): void {
     const now = this.ctx.clock.now();
     const reason =
-      machine.state === 'installed' || machine.state === 'configured'
+      LOCAL_STATES.includes(machine.state)
         ? 'netboot in install mode always: reinstalling'
         : 'iPXE install script rendered';
     this.ctx.registry.machineTransition(machine.mac, 'booting', reason, { bootId });

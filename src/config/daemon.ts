@@ -132,6 +132,20 @@ export const policySchema = z.strictObject({
     .prefault({}),
 });
 
+/** Event-driven post-install (src/orchestrator/ansible/daemon.ts): off until hosts names install entries. */
+export const postInstallSchema = z.strictObject({
+  /** Install entries (install_config.yaml keys) configured by the daemon once installed; "*" = every entry. */
+  hosts: z.array(z.string().min(1)).default([]),
+  /** Post-install runs at once; the rest wait, still `installed`. */
+  concurrency: z.number().int().min(1).max(32).default(2),
+  /** build/<host>/{ansible,logs} live here. */
+  build_dir: nonEmptyPath.default('./var/build'),
+  /** HOME, ANSIBLE_HOME and ANSIBLE_LOCAL_TEMP of the children (the unit has ProtectHome=). */
+  state_dir: nonEmptyPath.default('./var/ansible'),
+  timezone: z.string().min(1).default('Etc/UTC'),
+  ntp_servers: z.array(z.string().min(1)).default(['pool.ntp.org']),
+});
+
 export const provisioningPathsSchema = z.strictObject({
   defaults: nonEmptyPath.default('./defaults.yaml'),
   vm_specs: nonEmptyPath.default('./vm_specs.yaml'),
@@ -148,6 +162,7 @@ export const daemonConfigSchema = z
     admin: adminSchema,
     policy: policySchema.prefault({}),
     provisioning: provisioningPathsSchema.prefault({}),
+    post_install: postInstallSchema.prefault({}),
     log: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
   })
   .superRefine((v, ctx) => {
@@ -173,6 +188,7 @@ export function resolveDaemonPaths(cfg: DaemonConfig, baseDir: string): DaemonCo
     tftp: { ...cfg.tftp, roots: cfg.tftp.roots.map(r) },
     http: { ...cfg.http, asset_roots: cfg.http.asset_roots.map(r) },
     registry: { ...cfg.registry, database: r(cfg.registry.database) },
+    post_install: { ...cfg.post_install, build_dir: r(cfg.post_install.build_dir), state_dir: r(cfg.post_install.state_dir) },
     admin: { ...cfg.admin, ...(cfg.admin.token_file !== undefined ? { token_file: r(cfg.admin.token_file) } : {}) },
     provisioning: {
       defaults: keepDash(cfg.provisioning.defaults),

@@ -79,6 +79,11 @@ export interface AssetDetail extends Extra {
   client: string;
 }
 
+/** The daemon's post-install stage (src/orchestrator/ansible/daemon.ts): started, ok, failed or interrupted. */
+export interface PostInstallDetail extends Extra {
+  phase: 'started' | 'ok' | 'failed' | 'interrupted';
+}
+
 /** What a producer hands the registry: the kind and its detail. */
 export type BootEventBody =
   | { kind: 'state'; detail: StateDetail }
@@ -91,7 +96,8 @@ export type BootEventBody =
   | { kind: 'artifact'; detail: ArtifactDetail }
   | { kind: 'error'; detail: ErrorDetail }
   | { kind: 'phone-home'; detail: PhoneHomeDetail }
-  | { kind: 'asset'; detail: AssetDetail };
+  | { kind: 'asset'; detail: AssetDetail }
+  | { kind: 'post-install'; detail: PostInstallDetail };
 
 export type BootEventKind = BootEventBody['kind'];
 
@@ -107,6 +113,7 @@ export const BOOT_EVENT_KINDS: readonly BootEventKind[] = [
   'error',
   'phone-home',
   'asset',
+  'post-install',
 ];
 
 export function isBootEventKind(value: unknown): value is BootEventKind {
@@ -137,6 +144,7 @@ export const BootEvents = {
   error: (reason: string, extra: Extra = {}): BootEventBody => ({ kind: 'error', detail: { ...extra, reason } }),
   phoneHome: (detail: PhoneHomeDetail): BootEventBody => ({ kind: 'phone-home', detail }),
   asset: (detail: AssetDetail): BootEventBody => ({ kind: 'asset', detail }),
+  postInstall: (detail: PostInstallDetail): BootEventBody => ({ kind: 'post-install', detail }),
 } as const;
 
 /** A one-line human summary of an event (CLI `machines events`, logs). */

@@ -9,6 +9,7 @@ export const MACHINE_STATES = [
   'booting',
   'installing',
   'installed',
+  'post-installing',
   'configured',
   'failed',
   'stalled',
@@ -84,6 +85,10 @@ export type MachinePatch = {
 //   P  phone-home success. booting → installed is legal because profiles without a generated config
 //      (`custom`) have no "installing" signal: the phone-home is the first word from the installer.
 //   C  post-install configuration done (orchestrator).
+//   post-installing (not in the grid): installed → post-installing when the daemon's Ansible stage starts (also
+//      configured → post-installing for a re-run); then → configured (ok) or → failed (the run failed, or it was
+//      interrupted by a daemon restart: the start-up marks it so, never back to a silent `installed`);
+//      → registered/booting as from installed.
 //   F  the installer reported failure.
 //   W  the install watchdog: no progress for the configured time while booting/installing.
 //   M  an 'always'-mode machine netbooting again reinstalls without an operator. The policy takes this edge
@@ -106,14 +111,17 @@ const TABLE: Readonly<Record<MachineState, readonly MachineState[]>> = {
   registered: ['registered', 'booting'],
   booting: ['registered', 'booting', 'installing', 'installed', 'failed', 'stalled'],
   installing: ['registered', 'booting', 'installing', 'installed', 'failed', 'stalled'],
-  installed: ['registered', 'booting', 'configured'],
-  configured: ['registered', 'booting'],
+  installed: ['registered', 'booting', 'post-installing', 'configured'],
+  'post-installing': ['registered', 'booting', 'configured', 'failed'],
+  configured: ['registered', 'booting', 'post-installing'],
   failed: ['registered'],
   stalled: ['registered', 'booting', 'installing', 'installed', 'failed'],
 };
 
 /** States the install watchdog watches: a machine in one of them too long without progress becomes `stalled`. */
 export const WATCHED_STATES: readonly MachineState[] = ['booting', 'installing'];
+/** States whose netboot (in install mode once) boots the local disk: the OS is on it. */
+export const LOCAL_STATES: readonly MachineState[] = ['installed', 'post-installing', 'configured'];
 
 /**
  * States `reinstall` (→ registered) accepts. discovered → registered is the first assignment of an install

@@ -32,8 +32,14 @@ const LEGAL = new Set([
   'installed>registered',
   'installed>booting',
   'installed>configured',
+  'installed>post-installing',
+  'post-installing>configured',
+  'post-installing>failed',
+  'post-installing>registered',
+  'post-installing>booting',
   'configured>registered',
   'configured>booting',
+  'configured>post-installing',
   'failed>registered',
   'stalled>registered',
   'stalled>booting',
@@ -84,7 +90,7 @@ void describe('lifecycle table', () => {
     for (const from of MACHINE_STATES) assert.equal(canTransition(from, 'discovered'), false, from);
     assert.deepEqual(
       [...REINSTALLABLE_STATES].sort(),
-      ['booting', 'configured', 'failed', 'installed', 'installing', 'registered', 'stalled'],
+      ['booting', 'configured', 'failed', 'installed', 'installing', 'post-installing', 'registered', 'stalled'],
     );
   });
 

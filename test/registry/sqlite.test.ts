@@ -557,6 +557,7 @@ function forceState(reg: SqliteRegistry, mac: string, state: (typeof MACHINE_STA
     installing: ['booting', 'installing'],
     installed: ['booting', 'installing', 'installed'],
     configured: ['booting', 'installing', 'installed', 'configured'],
+    'post-installing': ['booting', 'installing', 'installed', 'post-installing'],
     failed: ['booting', 'failed'],
     stalled: ['booting', 'stalled'],
   };

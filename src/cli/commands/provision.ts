@@ -1,5 +1,6 @@
 // `pxed provision`: the original framework's CLI (provision.py) on pxed: per host infra (Terraform, Proxmox) →
 // pxe (register with pxed, install armed) → os (wait for `installed`) → post (Ansible), hosts in parallel.
+import { AnsiblePostInstallRunner } from '../../orchestrator/ansible/port.js';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { loadDaemonConfig, loadProvisioning } from '../../config/load.js';
@@ -35,7 +36,7 @@ Environment:
   (else proxmox_provider.pm_api_url). PXED_TOKEN for --server. PXED_TERRAFORM: terraform binary (default terraform).
 `;
 
-/** The post stage's runner; the Ansible stage (src/orchestrator/ansible/) plugs itself in here. */
+/** The post stage's runner: the Ansible stage (src/orchestrator/ansible/) unless a test plugs in another. */
 export const postRunners: { current: PostInstallRunner | null } = { current: null };
 
 function durationMs(s: string): number {
@@ -140,7 +141,7 @@ async function provision(argv: string[], io: CliIO): Promise<number> {
         redact,
         planOnly: values['plan-only'],
         machines,
-        post: postRunners.current,
+        post: postRunners.current ?? new AnsiblePostInstallRunner({ stateDir: path.join(abs(values['build-dir']), '.ansible') }),
         osTimeoutMs,
         pollMs: Number(io.env.PXED_POLL_MS ?? 2000),
         signal: controller.signal,

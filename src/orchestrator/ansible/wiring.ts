@@ -1,0 +1,49 @@
+// Builds the daemon's PostInstallService from the frozen configs (app.ts only calls this). The ssh user, key and
+// arguments come from defaults.yaml's ansible section; the address from the registry (last IP seen) or the
+// entry's static address.
+import type { DaemonConfig } from '../../config/daemon.js';
+import type { HostSpec, Provisioning } from '../../config/provisioning.js';
+import type { Logger } from '../../log.js';
+import type { Machine } from '../../model/machine.js';
+import { PostInstallService, type PostInstallRegistry } from './daemon.js';
+import type { Connection } from './inventory.js';
+import { hostPaths, runPostInstall } from './stage.js';
+
+/** The ssh target of an installed host; null when no address is known. */
+export function sshConnection(host: HostSpec, machine: Pick<Machine, 'ip'>, prov: Readonly<Provisioning>): Connection | null {
+  const address = machine.ip ?? host.install.network.address_cidr?.split('/')[0] ?? null;
+  if (address === null) return null;
+  const a = prov.defaults.ansible;
+  const user = a?.user ?? host.install.users.find((u) => u.sudo)?.username ?? 'root';
+  return {
+    kind: 'ssh',
+    address,
+    user,
+    ...(a?.ssh_private_key_file !== undefined ? { privateKeyFile: a.ssh_private_key_file } : {}),
+    ...(a?.ssh_common_args !== undefined ? { sshCommonArgs: a.ssh_common_args } : {}),
+    ...(a?.python_interpreter !== undefined ? { pythonInterpreter: a.python_interpreter } : {}),
+  };
+}
+
+/** null when post_install.hosts is empty (the feature is off). */
+export function createPostInstallService(
+  cfg: Readonly<DaemonConfig>,
+  prov: Readonly<Provisioning>,
+  registry: PostInstallRegistry,
+  log: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): PostInstallService | null {
+  const pi = cfg.post_install;
+  if (pi.hosts.length === 0) return null;
+  const all = pi.hosts.includes('*');
+  const site = { timezone: pi.timezone, ntpServers: [...pi.ntp_servers] };
+  return new PostInstallService({
+    registry,
+    hostByName: (n) => prov.hostByName(n),
+    wants: (h) => (all || pi.hosts.includes(h.name)) && h.install.os === 'ubuntu',
+    connection: (h, m) => sshConnection(h, m, prov),
+    run: (h, conn, signal) => runPostInstall(h, conn, hostPaths(pi.build_dir, h.name), { stateDir: pi.state_dir, site, env }, signal),
+    concurrency: pi.concurrency,
+    log,
+  });
+}
