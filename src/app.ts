@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { PxedMetrics } from './appliance/metrics.js';
 import { MachineAdmin } from './boot/admin.js';
 import { createOsProfiles } from './boot/os/index.js';
 import { BootPolicy } from './boot/policy.js';
@@ -15,6 +16,7 @@ import type { HostSpec, Provisioning } from './config/provisioning.js';
 import { DhcpService, type DhcpServiceOptions } from './dhcp/server.js';
 import type { Reservation } from './dhcp/leases.js';
 import { describeError, PxedError } from './errors.js';
+import { HttpMetrics } from './http/metrics.js';
 import { HttpService } from './http/service.js';
 import type { Logger } from './log.js';
 import { openRegistry } from './registry/sqlite.js';
@@ -159,6 +161,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       settings: bootSettingsFromConfig(cfg, server.address),
     });
     const admin = new MachineAdmin({ registry, provisioning, policy, installMode: cfg.policy.install_mode });
+    const metrics = new PxedMetrics();
+    registry.eventSubscribe((e) => metrics.onEvent(e));
     const onFatal = (err: Error): void => {
       log.error('service failed', { err: describeError(err) });
       opts.onFatal?.(err);
@@ -173,6 +177,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         ipxeBinRoots: cfg.tftp.roots,
         adminToken,
         logger: log.child({ subsystem: 'http' }),
+        metrics: new HttpMetrics(metrics),
         ready: () => up,
       },
     );
@@ -189,6 +194,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
           cacheBytes: cfg.tftp.cache_mb * 1024 * 1024,
           policy,
           log: log.child({ subsystem: 'tftp' }),
+          metrics: metrics.tftp,
           onFatal,
         })
       : null;
@@ -203,6 +209,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         vendorPrefixes: cfg.dhcp.vendor_prefixes,
         policy,
         log: log.child({ subsystem: 'dhcp' }),
+        metrics: metrics.dhcp,
         onFatal,
       };
       const full = cfg.dhcp.full;

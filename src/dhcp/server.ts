@@ -22,6 +22,7 @@ import type { AddressInfo } from 'node:net';
 import type { BootClient, DhcpBootAnswer, DhcpBootPolicy, DhcpBootQuery, DhcpStage } from '../boot/types.js';
 import { describeError, isPxedError, PxedError } from '../errors.js';
 import { rateLimited, type Logger } from '../log.js';
+import type { DhcpMetricsPort } from '../appliance/metrics.js';
 import type { Service } from '../service.js';
 import { LeasePool, type LeaseStore, type Reservation } from './leases.js';
 import {
@@ -96,6 +97,7 @@ export interface DhcpServiceOptions {
   receiveBufferBytes?: number;
   /** Called once when a socket fails after start (the only fatal condition); the service has closed its sockets. */
   onFatal?: (err: Error) => void;
+  metrics?: DhcpMetricsPort;
 }
 
 export interface DhcpStats {
@@ -273,6 +275,7 @@ export class DhcpService implements Service {
   private handlerFailed(err: unknown, rinfo: dgram.RemoteInfo): void {
     if (isPxedError(err, 'DHCP_MALFORMED')) {
       this.counters.malformed++;
+      this.opts.metrics?.packet('malformed', null, null);
       this.warn('malformed', 'malformed DHCP packet', { from: `${rinfo.address}:${rinfo.port}`, reading: err.details?.reading });
     } else {
       this.warn('handler', 'DHCP packet handling failed', { from: `${rinfo.address}:${rinfo.port}`, err: describeError(err) });
@@ -281,6 +284,7 @@ export class DhcpService implements Service {
 
   private ignore(why: string, p: DhcpPacket | null, rinfo: dgram.RemoteInfo): void {
     this.counters.ignored++;
+    this.opts.metrics?.packet('ignored', p ? messageType(p) : null, null);
     const log = this.opts.log;
     if (log.enabled('debug')) {
       log.debug('dhcp packet ignored', { why, mac: p ? macOf(p) : undefined, xid: p?.xid, client: `${rinfo.address}:${rinfo.port}` });
@@ -340,6 +344,7 @@ export class DhcpService implements Service {
   }
 
   private logReply(kind: string, p: DhcpPacket, parts: BootReplyParts | null, to: string, port: number, extra: Record<string, unknown> = {}): void {
+    this.opts.metrics?.packet(kind, messageType(p), parts ? parts.client.arch : null);
     const log = this.opts.log;
     if (!log.enabled('info')) return;
     log.info(`dhcp ${kind}`, {

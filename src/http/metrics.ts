@@ -1,60 +1,52 @@
-// Prometheus text exposition (format 0.0.4) for GET /metrics: requests by route/method/status, machines by state,
-// process memory. Counters live in memory and restart with the daemon, as Prometheus expects.
+// HTTP request metrics on the daemon's prom-client registry (src/appliance/metrics.ts): requests by route
+// pattern/method/status and a duration histogram. Series are cached per (route, method, status) so the hot path
+// (script-fastpath.ts, the onResponse hook) does one map lookup and two prom-client calls per request.
 
-import { MACHINE_STATES, type MachineState } from '../registry/types.js';
+import type { Counter, Histogram } from 'prom-client';
+import { PxedMetrics } from '../appliance/metrics.js';
 
-const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-
-/** One requests_total series. */
-export interface RequestCounter {
-  readonly route: string;
-  readonly method: string;
-  readonly status: number;
-  n: number;
+/** One (route, method, status) series: count a request and observe its duration. */
+export interface RequestSeries {
+  done(seconds: number): void;
 }
 
 export class HttpMetrics {
-  private readonly requests = new Map<string, RequestCounter>();
+  private readonly series = new Map<string, RequestSeries>();
+  private readonly requests: Counter<'route' | 'method' | 'status'>;
+  private readonly duration: Histogram<'route' | 'method' | 'status'>;
+
+  /** Without a registry of its own (tests, the bench), it makes one without process metrics. */
+  constructor(readonly metrics: PxedMetrics = new PxedMetrics({ processMetrics: false })) {
+    this.requests = metrics.httpRequests;
+    this.duration = metrics.httpDuration;
+  }
 
   /** `route` is the route pattern (e.g. /ipxe/:mac), never the raw URL, so label cardinality stays bounded. */
-  countRequest(route: string, method: string, status: number): void {
-    this.counter(route, method, status).n++;
+  countRequest(route: string, method: string, status: number, seconds: number): void {
+    this.counter(route, method, status).done(seconds);
   }
 
-  /** The series for (route, method, status); a hot path keeps it and increments `n` itself. */
-  counter(route: string, method: string, status: number): RequestCounter {
+  /** The series for (route, method, status); a hot path keeps it. */
+  counter(route: string, method: string, status: number): RequestSeries {
     const key = `${route}\u0000${method}\u0000${status}`;
-    let c = this.requests.get(key);
-    if (c === undefined) {
-      c = { route, method, status, n: 0 };
-      this.requests.set(key, c);
+    let s = this.series.get(key);
+    if (s === undefined) {
+      const labels = { route, method, status: String(status) };
+      const c = this.requests.labels(labels);
+      const h = this.duration.labels(labels);
+      s = {
+        done: (seconds) => {
+          c.inc();
+          h.observe(seconds);
+        },
+      };
+      this.series.set(key, s);
     }
-    return c;
+    return s;
   }
 
-  render(machines: Partial<Record<MachineState, number>> | null): string {
-    const lines: string[] = [];
-    lines.push('# HELP pxed_http_requests_total HTTP requests answered, by route pattern, method and status.');
-    lines.push('# TYPE pxed_http_requests_total counter');
-    for (const [, c] of [...this.requests].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      if (c.n === 0) continue;
-      lines.push(`pxed_http_requests_total{route="${esc(c.route)}",method="${esc(c.method)}",status="${c.status}"} ${c.n}`);
-    }
-    if (machines !== null) {
-      lines.push('# HELP pxed_machines Machines in the registry, by lifecycle state.');
-      lines.push('# TYPE pxed_machines gauge');
-      for (const s of MACHINE_STATES) lines.push(`pxed_machines{state="${s}"} ${machines[s] ?? 0}`);
-    }
-    const mem = process.memoryUsage();
-    lines.push('# HELP process_resident_memory_bytes Resident memory size in bytes.');
-    lines.push('# TYPE process_resident_memory_bytes gauge');
-    lines.push(`process_resident_memory_bytes ${mem.rss}`);
-    lines.push('# HELP nodejs_heap_used_bytes V8 heap in use, in bytes.');
-    lines.push('# TYPE nodejs_heap_used_bytes gauge');
-    lines.push(`nodejs_heap_used_bytes ${mem.heapUsed}`);
-    lines.push('# HELP nodejs_external_memory_bytes Memory of C++ objects bound to JavaScript objects (buffers), in bytes.');
-    lines.push('# TYPE nodejs_external_memory_bytes gauge');
-    lines.push(`nodejs_external_memory_bytes ${mem.external}`);
-    return lines.join('\n') + '\n';
+  /** The whole registry's exposition (machines, DHCP, TFTP, process metrics too when wired by the app). */
+  render(): Promise<{ contentType: string; body: string }> {
+    return this.metrics.render();
   }
 }

@@ -4,6 +4,7 @@
 
 import type { HttpBootPolicy, HttpDocument } from '../boot/types.js';
 import type { Logger } from '../log.js';
+import type { HttpMetrics } from './metrics.js';
 import type { BootEvent, InstallMode, Machine, MachineOverrides, MachineState } from '../registry/types.js';
 
 /** A value or a promise of it: admin implementations may be synchronous (better-sqlite3) or not. */
@@ -79,6 +80,8 @@ export interface HttpDeps {
   /** Bearer token for /api/v1, already resolved by the app. null = every /api/v1 request answers 401. */
   adminToken: string | null;
   logger: Logger;
+  /** Request metrics on the daemon's registry (the app wires machines, DHCP, TFTP into it); default: HTTP only. */
+  metrics?: HttpMetrics;
   /** /readyz: true once every service the daemon needs is up. */
   ready: () => boolean;
   /** SSE heartbeat comment interval; default 15 s. */

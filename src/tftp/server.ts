@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { TftpBootPolicy, TftpClientRef, TftpTransferReport } from '../boot/types.js';
 import { describeError, isPxedError, PxedError } from '../errors.js';
 import { rateLimited, silentLogger, type Logger } from '../log.js';
+import type { TftpMetricsPort } from '../appliance/metrics.js';
 import type { Service } from '../service.js';
 import { decode, encode, ERR, OP, type TftpPacket, type TftpRequest } from './codec.js';
 import { FileCache, type FileCacheStats } from './cache.js';
@@ -57,6 +58,7 @@ export interface TftpServiceOptions {
   log?: Logger;
   /** Called when a listening socket fails after start (the daemon should stop in order). */
   onFatal?: (err: Error) => void;
+  metrics?: TftpMetricsPort;
 }
 
 export const TFTP_DEFAULTS = {
@@ -116,7 +118,7 @@ interface Active {
 
 export class TftpService implements Service {
   readonly name = 'tftp';
-  private readonly cfg: Required<Omit<TftpServiceOptions, 'policy' | 'onFatal' | 'log'>>;
+  private readonly cfg: Required<Omit<TftpServiceOptions, 'policy' | 'onFatal' | 'log' | 'metrics'>>;
   private readonly cache: FileCache;
   private readonly log: Logger;
   private readonly warnLimited: ReturnType<typeof rateLimited>;
@@ -295,6 +297,7 @@ export class TftpService implements Service {
     const refuse = (code: number, message: string, outcome: string, detail?: string): void => {
       this.reply(sock, rinfo, code, message);
       this.counters.refused++;
+      this.opts.metrics?.transfer('refused', 0, 0, 0);
       this.report({ client, path: rrq.filename, options: requested, bytes: 0, durationMs: Date.now() - started, outcome, detail: detail ?? message });
     };
 
@@ -476,6 +479,7 @@ export class TftpService implements Service {
       this.counters.failed++;
       this.log.info('transfer ended', fields);
     }
+    this.opts.metrics?.transfer(outcome, bytes, t.retransmits, durationMs);
     const report: TftpTransferReport = { client, path: t.name, options, bytes, durationMs, outcome };
     if (end.detail !== undefined) report.detail = end.detail;
     this.report(report);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { buildApp } from '../../app.js';
 import { loadDaemonConfig, loadProvisioning, type DaemonOverrides } from '../../config/load.js';
 import { describeError } from '../../errors.js';
-import { createLogger, type LogLevel } from '../../log.js';
+import { createLogger, levelFromEnv, type LogLevel } from '../../log.js';
 import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, usageError, type CliIO, type Command } from '../io.js';
 
 const STOP_DEADLINE_MS = 10_000;
@@ -28,7 +28,7 @@ const options = {
 const help = `Usage: pxed serve [--config FILE] [overrides]
 
 Runs the daemon: registry, HTTP, TFTP, proxy-DHCP (or full DHCP), install watchdog.
-Logs are JSON lines on stderr. SIGTERM/SIGINT stop it in reverse start order within ${STOP_DEADLINE_MS / 1000} s.
+Logs are JSON lines on stderr (human-readable on a terminal); PXED_LOG_LEVEL sets the level unless --log-level does. SIGTERM/SIGINT stop it in reverse start order within ${STOP_DEADLINE_MS / 1000} s.
 
 Options:
   -c, --config FILE         daemon config (default: ./configs/pxed.yaml if present, else /etc/pxed/pxed.yaml)
@@ -83,7 +83,9 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     { defaults: config.provisioning.defaults, vmSpecs: config.provisioning.vm_specs, installConfig: config.provisioning.install_config },
     { readStdin: io.readStdin },
   );
-  const log = createLogger({ level: (level as LogLevel | undefined) ?? config.log.level, write: io.stderr });
+  // Human-readable lines when a person watches the terminal; JSON for journald and pipes.
+  const pretty = io.env.PXED_LOG_FORMAT === 'pretty' || (io.env.PXED_LOG_FORMAT !== 'json' && process.stderr.isTTY === true);
+  const log = createLogger({ level: (level as LogLevel | undefined) ?? levelFromEnv(io.env) ?? config.log.level, write: io.stderr, pretty });
   log.info('starting pxed', { config: configFile, hosts: provisioning.hosts.length, pid: process.pid });
 
   let fatal: Error | null = null;
@@ -116,7 +118,12 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       log.error('pxed failed to start', { err: describeError(err) });
       return EXIT_FAILURE;
     }
-    log.info('pxed ready', { address: app.serverAddress, http: `${config.http.listen}:${app.http.port}` });
+    const host = config.http.listen === '0.0.0.0' || config.http.listen === '::' ? app.serverAddress : config.http.listen;
+    log.info('pxed ready', {
+      address: app.serverAddress,
+      http: `${config.http.listen}:${app.http.port}`,
+      admin: `http://${host.includes(':') ? `[${host}]` : host}:${app.http.port}/`,
+    });
     notifySystemd(io.env, '--ready');
     await stopRequested;
     notifySystemd(io.env, '--stopping');
