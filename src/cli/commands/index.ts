@@ -4,5 +4,6 @@ import { configCommand } from './config.js';
 import { machinesCommand } from './machines.js';
 import { serveCommand } from './serve.js';
 import { renderCommand } from './render.js';
+import { serviceCommand } from './service.js';
 
-export const commands: Command[] = [serveCommand, configCommand, machinesCommand, renderCommand];
+export const commands: Command[] = [serveCommand, configCommand, machinesCommand, renderCommand, serviceCommand];

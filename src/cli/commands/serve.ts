@@ -1,9 +1,9 @@
 // `pxed serve`: builds the daemon from the config, starts it, and stops it in reverse order on SIGTERM/SIGINT
 // within a deadline. The only signal handler in pxed lives here.
 
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { systemdNotifier } from '../../appliance/sd-notify.js';
 import { buildApp } from '../../app.js';
 import { loadDaemonConfig, loadProvisioning, type DaemonOverrides } from '../../config/load.js';
 import { describeError } from '../../errors.js';
@@ -48,12 +48,6 @@ Exit status: 0 after a clean stop, 1 on a fatal error, 2 on a usage or configura
 function defaultConfig(cwd: string): string {
   const local = path.join(cwd, 'configs', 'pxed.yaml');
   return existsSync(local) ? local : '/etc/pxed/pxed.yaml';
-}
-
-/** Tells systemd (Type=notify) that every socket is bound. No-op outside systemd. */
-function notifySystemd(env: NodeJS.ProcessEnv, state: string): void {
-  if (!env.NOTIFY_SOCKET) return;
-  execFile('systemd-notify', [`--pid=${process.pid}`, state], () => undefined);
 }
 
 async function run(argv: string[], io: CliIO): Promise<number> {
@@ -124,9 +118,12 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       http: `${config.http.listen}:${app.http.port}`,
       admin: `http://${host.includes(':') ? `[${host}]` : host}:${app.http.port}/`,
     });
-    notifySystemd(io.env, '--ready');
+    const notifier = systemdNotifier(io.env);
+    notifier.ready();
+    const stopWatchdog = notifier.startWatchdog();
     await stopRequested;
-    notifySystemd(io.env, '--stopping');
+    stopWatchdog();
+    notifier.stopping();
     // One deadline for the whole shutdown; a stop that hangs past it must not keep the unit from stopping.
     const hard = setTimeout(() => {
       log.error('shutdown deadline passed; exiting', { deadlineMs: STOP_DEADLINE_MS });
