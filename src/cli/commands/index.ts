@@ -1,9 +1,10 @@
 // The command table. Each command lives in its own module and exports a `Command`.
 import type { Command } from '../io.js';
 import { configCommand } from './config.js';
+import { doctorCommand } from './doctor.js';
 import { machinesCommand } from './machines.js';
 import { serveCommand } from './serve.js';
 import { renderCommand } from './render.js';
 import { serviceCommand } from './service.js';
 
-export const commands: Command[] = [serveCommand, configCommand, machinesCommand, renderCommand, serviceCommand];
+export const commands: Command[] = [serveCommand, configCommand, machinesCommand, renderCommand, serviceCommand, doctorCommand];
