@@ -1,4 +1,5 @@
-// Prometheus metrics for the whole daemon, on one prom-client registry that GET /metrics renders.
+// Prometheus metrics for the whole daemon, on one prom-client registry that GET /metrics renders (HTTP request
+// metrics are added to it by src/http/metrics.ts).
 // The protocols see only the small ports below (DhcpMetricsPort, TftpMetricsPort) with no-op defaults, so
 // src/dhcp and src/tftp neither import prom-client nor pay for anything when metrics are off; app.ts wires them.
 // Label values are bounded sets (message types, arch codes, outcomes, route patterns), never raw client input.
@@ -32,22 +33,27 @@ export class PxedMetrics {
   readonly tftpBytes: Counter;
   readonly tftpRetransmits: Counter;
   readonly tftpDuration: Histogram;
-  readonly httpRequests: Counter<'route' | 'method' | 'status'>;
-  readonly httpDuration: Histogram<'route' | 'method' | 'status'>;
   readonly installDuration: Histogram;
   readonly watchdogFirings: Counter;
   private readonly machinesGauge: Gauge<'state'>;
   private machineCounts: (() => Promise<Partial<Record<MachineState, number>> | null>) | null = null;
+  private readonly dhcpCounts = new Map<string, { labels: { type: string; arch: string; result: string }; n: number }>();
   /** mac -> ms when the machine was armed (entered `booting`); bounded by the machines in flight. */
   private readonly armedAt = new Map<string, number>();
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
+    // Counted in plain numbers per packet (prom-client's labelled inc costs microseconds) and copied at scrape time.
+    const dhcpCounts = this.dhcpCounts;
     this.dhcpPackets = new Counter({
       name: 'pxed_dhcp_packets_total',
       help: 'DHCP packets handled, by request type, client architecture (option 93) and result (reply sent, ignored, malformed).',
       labelNames: ['type', 'arch', 'result'],
       registers,
+      collect() {
+        this.reset();
+        for (const c of dhcpCounts.values()) this.inc(c.labels, c.n);
+      },
     });
     this.tftpTransfers = new Counter({ name: 'pxed_tftp_transfers_total', help: 'TFTP transfers ended, by outcome.', labelNames: ['outcome'], registers });
     this.tftpBytes = new Counter({ name: 'pxed_tftp_bytes_total', help: 'TFTP payload bytes acknowledged by clients.', registers });
@@ -56,19 +62,6 @@ export class PxedMetrics {
       name: 'pxed_tftp_transfer_duration_seconds',
       help: 'Duration of TFTP transfers that sent data.',
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60],
-      registers,
-    });
-    this.httpRequests = new Counter({
-      name: 'pxed_http_requests_total',
-      help: 'HTTP requests answered, by route pattern, method and status.',
-      labelNames: ['route', 'method', 'status'],
-      registers,
-    });
-    this.httpDuration = new Histogram({
-      name: 'pxed_http_request_duration_seconds',
-      help: 'HTTP request duration until the response was handed to the socket, by route pattern, method and status.',
-      labelNames: ['route', 'method', 'status'],
-      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
       registers,
     });
     this.installDuration = new Histogram({
@@ -129,7 +122,10 @@ export class PxedMetrics {
     packet: (kind, type, arch) => {
       const t = type === null ? 'none' : (DHCP_TYPES[type] ?? 'other');
       const a = arch === null ? 'none' : KNOWN_ARCH.has(arch) ? String(arch) : 'other';
-      this.dhcpPackets.inc({ type: t, arch: a, result: kind.replace(/ /g, '_') });
+      const key = `${kind}|${t}|${a}`;
+      const c = this.dhcpCounts.get(key);
+      if (c !== undefined) c.n++;
+      else this.dhcpCounts.set(key, { labels: { type: t, arch: a, result: kind.replace(/ /g, '_') }, n: 1 });
     },
   };
 
