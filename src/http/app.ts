@@ -3,7 +3,7 @@
 // buildHttpApp(...).inject(), the daemon uses HttpService (service.ts).
 
 import http from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { HttpDocument } from '../boot/types.js';
 import { PxedError, describeError } from '../errors.js';
 import type { MachineState } from '../registry/types.js';
@@ -62,7 +62,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     // One pino instance for pxed and fastify: HTTP lines carry the request id (reqId). Fastify's own per-request
     // lines are off (the onResponse hook below logs at debug), so an info-level daemon writes nothing per request.
     loggerInstance: log.pino as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Plain GET /ipxe/<mac> requests are answered before the router (script-fastpath.ts); the rest go to fastify.
     // With a server factory, fastify leaves the server's timeouts to us: its defaults, set here.
     serverFactory: (handler) => {
