@@ -2,6 +2,7 @@
 // Start order is such that nothing is offered before it can be served (DHCP last: a client told to fetch a file
 // finds TFTP and HTTP already listening); stop order is the reverse.
 
+import { PxedMetrics } from './appliance/metrics.js';
 import { MachineAdmin } from './boot/admin.js';
 import { createOsProfiles } from './boot/os/index.js';
 import { BootPolicy } from './boot/policy.js';
@@ -14,6 +15,7 @@ import { DhcpService, type DhcpServiceOptions } from './dhcp/server.js';
 import type { Reservation } from './dhcp/leases.js';
 import { describeError } from './errors.js';
 import { httpListenAddress, limitsFromConfig } from './http/limits.js';
+import { HttpMetrics } from './http/metrics.js';
 import { HttpService } from './http/service.js';
 import type { Logger } from './log.js';
 import { MachineOperations } from './machines/operations.js';
@@ -118,6 +120,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     });
     const operations = new MachineOperations({ registry, provisioning, installMode: cfg.policy.install_mode });
     const admin = new MachineAdmin({ operations, registry, provisioning, policy });
+    const metrics = new PxedMetrics();
+    registry.eventSubscribe((e) => metrics.onEvent(e));
     const onFatal = (err: Error): void => {
       log.error('service failed', { err: describeError(err) });
       opts.onFatal?.(err);
@@ -132,6 +136,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         ipxeBinRoots: cfg.tftp.roots,
         adminToken,
         logger: log.child({ subsystem: 'http' }),
+        metrics: new HttpMetrics(metrics),
         ready: () => up,
         limits: limitsFromConfig(cfg.http.limits),
         health: registryHealth,
@@ -150,6 +155,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
           cacheBytes: cfg.tftp.cache_mb * 1024 * 1024,
           policy,
           log: log.child({ subsystem: 'tftp' }),
+          metrics: metrics.tftp,
           onFatal,
         })
       : null;
@@ -164,6 +170,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         vendorPrefixes: cfg.dhcp.vendor_prefixes,
         policy,
         log: log.child({ subsystem: 'dhcp' }),
+        metrics: metrics.dhcp,
         onFatal,
       };
       const full = cfg.dhcp.full;

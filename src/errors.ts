@@ -65,6 +65,10 @@ export const ERROR_STATUS = {
   ORCH_NIXOS_SPAWN: 500,
   // Orchestrator (pxed provision): the daemon it talks to refused or failed.
   ORCH_API: 500,
+  // pxed service install|uninstall.
+  SERVICE_BAD_INPUT: 400,
+  SERVICE_CONFLICT: 409,
+  SERVICE_SYSTEMCTL: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

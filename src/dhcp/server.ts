@@ -20,6 +20,7 @@ import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { describeError, isPxedError, PxedError } from '../errors.js';
 import { rateLimited, type Logger } from '../log.js';
+import type { DhcpMetricsPort } from '../appliance/metrics.js';
 import type { Service } from '../service.js';
 import { DEFAULT_VENDOR_PREFIXES } from './classify.js';
 import { BOOTREQUEST, decode, encode, macOf, messageType, type DhcpPacket } from './codec.js';
@@ -85,6 +86,7 @@ export interface DhcpServiceOptions {
   receiveBufferBytes?: number;
   /** Called once when a socket fails after start (the only fatal condition); the service has closed its sockets. */
   onFatal?: (err: Error) => void;
+  metrics?: DhcpMetricsPort;
 }
 
 export type DhcpStats = DhcpCounters;
@@ -200,6 +202,7 @@ export class DhcpService implements Service {
     }
     const log = o.log;
     const counters = this.counters;
+    const metrics = o.metrics;
     return {
       address,
       serverPort: o.port ?? 67,
@@ -216,6 +219,7 @@ export class DhcpService implements Service {
       warn: this.warn,
       ignore(why: string, p: DhcpPacket | null, from: string): void {
         counters.ignored++;
+        metrics?.packet('ignored', p ? messageType(p) : null, null);
         if (log.enabled('debug')) log.debug('dhcp packet ignored', { why, mac: p ? macOf(p) : undefined, xid: p?.xid, client: from });
       },
       now: () => Date.now(),
@@ -283,6 +287,7 @@ export class DhcpService implements Service {
     } catch (err) {
       if (isPxedError(err, 'DHCP_MALFORMED')) {
         this.counters.malformed++;
+        this.opts.metrics?.packet('malformed', null, null);
         this.warn('malformed', 'malformed DHCP packet', { from: fromOf(rinfo), reading: err.details?.reading });
       } else {
         this.warn('handler', 'DHCP packet handling failed', { from: fromOf(rinfo), err: describeError(err) });
@@ -302,6 +307,7 @@ export class DhcpService implements Service {
     if (reply === null) return;
     this.send(reply);
     this.counters[reply.count]++;
+    this.opts.metrics?.packet(reply.kind, type, null);
     if (ctx.log.enabled('info')) ctx.log.info(`dhcp ${reply.kind}`, replyFields(p, reply));
   }
 

@@ -3,7 +3,7 @@
 // buildHttpApp(...).inject(), the daemon uses HttpService (service.ts).
 
 import http from 'node:http';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { HttpDocument } from './types.js';
 import { PxedError, describeError } from '../errors.js';
 import type { MachineState } from '../model/machine.js';
@@ -45,7 +45,13 @@ export function apiRouteTable(deps: HttpDeps, streams: Set<() => void> = new Set
 export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   const log = deps.logger;
   const { policy, admin } = deps;
-  const metrics = new HttpMetrics();
+  const metrics = deps.metrics ?? new HttpMetrics();
+  metrics.metrics.machinesFrom(async () => {
+    if (admin.counts) return admin.counts();
+    const counts: Partial<Record<MachineState, number>> = {};
+    for (const m of await admin.list()) counts[m.state] = (counts[m.state] ?? 0) + 1;
+    return counts;
+  });
   const limits = httpLimits(deps.limits);
   const warnLimited = rateLimited(log, 5, 60_000);
   const streams = new Set<() => void>();
@@ -59,7 +65,10 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   };
   const fastPath = scriptFastPath({ policy, metrics, log, closing: () => closing, answerError });
   const app = Fastify({
-    logger: false,
+    // One pino instance for pxed and fastify: HTTP lines carry the request id (reqId). Fastify's own per-request
+    // lines are off (the onResponse hook below logs at debug), so an info-level daemon writes nothing per request.
+    loggerInstance: log.pino as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
     // Plain GET /ipxe/<mac> requests are answered before the router (script-fastpath.ts); the rest go to fastify.
     // With a server factory, fastify leaves the server's timeouts to us: limits.ts sets them and the connection caps.
     // nosniff goes on every answer here, before any route (hijacked and fast-path answers included).
@@ -91,9 +100,9 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
 
   // Callback style (not async): this runs on every request, the hot path of the benchmark.
   app.addHook('onResponse', (req, reply, done) => {
-    metrics.countRequest(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode);
+    metrics.countRequest(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, reply.elapsedTime / 1000);
     if (log.enabled('debug')) {
-      log.debug('http', { method: req.method, url: redactUrl(req.url), status: reply.statusCode, client: clientAddressOf(req), ms: Math.round(reply.elapsedTime) });
+      req.log.debug({ method: req.method, url: redactUrl(req.url), status: reply.statusCode, client: clientAddressOf(req), ms: Math.round(reply.elapsedTime) }, 'http');
     }
     done();
   });
@@ -111,17 +120,8 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     return problem === null ? { status: 'ready' } : reply.code(503).send({ status: 'unhealthy', reason: `registry: ${problem}` });
   });
   app.get('/metrics', async (_req, reply) => {
-    let counts: Partial<Record<MachineState, number>> | null = null;
-    try {
-      if (admin.counts) counts = await admin.counts();
-      else {
-        counts = {};
-        for (const m of await admin.list()) counts[m.state] = (counts[m.state] ?? 0) + 1;
-      }
-    } catch (err) {
-      log.warn('metrics: machine counts unavailable', { err: describeError(err) });
-    }
-    return reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(metrics.render(counts));
+    const { contentType, body } = await metrics.render();
+    return reply.header('content-type', contentType).send(body);
   });
   app.get('/', async (_req, reply) =>
     reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', UI_CSP).header('x-frame-options', 'DENY').send(UI_HTML),

@@ -1,60 +1,109 @@
-// Prometheus text exposition (format 0.0.4) for GET /metrics: requests by route/method/status, machines by state,
-// process memory. Counters live in memory and restart with the daemon, as Prometheus expects.
+// HTTP request metrics on the daemon's prom-client registry (src/appliance/metrics.ts): requests by route
+// pattern/method/status and a duration histogram. The hot path (script-fastpath.ts, the onResponse hook) only bumps
+// plain numbers in a cached series; prom-client reads them at scrape time through two metric objects registered
+// on the registry (its labelled inc/observe validate and hash labels per call: ~3 µs, too much per request).
 
-import { MACHINE_STATES, type MachineState } from '../model/machine.js';
+import type { Registry } from 'prom-client';
+import { PxedMetrics } from '../appliance/metrics.js';
 
-const esc = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+/** Upper bounds (seconds) of the request duration histogram. */
+export const HTTP_BUCKETS = [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30];
 
-/** One requests_total series. */
-export interface RequestCounter {
-  readonly route: string;
-  readonly method: string;
-  readonly status: number;
-  n: number;
+/** One (route, method, status) series: count a request and observe its duration. */
+export interface RequestSeries {
+  done(seconds: number): void;
 }
 
+interface Series {
+  labels: { route: string; method: string; status: string };
+  count: number;
+  sum: number;
+  /** Per-bucket (non-cumulative) counts; the last slot is +Inf. */
+  buckets: Float64Array;
+}
+
+type Value = { labels: Record<string, string | number>; value: number; metricName?: string };
+
 export class HttpMetrics {
-  private readonly requests = new Map<string, RequestCounter>();
+  private readonly series = new Map<string, Series & RequestSeries>();
+
+  /** Without a registry of its own (tests, the bench), it makes one without process metrics. */
+  constructor(readonly metrics: PxedMetrics = new PxedMetrics({ processMetrics: false })) {
+    register(metrics.registry, this.series);
+  }
 
   /** `route` is the route pattern (e.g. /ipxe/:mac), never the raw URL, so label cardinality stays bounded. */
-  countRequest(route: string, method: string, status: number): void {
-    this.counter(route, method, status).n++;
+  countRequest(route: string, method: string, status: number, seconds: number): void {
+    this.counter(route, method, status).done(seconds);
   }
 
-  /** The series for (route, method, status); a hot path keeps it and increments `n` itself. */
-  counter(route: string, method: string, status: number): RequestCounter {
+  /** The series for (route, method, status); a hot path keeps it. */
+  counter(route: string, method: string, status: number): RequestSeries {
     const key = `${route}\u0000${method}\u0000${status}`;
-    let c = this.requests.get(key);
-    if (c === undefined) {
-      c = { route, method, status, n: 0 };
-      this.requests.set(key, c);
+    let s = this.series.get(key);
+    if (s === undefined) {
+      const series: Series & RequestSeries = {
+        labels: { route, method, status: String(status) },
+        count: 0,
+        sum: 0,
+        buckets: new Float64Array(HTTP_BUCKETS.length + 1),
+        done(seconds) {
+          this.count++;
+          this.sum += seconds;
+          let i = 0;
+          while (i < HTTP_BUCKETS.length && seconds > HTTP_BUCKETS[i]!) i++;
+          this.buckets[i]!++;
+        },
+      };
+      s = series;
+      this.series.set(key, s);
     }
-    return c;
+    return s;
   }
 
-  render(machines: Partial<Record<MachineState, number>> | null): string {
-    const lines: string[] = [];
-    lines.push('# HELP pxed_http_requests_total HTTP requests answered, by route pattern, method and status.');
-    lines.push('# TYPE pxed_http_requests_total counter');
-    for (const [, c] of [...this.requests].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      if (c.n === 0) continue;
-      lines.push(`pxed_http_requests_total{route="${esc(c.route)}",method="${esc(c.method)}",status="${c.status}"} ${c.n}`);
-    }
-    if (machines !== null) {
-      lines.push('# HELP pxed_machines Machines in the registry, by lifecycle state.');
-      lines.push('# TYPE pxed_machines gauge');
-      for (const s of MACHINE_STATES) lines.push(`pxed_machines{state="${s}"} ${machines[s] ?? 0}`);
-    }
-    const mem = process.memoryUsage();
-    lines.push('# HELP process_resident_memory_bytes Resident memory size in bytes.');
-    lines.push('# TYPE process_resident_memory_bytes gauge');
-    lines.push(`process_resident_memory_bytes ${mem.rss}`);
-    lines.push('# HELP nodejs_heap_used_bytes V8 heap in use, in bytes.');
-    lines.push('# TYPE nodejs_heap_used_bytes gauge');
-    lines.push(`nodejs_heap_used_bytes ${mem.heapUsed}`);
-    lines.push('# HELP nodejs_external_memory_bytes Memory of C++ objects bound to JavaScript objects (buffers), in bytes.');
-    lines.push('# TYPE nodejs_external_memory_bytes gauge');
-    lines.push(`nodejs_external_memory_bytes ${mem.external}`);
-    return lines.join('\n') + '\n';
+  /** The whole registry's exposition (machines, DHCP, TFTP, process metrics too when wired by the app). */
+  render(): Promise<{ contentType: string; body: string }> {
+    return this.metrics.render();
   }
+}
+
+/** Registers pxed_http_requests_total and pxed_http_request_duration_seconds, read from `series` at scrape time. */
+function register(registry: Registry, series: Map<string, Series>): void {
+  const sorted = (): Series[] => [...series.values()].filter((s) => s.count > 0);
+  const requests = {
+    name: 'pxed_http_requests_total',
+    get: () => ({
+      name: 'pxed_http_requests_total',
+      help: 'HTTP requests answered, by route pattern, method and status.',
+      type: 'counter',
+      aggregator: 'sum',
+      values: sorted().map((s): Value => ({ labels: s.labels, value: s.count })),
+    }),
+  };
+  const duration = {
+    name: 'pxed_http_request_duration_seconds',
+    get: () => {
+      const values: Value[] = [];
+      for (const s of sorted()) {
+        let acc = 0;
+        HTTP_BUCKETS.forEach((le, i) => {
+          acc += s.buckets[i]!;
+          values.push({ labels: { ...s.labels, le }, value: acc, metricName: 'pxed_http_request_duration_seconds_bucket' });
+        });
+        values.push({ labels: { ...s.labels, le: '+Inf' }, value: s.count, metricName: 'pxed_http_request_duration_seconds_bucket' });
+        values.push({ labels: s.labels, value: s.sum, metricName: 'pxed_http_request_duration_seconds_sum' });
+        values.push({ labels: s.labels, value: s.count, metricName: 'pxed_http_request_duration_seconds_count' });
+      }
+      return {
+        name: 'pxed_http_request_duration_seconds',
+        help: 'HTTP request duration until the response was handed to the socket, by route pattern, method and status.',
+        type: 'histogram',
+        aggregator: 'sum',
+        values,
+      };
+    },
+  };
+  // prom-client's registerMetric takes any object with a name and get() (its Metric interface).
+  registry.registerMetric(requests as unknown as Parameters<Registry['registerMetric']>[0]);
+  registry.registerMetric(duration as unknown as Parameters<Registry['registerMetric']>[0]);
 }

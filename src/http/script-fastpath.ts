@@ -107,8 +107,9 @@ export function scriptFastPath(deps: ScriptFastPathDeps): (req: IncomingMessage,
   const finish = (req: IncomingMessage, res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: string | Buffer, started: number): void => {
     res.writeHead(status, headers);
     res.end(body);
-    if (status === 200) ok.n++;
-    else metrics.countRequest(SCRIPT_ROUTE, 'GET', status);
+    const seconds = (performance.now() - started) / 1000;
+    if (status === 200) ok.done(seconds);
+    else metrics.countRequest(SCRIPT_ROUTE, 'GET', status, seconds);
     if (log.enabled('debug')) {
       log.debug('http', { method: 'GET', url: req.url, status, client: clientAddressOf(req), ms: Math.round(performance.now() - started) });
     }

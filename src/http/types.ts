@@ -4,6 +4,7 @@
 // MachineAdmin (src/boot/admin.ts). app.ts wires them.
 
 import type { Logger } from '../log.js';
+import type { HttpMetrics } from './metrics.js';
 import type { HttpLimits } from './limits.js';
 import type { InstallMode, Machine, MachineOverrides, MachineState } from '../model/machine.js';
 import type { BootEvent } from '../model/events.js';
@@ -136,6 +137,8 @@ export interface HttpDeps {
   /** Bearer token for /api/v1, already resolved by the app. null = every /api/v1 request answers 401. */
   adminToken: string | null;
   logger: Logger;
+  /** Request metrics on the daemon's registry (the app wires machines, DHCP, TFTP into it); default: HTTP only. */
+  metrics?: HttpMetrics;
   /** /readyz: true once every service the daemon needs is up. */
   ready: () => boolean;
   /** /readyz: null while the registry can be written, else why not (→ 503 "unhealthy"). */

@@ -1,5 +1,6 @@
 // The TFTP service's options, their defaults, and what it reports (stats, active transfers).
 
+import type { TftpMetricsPort } from '../appliance/metrics.js';
 import type { Logger } from '../log.js';
 import type { FileCacheStats } from './cache.js';
 import { BLKSIZE_MAX, WINDOWSIZE_MAX } from './negotiate.js';
@@ -53,6 +54,8 @@ export interface TftpServiceOptions {
   log?: Logger;
   /** Called when a listening socket fails after start (the daemon should stop in order). */
   onFatal?: (err: Error) => void;
+  /** Transfer counters for /metrics (src/appliance/metrics.ts); optional. */
+  metrics?: TftpMetricsPort;
 }
 
 export const TFTP_DEFAULTS = {
@@ -105,7 +108,7 @@ export interface TftpTransferInfo {
 }
 
 /** Every option with its default applied and its range clamped (the service reads only these). */
-export type ResolvedOptions = Required<Omit<TftpServiceOptions, 'policy' | 'onFatal' | 'log'>>;
+export type ResolvedOptions = Required<Omit<TftpServiceOptions, 'policy' | 'onFatal' | 'log' | 'metrics'>>;
 
 export function resolveOptions(opts: TftpServiceOptions): ResolvedOptions {
   return {

@@ -252,6 +252,7 @@ export class TftpService implements Service {
     const refuse = (code: number, message: string, outcome: string, detail?: string): void => {
       this.reply(sock, rinfo, code, message);
       this.counters.refused++;
+      this.opts.metrics?.transfer('refused', 0, 0, 0);
       this.report({ client, path: rrq.filename, options: requested, bytes: 0, durationMs: Date.now() - started, outcome, detail: detail ?? message });
     };
 

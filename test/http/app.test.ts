@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { PxedMetrics } from '../../src/appliance/metrics.js';
 import { buildHttpApp } from '../../src/http/app.js';
+import { HttpMetrics } from '../../src/http/metrics.js';
 import { LIVE_TOKEN, auth, makeDeps } from './fakes.js';
 
 void describe('boot scripts', () => {
@@ -116,7 +118,8 @@ void describe('token artifacts and phone-home', () => {
 
 void describe('health, metrics, admin page', () => {
   let ready = false;
-  const deps = makeDeps({ ready: () => ready });
+  // With the daemon's registry (process metrics included), as app.ts wires it.
+  const deps = makeDeps({ ready: () => ready, metrics: new HttpMetrics(new PxedMetrics()) });
   const app = buildHttpApp(deps);
   after(() => app.close());
 

@@ -1,9 +1,11 @@
 // The command table. Each command lives in its own module and exports a `Command`.
 import type { Command } from '../io.js';
 import { configCommand } from './config.js';
+import { doctorCommand } from './doctor.js';
 import { machinesCommand } from './machines.js';
 import { serveCommand } from './serve.js';
+import { serviceCommand } from './service.js';
 import { renderCommand } from './render.js';
 import { provisionCommand } from './provision.js';
 
-export const commands: Command[] = [serveCommand, configCommand, machinesCommand, renderCommand, provisionCommand];
+export const commands: Command[] = [serveCommand, configCommand, machinesCommand, renderCommand, provisionCommand, serviceCommand, doctorCommand];

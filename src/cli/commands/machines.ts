@@ -3,6 +3,7 @@
 import { escapeField } from '../escape.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { findDaemonConfig } from '../../appliance/paths.js';
 import { loadDaemonConfig, loadProvisioning } from '../../config/load.js';
 import type { DaemonConfig } from '../../config/daemon.js';
 import { PxedError, isPxedError } from '../../errors.js';
@@ -31,7 +32,7 @@ States: ${MACHINE_STATES.join(', ')}.
 Options:
   --db FILE            registry database (default: the daemon config's registry.database, else ./var/pxed.db)
   --config F           daemon config to take the database and provisioning paths from
-                       (default: configs/pxed.yaml when it exists)
+                       (default: configs/pxed.yaml, else /etc/pxed/pxed.yaml, when it exists)
   --defaults F         defaults.yaml, for checking --host (default: the daemon config's, else configs/defaults.yaml)
   --vm-specs F         vm_specs.yaml (default: the daemon config's, else configs/vm_specs.yaml)
   --install-config F   install_config.yaml (default: the daemon config's, else configs/install_config.yaml)
@@ -42,7 +43,6 @@ Exit status: 0 ok; 1 failure (no such machine, already registered, transition re
 (bad MAC, unknown host, invalid configuration).
 `;
 
-const DEFAULT_DAEMON_CONFIG = 'configs/pxed.yaml';
 const FALLBACK_DB = 'var/pxed.db';
 
 const COMMON = {
@@ -66,12 +66,12 @@ class Locations {
     return p === '-' ? p : path.resolve(this.io.cwd, p);
   }
 
-  /** The --config file, else configs/pxed.yaml when it exists, else null. */
+  /** The --config file, else configs/pxed.yaml or /etc/pxed/pxed.yaml when one exists, else null. */
   daemonConfig(): Readonly<DaemonConfig> | null {
     if (this.daemon === undefined) {
       const explicit = this.values.config;
-      const file = this.abs(explicit ?? DEFAULT_DAEMON_CONFIG);
-      this.daemon = explicit !== undefined || existsSync(file) ? loadDaemonConfig(file, { cwd: this.io.cwd }) : null;
+      const file = explicit !== undefined ? this.abs(explicit) : findDaemonConfig(this.io.cwd);
+      this.daemon = file !== null ? loadDaemonConfig(file, { cwd: this.io.cwd }) : null;
     }
     return this.daemon;
   }

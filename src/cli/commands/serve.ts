@@ -1,13 +1,13 @@
 // `pxed serve`: builds the daemon from the config, starts it, and stops it in reverse order on SIGTERM/SIGINT
 // within a deadline. The only signal handler in pxed lives here.
 
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { systemdNotifier } from '../../appliance/sd-notify.js';
 import { buildApp } from '../../app.js';
 import { loadDaemonConfig, loadProvisioning, type DaemonOverrides } from '../../config/load.js';
 import { describeError } from '../../errors.js';
-import { createLogger, type LogLevel } from '../../log.js';
+import { createLogger, levelFromEnv, type LogLevel } from '../../log.js';
 import { EXIT_FAILURE, EXIT_OK, parseCommandArgs, usageError, type CliIO, type Command } from '../io.js';
 
 const STOP_DEADLINE_MS = 10_000;
@@ -28,7 +28,7 @@ const options = {
 const help = `Usage: pxed serve [--config FILE] [overrides]
 
 Runs the daemon: registry, HTTP, TFTP, proxy-DHCP (or full DHCP), install watchdog.
-Logs are JSON lines on stderr. SIGTERM/SIGINT stop it in reverse start order within ${STOP_DEADLINE_MS / 1000} s.
+Logs are JSON lines on stderr (human-readable on a terminal); PXED_LOG_LEVEL sets the level unless --log-level does. SIGTERM/SIGINT stop it in reverse start order within ${STOP_DEADLINE_MS / 1000} s.
 
 Options:
   -c, --config FILE         daemon config (default: ./configs/pxed.yaml if present, else /etc/pxed/pxed.yaml)
@@ -48,12 +48,6 @@ Exit status: 0 after a clean stop, 1 on a fatal error, 2 on a usage or configura
 function defaultConfig(cwd: string): string {
   const local = path.join(cwd, 'configs', 'pxed.yaml');
   return existsSync(local) ? local : '/etc/pxed/pxed.yaml';
-}
-
-/** Tells systemd (Type=notify) that every socket is bound. No-op outside systemd. */
-function notifySystemd(env: NodeJS.ProcessEnv, state: string): void {
-  if (!env.NOTIFY_SOCKET) return;
-  execFile('systemd-notify', [`--pid=${process.pid}`, state], () => undefined);
 }
 
 async function run(argv: string[], io: CliIO): Promise<number> {
@@ -83,7 +77,9 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     { defaults: config.provisioning.defaults, vmSpecs: config.provisioning.vm_specs, installConfig: config.provisioning.install_config },
     { readStdin: io.readStdin },
   );
-  const log = createLogger({ level: (level as LogLevel | undefined) ?? config.log.level, write: io.stderr });
+  // Human-readable lines when a person watches the terminal; JSON for journald and pipes.
+  const pretty = io.env.PXED_LOG_FORMAT === 'pretty' || (io.env.PXED_LOG_FORMAT !== 'json' && process.stderr.isTTY === true);
+  const log = createLogger({ level: (level as LogLevel | undefined) ?? levelFromEnv(io.env) ?? config.log.level, write: io.stderr, pretty });
   log.info('starting pxed', { config: configFile, hosts: provisioning.hosts.length, pid: process.pid });
 
   let fatal: Error | null = null;
@@ -116,10 +112,19 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       log.error('pxed failed to start', { err: describeError(err) });
       return EXIT_FAILURE;
     }
-    log.info('pxed ready', { address: app.serverAddress, http: `${config.http.listen}:${app.http.port}` });
-    notifySystemd(io.env, '--ready');
+    const listen = config.http.listen ?? app.serverAddress;
+    const host = listen === '0.0.0.0' || listen === '::' ? app.serverAddress : listen;
+    log.info('pxed ready', {
+      address: app.serverAddress,
+      http: `${listen}:${app.http.port}`,
+      admin: `http://${host.includes(':') ? `[${host}]` : host}:${app.http.port}/`,
+    });
+    const notifier = systemdNotifier(io.env);
+    notifier.ready();
+    const stopWatchdog = notifier.startWatchdog();
     await stopRequested;
-    notifySystemd(io.env, '--stopping');
+    stopWatchdog();
+    notifier.stopping();
     // One deadline for the whole shutdown; a stop that hangs past it must not keep the unit from stopping.
     const hard = setTimeout(() => {
       log.error('shutdown deadline passed; exiting', { deadlineMs: STOP_DEADLINE_MS });
