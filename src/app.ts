@@ -15,6 +15,7 @@ import type { HostSpec, Provisioning } from './config/provisioning.js';
 import { DhcpService, type DhcpServiceOptions } from './dhcp/server.js';
 import type { Reservation } from './dhcp/leases.js';
 import { describeError, PxedError } from './errors.js';
+import { entrySummaries } from './http/ui/page-api.js';
 import { HttpService } from './http/service.js';
 import type { Logger } from './log.js';
 import { openRegistry } from './registry/sqlite.js';
@@ -164,6 +165,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       opts.onFatal?.(err);
     };
 
+    const entries = entrySummaries(provisioning.hosts);
     const http = new HttpService(
       { host: cfg.http.listen, port: cfg.http.port },
       {
@@ -172,6 +174,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         assetRoots: cfg.http.asset_roots,
         ipxeBinRoots: cfg.tftp.roots,
         adminToken,
+        entries: () => entries,
         logger: log.child({ subsystem: 'http' }),
         ready: () => up,
       },

@@ -23,6 +23,7 @@ import {
   normalizeMacLoose,
 } from './schemas.js';
 import type { AdminApi } from './types.js';
+import type { ApiAuth } from './ui/session.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -259,15 +260,18 @@ export function bearerChecker(token: string | null): (authorization: string | un
 }
 
 /**
- * Registers the table under API_PREFIX in its own encapsulated context, with the bearer check as the first hook
- * of every route in it (including its 404 handler, so unknown /api/v1 paths also answer 401 first).
+ * Registers the table under API_PREFIX in its own encapsulated context, with the authorisation check (bearer token
+ * or admin page session + anti-CSRF header, ui/session.ts) as the first hook of every route in it (including its
+ * 404 handler, so unknown /api/v1 paths also answer 401 first).
  */
-export function registerApi(app: FastifyInstance, routes: readonly ApiRoute[], adminToken: string | null): void {
-  const authorized = bearerChecker(adminToken);
+export function registerApi(app: FastifyInstance, routes: readonly ApiRoute[], authorize: (req: FastifyRequest) => ApiAuth): void {
   void app.register(
     async (api) => {
       api.addHook('onRequest', async (req, reply) => {
-        if (!authorized(req.headers.authorization)) {
+        const auth = authorize(req);
+        if (auth === 'csrf') {
+          await reply.code(403).send({ error: 'HTTP_FORBIDDEN', message: 'page session writes need the x-pxed-csrf header' });
+        } else if (auth !== 'ok') {
           await reply
             .code(401)
             .header('www-authenticate', 'Bearer realm="pxed"')

@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { HttpDocument } from '../boot/types.js';
 import { PxedError, describeError } from '../errors.js';
 import type { MachineState } from '../registry/types.js';
-import { API_PREFIX, apiRoutes, registerApi, type ApiRoute } from './api.js';
+import { API_PREFIX, apiRoutes, bearerChecker, registerApi, type ApiRoute } from './api.js';
 import { assetResolver, serveAsset } from './assets.js';
 import { errorAnswer } from './errors.js';
 import { HttpMetrics } from './metrics.js';
@@ -15,7 +15,9 @@ import { buildOpenApi } from './openapi.js';
 import { TokenParams, describeIssues } from './schemas.js';
 import type { HttpDeps } from './types.js';
 import { SCRIPT_ROUTE, clientAddressOf, documentHeaders, scriptFastPath } from './script-fastpath.js';
-import { UI_CSP, UI_HTML, UI_JS } from './ui.js';
+import { uiApiRoutes } from './ui/page-api.js';
+import { registerUi } from './ui/routes.js';
+import { SessionStore, apiAuthorizer } from './ui/session.js';
 
 export const HTTP_API_VERSION = '1.0.0';
 export const PHONE_HOME_BODY_LIMIT = 32 * 1024 * 1024;
@@ -27,6 +29,7 @@ function sendDocument(reply: FastifyReply, doc: HttpDocument): FastifyReply {
 /** The /api/v1 route table including openapi.json (exported for tests that walk every route). */
 export function apiRouteTable(deps: HttpDeps, streams: Set<() => void> = new Set()): ApiRoute[] {
   const routes = apiRoutes({ admin: deps.admin, logger: deps.logger, sseHeartbeatMs: deps.sseHeartbeatMs ?? 15_000 }, streams);
+  routes.push(...uiApiRoutes(deps.admin, deps.entries));
   let doc: Record<string, unknown> | null = null;
   routes.push({
     method: 'GET',
@@ -113,10 +116,10 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     }
     return reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8').send(metrics.render(counts));
   });
-  app.get('/', async (_req, reply) =>
-    reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', UI_CSP).header('x-frame-options', 'DENY').send(UI_HTML),
-  );
-  app.get('/ui/app.js', async (_req, reply) => reply.header('content-type', 'text/javascript; charset=utf-8').send(UI_JS));
+  // The admin page (ui/ files) and its sessions; the API accepts the bearer token or a page session.
+  const tokenOk = bearerChecker(deps.adminToken);
+  const sessions = new SessionStore();
+  registerUi(app, { sessions, tokenOk, logger: log, ...(deps.uiDir !== undefined ? { dir: deps.uiDir } : {}) });
 
   // ---- iPXE scripts ----
   app.get('/boot.ipxe', async (req, reply) => sendDocument(reply, policy.bootstrapScript(clientAddressOf(req))));
@@ -169,6 +172,6 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   });
 
   // ---- REST API ----
-  registerApi(app, apiRouteTable(deps, streams), deps.adminToken);
+  registerApi(app, apiRouteTable(deps, streams), apiAuthorizer(tokenOk, sessions));
   return app;
 }

@@ -4,6 +4,7 @@
 
 import type { HttpBootPolicy, HttpDocument } from '../boot/types.js';
 import type { Logger } from '../log.js';
+import type { EntrySummary } from './ui/page-api.js';
 import type { BootEvent, InstallMode, Machine, MachineOverrides, MachineState } from '../registry/types.js';
 
 /** A value or a promise of it: admin implementations may be synchronous (better-sqlite3) or not. */
@@ -81,6 +82,10 @@ export interface HttpDeps {
   logger: Logger;
   /** /readyz: true once every service the daemon needs is up. */
   ready: () => boolean;
+  /** The install entries the admin page offers (provisioning config); none if omitted. */
+  entries?: () => readonly EntrySummary[];
+  /** The admin page's files (default: the repository's ui/ folder). */
+  uiDir?: string;
   /** SSE heartbeat comment interval; default 15 s. */
   sseHeartbeatMs?: number;
 }
