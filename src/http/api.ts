@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PxedError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { BootEvent } from '../registry/types.js';
+import type { BootEvent, Machine } from '../registry/types.js';
 import {
   BootEventSchema,
   DeleteResponse,
@@ -89,10 +89,16 @@ export function apiRoutes(opts: ApiOptions, streams: Set<() => void>): ApiRoute[
     route({
       method: 'GET',
       url: '/machines',
-      summary: 'List machines, optionally by state',
+      summary: 'List machines: by state, searched (q: MAC, install entry, IP), one page (limit, offset); X-Total-Count has the total',
       query: ListQuery,
       response: z.array(MachineSchema),
-      handler: async ({ query }) => admin.list(query.state === undefined ? undefined : { state: query.state }),
+      handler: async ({ query, reply }) => {
+        const all = await admin.list(query.state === undefined ? undefined : { state: query.state });
+        const hits = query.q === undefined || query.q.trim() === '' ? all : all.filter(machineMatcher(query.q));
+        void reply.header('x-total-count', String(hits.length));
+        const offset = query.offset ?? 0;
+        return query.limit === undefined ? hits.slice(offset) : hits.slice(offset, offset + Math.min(query.limit, 1000));
+      },
     }),
     route({
       method: 'POST',
@@ -181,6 +187,17 @@ export function apiRoutes(opts: ApiOptions, streams: Set<() => void>): ApiRoute[
       },
     }),
   ];
+}
+
+/** Search: case-insensitive substring of the MAC (also without separators), the install entry or the IP. */
+function machineMatcher(q: string): (m: Machine) => boolean {
+  const needle = q.trim().toLowerCase();
+  const bare = needle.replace(/[^0-9a-f]/g, '');
+  return (m) =>
+    m.mac.includes(needle) ||
+    (bare.length >= 2 && /^[0-9a-f:.-]+$/.test(needle) && m.mac.replace(/:/g, '').includes(bare)) ||
+    (m.host ?? '').toLowerCase().includes(needle) ||
+    (m.ip ?? '').includes(needle);
 }
 
 /** Most bytes queued for one slow SSE client before it is dropped (it resumes with Last-Event-ID). */

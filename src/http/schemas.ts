@@ -71,11 +71,14 @@ export const PreviewQuery = z.record(
   z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'must be an iPXE setting name'),
   z.string().max(200),
 );
-export const ListQuery = z.object({ state: State.optional() }).strict();
 const Count = z
   .string()
   .regex(/^\d{1,15}$/, 'must be a non-negative integer')
   .transform(Number);
+/** GET /machines: state filter, search (MAC in any spelling, install entry, IP), page; the total is in X-Total-Count. */
+export const ListQuery = z
+  .object({ state: State.optional(), q: z.string().max(100).optional(), limit: Count.optional(), offset: Count.optional() })
+  .strict();
 export const EventsQuery = z.object({ after: Count.optional(), limit: Count.optional() }).strict();
 
 export const MachineCreateBody = z

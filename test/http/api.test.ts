@@ -226,7 +226,7 @@ void describe('openapi.json', () => {
     assert.deepEqual(body.properties.installMode.enum, ['once', 'always']);
     assert.ok(create.responses['201'].content['application/json'].schema.properties.state.enum.includes('installed'));
     const list = doc.paths['/api/v1/machines'].get;
-    assert.deepEqual(list.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`), ['query:state']);
+    assert.deepEqual(list.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`), ['query:state', 'query:q', 'query:limit', 'query:offset']);
     const get = doc.paths['/api/v1/machines/{mac}'].get;
     assert.deepEqual(get.parameters[0].in, 'path');
     const render = doc.paths['/api/v1/machines/{mac}/render/{artifact}'].get;

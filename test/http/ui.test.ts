@@ -108,6 +108,19 @@ void describe('admin page server side', () => {
     assert.equal((await app.inject({ url: '/api/v1/machines/52:54:00:00:00:99/page', headers: { cookie } })).statusCode, 404);
   });
 
+  void it('the list is paged, filtered and searched on the server (X-Total-Count)', async () => {
+    const headers = { authorization: `Bearer ${TOKEN}` };
+    for (let i = 0; i < 3; i++) r.admin.create({ mac: `52:54:00:aa:00:0${i}`, host: i === 2 ? 'nix1' : 'lab1' });
+    let res = await app.inject({ url: '/api/v1/machines?limit=2&offset=1', headers });
+    assert.equal(res.headers['x-total-count'], '4');
+    assert.equal((res.json() as unknown[]).length, 2);
+    res = await app.inject({ url: '/api/v1/machines?q=5254.00AA', headers });
+    assert.equal(res.headers['x-total-count'], '3');
+    res = await app.inject({ url: '/api/v1/machines?q=NIX&state=registered', headers });
+    assert.deepEqual((res.json() as { mac: string }[]).map((m) => m.mac), ['52:54:00:aa:00:02']);
+    assert.equal((await app.inject({ url: '/api/v1/machines?limit=-1', headers })).statusCode, 400);
+  });
+
   void it('sign-out needs the anti-CSRF header, then the cookie is dead', async () => {
     const { cookie, csrf } = await signIn();
     assert.equal((await app.inject({ method: 'DELETE', url: '/ui/session', headers: { cookie } })).statusCode, 403);
