@@ -12,6 +12,7 @@ PACKAGES=(
   nginx-light wrk
   nix-bin shellcheck ansible python3-yaml
   isc-dhcp-relay
+  chromium
 )
 
 missing=()

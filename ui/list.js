@@ -87,7 +87,7 @@ function row(m) {
     td('Arch/firmware', fw),
     td('State', stateEl(m.state)),
     td('IP', m.ip || ''),
-    td('Last event', el('span', { class: 'last-event' }, 'state')),
+    td('Last event', el('span', { class: 'last-event' }, `state → ${m.state}`)),
     td('Since', el('span', { class: 'since' }, timeEl(m.stateChangedAt))),
     td('Actions', el('span', { class: 'actions' }, ...actionsFor(m))));
 }

@@ -19,7 +19,7 @@
 import { PxedError, describeError, isPxedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { HostSpec, Provisioning } from '../config/provisioning.js';
-import { normalizeMac } from '../config/net.js';
+import { isIpv4, normalizeMac } from '../config/net.js';
 import { WATCHED_STATES } from '../registry/lifecycle.js';
 import type { BootEvent, BootToken, InstallMode, Machine, MachineRegistry, MachineState } from '../registry/types.js';
 import { renderCustomInstall } from './custom.js';
@@ -433,6 +433,8 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       if (this.log.enabled('debug')) this.log.debug('iPXE script for an unknown machine', { mac, client: req.clientAddress });
       return { contentType: IPXE_CONTENT_TYPE, body: renderUnknown(mac) };
     }
+    // The machine's IP in every DHCP mode: the address that fetched its script (DHCP option 50 is only a hint).
+    if (machine.ip !== req.clientAddress && isIpv4(req.clientAddress)) this.registry.machineUpdate(mac, { ip: req.clientAddress });
     const script = this.renderScript(machine, req.query, false);
     const { bootId, token } = script;
     if (script.variant === 'install' && bootId !== null && token !== null) {
