@@ -108,7 +108,9 @@ void describe('pxed machines', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^mac:\s+02:00:00:00:00:0b$/m);
     assert.match(r.stdout, /^state:\s+failed \(since /m);
-    assert.match(r.stdout, /installing -> failed \(phone-home\)/);
+    assert.match(r.stdout, /installing → failed: phone-home/);
+    assert.match(r.stdout, /^stage: .*\(failed\)$/m);
+    assert.match(r.stdout, /^hint: /m);
 
     r = await pxed(['machines', 'reinstall', BETA, ...db], dir);
     assert.equal(r.code, 0, r.stderr);

@@ -1,8 +1,9 @@
 // The command table. Each command lives in its own module and exports a `Command`.
 import type { Command } from '../io.js';
 import { configCommand } from './config.js';
+import { eventsCommand } from './events.js';
 import { machinesCommand } from './machines.js';
 import { serveCommand } from './serve.js';
 import { renderCommand } from './render.js';
 
-export const commands: Command[] = [serveCommand, configCommand, machinesCommand, renderCommand];
+export const commands: Command[] = [serveCommand, configCommand, machinesCommand, eventsCommand, renderCommand];

@@ -1,0 +1,190 @@
+// The one machine client the `pxed machines` and `pxed events` commands talk to: either the local registry file
+// (client-local.ts) or a running daemon's REST API (`--server URL` with the token in PXED_TOKEN; below). Both
+// answer the same shapes and throw the same coded errors, so every command is written once:
+//   CLI_NOT_FOUND (exit 1)    unknown MAC
+//   CLI_REFUSED (exit 1)      the daemon or the lifecycle refused (already registered, not discovered, ...)
+//   CLI_UNREACHABLE (exit 1)  the daemon did not answer
+//   CLI_UNAUTHORIZED (exit 1) the daemon refused PXED_TOKEN
+//   CLI_USAGE (exit 2)        bad input, such as an install entry the config does not have
+
+import { PxedError } from '../errors.js';
+import type { BootEvent, InstallMode, Machine, MachineState } from '../registry/types.js';
+
+export interface AddInput {
+  mac: string;
+  host: string;
+  installMode?: InstallMode;
+  /** Register even though the entry's configuration names other MACs. */
+  force?: boolean;
+}
+
+export interface EditInput {
+  host?: string;
+  installMode?: InstallMode;
+  force?: boolean;
+}
+
+export interface MachineClient {
+  /** "registry /var/lib/pxed/pxed.db" or "daemon at http://...": for messages. */
+  readonly where: string;
+  list(filter: { state?: MachineState; q?: string }): Promise<Machine[]>;
+  /** Throws CLI_NOT_FOUND. */
+  get(mac: string): Promise<Machine>;
+  add(input: AddInput): Promise<Machine>;
+  /** A discovered machine gets its install entry (→ registered); anything else is CLI_REFUSED. */
+  adopt(input: AddInput): Promise<Machine>;
+  edit(mac: string, input: EditInput): Promise<Machine>;
+  remove(mac: string): Promise<void>;
+  reinstall(mac: string): Promise<Machine>;
+  /** One machine's events (or every machine's), oldest first, after `afterId`. */
+  events(mac: string | undefined, afterId?: number): Promise<BootEvent[]>;
+  /** New events as they come until `signal` aborts. */
+  follow(mac: string | undefined, afterId: number | undefined, onEvent: (e: BootEvent) => void, signal: AbortSignal): Promise<void>;
+  close(): void;
+}
+
+export const notFoundError = (mac: string, where: string): PxedError => new PxedError('CLI_NOT_FOUND', `no machine with MAC ${mac} in ${where}`, { mac });
+
+/** Maps an API error answer to the client's codes. */
+function apiError(status: number, body: { error?: string; message?: string }, where: string, mac?: string): PxedError {
+  const msg = body.message ?? `HTTP ${status}`;
+  if (status === 401) return new PxedError('CLI_UNAUTHORIZED', `${where} refused the token in PXED_TOKEN`);
+  if (status === 404 && mac !== undefined) return notFoundError(mac, where);
+  if (status === 400) return new PxedError('CLI_USAGE', msg);
+  return new PxedError('CLI_REFUSED', msg, { status });
+}
+
+/** The REST client. `fetch` only; SSE read through fetch so the bearer header can be sent. */
+export class HttpMachineClient implements MachineClient {
+  readonly where: string;
+  private readonly base: string;
+
+  constructor(
+    server: string,
+    private readonly token: string,
+  ) {
+    let url: URL;
+    try {
+      url = new URL(server);
+    } catch {
+      throw new PxedError('CLI_USAGE', `--server "${server}" is not a URL (expected http://host:port)`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new PxedError('CLI_USAGE', `--server must be an http(s) URL, not "${server}"`);
+    this.base = url.origin;
+    this.where = `daemon at ${this.base}`;
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, mac?: string): Promise<{ data: T; res: Response }> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}/api/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(15_000),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new PxedError('CLI_UNREACHABLE', `${this.where} is unreachable (${cause})`);
+    }
+    const text = await res.text();
+    let data: unknown = text;
+    try {
+      data = text === '' ? null : JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    if (!res.ok) throw apiError(res.status, (typeof data === 'object' && data !== null ? data : {}) as { message?: string }, this.where, mac);
+    return { data: data as T, res };
+  }
+
+  private path(mac: string, rest = ''): string {
+    return `/machines/${encodeURIComponent(mac)}${rest}`;
+  }
+
+  async list(filter: { state?: MachineState; q?: string }): Promise<Machine[]> {
+    const p = new URLSearchParams();
+    if (filter.state !== undefined) p.set('state', filter.state);
+    if (filter.q !== undefined) p.set('q', filter.q);
+    const qs = p.toString();
+    return (await this.call<Machine[]>('GET', `/machines${qs ? `?${qs}` : ''}`)).data;
+  }
+  async get(mac: string): Promise<Machine> {
+    return (await this.call<Machine>('GET', this.path(mac), undefined, mac)).data;
+  }
+  async add(input: AddInput): Promise<Machine> {
+    return (await this.call<Machine>('POST', '/machines', createBody(input))).data;
+  }
+  async adopt(input: AddInput): Promise<Machine> {
+    const m = await this.get(input.mac);
+    if (m.state !== 'discovered') throw new PxedError('CLI_REFUSED', `${m.mac} is ${m.state}, not discovered: use "pxed machines edit"`);
+    return this.add(input);
+  }
+  async edit(mac: string, input: EditInput): Promise<Machine> {
+    const body: Record<string, unknown> = {};
+    if (input.host !== undefined) body.host = input.host;
+    if (input.installMode !== undefined) body.installMode = input.installMode;
+    if (input.force === true) body.force = true;
+    return (await this.call<Machine>('PATCH', this.path(mac), body, mac)).data;
+  }
+  async remove(mac: string): Promise<void> {
+    await this.call('DELETE', this.path(mac), undefined, mac);
+  }
+  async reinstall(mac: string): Promise<Machine> {
+    return (await this.call<Machine>('POST', this.path(mac, '/reinstall'), {}, mac)).data;
+  }
+  async events(mac: string | undefined, afterId?: number): Promise<BootEvent[]> {
+    const q = afterId !== undefined ? `?after=${afterId}` : '';
+    if (mac !== undefined) return (await this.call<BootEvent[]>('GET', this.path(mac, `/events${q}`), undefined, mac)).data;
+    // Every machine's: merged by id (the registry's commit order).
+    const all: BootEvent[] = [];
+    for (const m of await this.list({})) all.push(...(await this.call<BootEvent[]>('GET', this.path(m.mac, `/events${q}`))).data);
+    return all.sort((a, b) => a.id - b.id);
+  }
+
+  async follow(mac: string | undefined, afterId: number | undefined, onEvent: (e: BootEvent) => void, signal: AbortSignal): Promise<void> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}/api/v1/events/stream${afterId !== undefined ? `?after=${afterId}` : ''}`, {
+        headers: { authorization: `Bearer ${this.token}` },
+        signal,
+      });
+    } catch (err) {
+      if (signal.aborted) return;
+      throw new PxedError('CLI_UNREACHABLE', `${this.where} is unreachable (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message})`);
+    }
+    if (!res.ok || res.body === null) throw apiError(res.status, {}, this.where);
+    const dec = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const chunk of res.body) {
+        buf += dec.decode(chunk as Uint8Array, { stream: true });
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) !== -1) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = block
+            .split('\n')
+            .filter((l) => l.startsWith('data: '))
+            .map((l) => l.slice(6))
+            .join('');
+          if (data === '') continue;
+          const ev = JSON.parse(data) as BootEvent;
+          if (mac === undefined || ev.mac === mac) onEvent(ev);
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    }
+  }
+  close(): void {}
+}
+
+function createBody(input: AddInput): Record<string, unknown> {
+  return {
+    mac: input.mac,
+    host: input.host,
+    ...(input.installMode !== undefined ? { installMode: input.installMode } : {}),
+    ...(input.force === true ? { force: true } : {}),
+  };
+}
