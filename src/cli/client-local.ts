@@ -8,6 +8,7 @@ import type { DaemonConfig } from '../config/daemon.js';
 import { loadDaemonConfig, loadProvisioning } from '../config/load.js';
 import type { HostSpec, Provisioning } from '../config/provisioning.js';
 import { PxedError } from '../errors.js';
+import { machineMatcher } from '../model/search.js';
 import { REINSTALLABLE_STATES } from '../registry/lifecycle.js';
 import { openRegistry, type SqliteRegistry } from '../registry/sqlite.js';
 import type { BootEvent, InstallMode, Machine, MachineState } from '../registry/types.js';
@@ -119,8 +120,7 @@ export class LocalMachineClient implements MachineClient {
   async list(filter: { state?: MachineState; q?: string }): Promise<Machine[]> {
     const reg = this.registry(false);
     const all = reg === null ? [] : reg.machineList(filter.state === undefined ? {} : { state: filter.state });
-    const q = filter.q?.toLowerCase();
-    return q === undefined ? all : all.filter((m) => m.mac.includes(q) || (m.host ?? '').toLowerCase().includes(q) || (m.ip ?? '').includes(q));
+    return filter.q === undefined ? all : all.filter(machineMatcher(filter.q));
   }
 
   async get(mac: string): Promise<Machine> {

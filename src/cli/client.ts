@@ -7,6 +7,8 @@
 //   CLI_UNAUTHORIZED (exit 1) the daemon refused PXED_TOKEN
 //   CLI_USAGE (exit 2)        bad input, such as an install entry the config does not have
 
+import http from 'node:http';
+import https from 'node:https';
 import { PxedError } from '../errors.js';
 import type { BootEvent, InstallMode, Machine, MachineState } from '../registry/types.js';
 
@@ -54,7 +56,7 @@ function apiError(status: number, body: { error?: string; message?: string }, wh
   return new PxedError('CLI_REFUSED', msg, { status });
 }
 
-/** The REST client. `fetch` only; SSE read through fetch so the bearer header can be sent. */
+/** The REST client (node:http; the SSE stream read the same way, so the bearer header can be sent). */
 export class HttpMachineClient implements MachineClient {
   readonly where: string;
   private readonly base: string;
@@ -74,28 +76,46 @@ export class HttpMachineClient implements MachineClient {
     this.where = `daemon at ${this.base}`;
   }
 
-  private async call<T>(method: string, path: string, body?: unknown, mac?: string): Promise<{ data: T; res: Response }> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.base}/api/v1${path}`, {
+  /**
+   * One request over node:http without keep-alive (agent: false), so the CLI exits as soon as it is done (fetch's
+   * pooled connection would hold the process for the server's keep-alive time).
+   */
+  private open(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<http.IncomingMessage> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const url = new URL(`${this.base}/api/v1${path}`);
+    const mod = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(url, {
         method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(15_000),
+        agent: false,
+        timeout: 15_000,
+        ...(signal !== undefined ? { signal } : {}),
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+        },
       });
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-      throw new PxedError('CLI_UNREACHABLE', `${this.where} is unreachable (${cause})`);
-    }
-    const text = await res.text();
+      req.on('response', resolve);
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+      req.on('error', (err) => reject(new PxedError('CLI_UNREACHABLE', `${this.where} is unreachable (${(err as NodeJS.ErrnoException).code ?? err.message})`)));
+      req.end(payload);
+    });
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown, mac?: string): Promise<{ data: T; headers: http.IncomingHttpHeaders }> {
+    const res = await this.open(method, path, body);
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
     let data: unknown = text;
     try {
       data = text === '' ? null : JSON.parse(text);
     } catch {
       // not JSON: keep the text
     }
-    if (!res.ok) throw apiError(res.status, (typeof data === 'object' && data !== null ? data : {}) as { message?: string }, this.where, mac);
-    return { data: data as T, res };
+    const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) throw apiError(status, (typeof data === 'object' && data !== null ? data : {}) as { message?: string }, this.where, mac);
+    return { data: data as T, headers: res.headers };
   }
 
   private path(mac: string, rest = ''): string {
@@ -143,22 +163,20 @@ export class HttpMachineClient implements MachineClient {
   }
 
   async follow(mac: string | undefined, afterId: number | undefined, onEvent: (e: BootEvent) => void, signal: AbortSignal): Promise<void> {
-    let res: Response;
+    let res: http.IncomingMessage;
     try {
-      res = await fetch(`${this.base}/api/v1/events/stream${afterId !== undefined ? `?after=${afterId}` : ''}`, {
-        headers: { authorization: `Bearer ${this.token}` },
-        signal,
-      });
+      res = await this.open('GET', `/events/stream${afterId !== undefined ? `?after=${afterId}` : ''}`, undefined, signal);
     } catch (err) {
       if (signal.aborted) return;
-      throw new PxedError('CLI_UNREACHABLE', `${this.where} is unreachable (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message})`);
+      throw err;
     }
-    if (!res.ok || res.body === null) throw apiError(res.status, {}, this.where);
-    const dec = new TextDecoder();
+    res.setTimeout(0);
+    if (res.statusCode !== 200) throw apiError(res.statusCode ?? 0, {}, this.where);
+    res.setEncoding('utf8');
     let buf = '';
     try {
-      for await (const chunk of res.body) {
-        buf += dec.decode(chunk as Uint8Array, { stream: true });
+      for await (const chunk of res) {
+        buf += chunk as string;
         let i: number;
         while ((i = buf.indexOf('\n\n')) !== -1) {
           const block = buf.slice(0, i);

@@ -6,7 +6,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PxedError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { BootEvent, Machine } from '../registry/types.js';
+import { machineMatcher } from '../model/search.js';
+import type { BootEvent } from '../registry/types.js';
 import {
   BootEventSchema,
   DeleteResponse,
@@ -187,17 +188,6 @@ export function apiRoutes(opts: ApiOptions, streams: Set<() => void>): ApiRoute[
       },
     }),
   ];
-}
-
-/** Search: case-insensitive substring of the MAC (also without separators), the install entry or the IP. */
-function machineMatcher(q: string): (m: Machine) => boolean {
-  const needle = q.trim().toLowerCase();
-  const bare = needle.replace(/[^0-9a-f]/g, '');
-  return (m) =>
-    m.mac.includes(needle) ||
-    (bare.length >= 2 && /^[0-9a-f:.-]+$/.test(needle) && m.mac.replace(/:/g, '').includes(bare)) ||
-    (m.host ?? '').toLowerCase().includes(needle) ||
-    (m.ip ?? '').includes(needle);
 }
 
 /** Most bytes queued for one slow SSE client before it is dropped (it resumes with Last-Event-ID). */
