@@ -201,6 +201,10 @@ void describe('pxed machines/events on the local registry', () => {
     assert.match(out.stderr, /unknown install entry "nope"/);
     out = await pxed(['machines', 'edit', OTHER, '--install-mode', 'always', '--json', ...db, ...prov]);
     assert.equal((JSON.parse(out.stdout) as Machine).installMode, 'always');
+    // `pxed render` knows the adopted machine from the registry (the files do not name its MAC).
+    out = await pxed(['render', OTHER, 'ipxe', ...db, ...prov]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /pxed install: spare \(52:54:00:99:00:02\)/);
     out = await pxed(['machines', 'list', '--search', '9900', ...db]);
     assert.match(out.stdout, /52:54:00:99:00:02/);
     out = await pxed(['events', '--mac', OTHER, ...db]);

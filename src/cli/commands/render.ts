@@ -1,11 +1,14 @@
 // `pxed render <mac|host> <artifact>`: what a machine would get, rendered offline from the config files (no daemon,
-// no registry, no live token: the placeholder PREVIEW_TOKEN stands in). Same renderers and validation as the daemon.
+// no live token: the placeholder PREVIEW_TOKEN stands in); a MAC the files do not name is looked up in the registry.
+// Same renderers and validation as the daemon.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadDaemonConfig, loadProvisioning } from '../../config/load.js';
 import type { DaemonConfig } from '../../config/daemon.js';
 import { normalizeMac, isIpv4 } from '../../config/net.js';
 import type { HostSpec } from '../../config/provisioning.js';
 import { PxedError } from '../../errors.js';
+import { openRegistry } from '../../registry/sqlite.js';
 import { PREVIEW_TOKEN, installContext, type InstallBoot, type OsProfiles } from '../../boot/os-profile.js';
 import { createOsProfiles } from '../../boot/os/index.js';
 import { renderCustomInstall } from '../../boot/custom.js';
@@ -31,7 +34,9 @@ Options:
   --defaults F         defaults.yaml (default: configs/defaults.yaml, or the daemon config's provisioning.defaults)
   --vm-specs F         vm_specs.yaml (default: configs/vm_specs.yaml)
   --install-config F   install_config.yaml (default: configs/install_config.yaml)
-  --daemon-config F    pxed.yaml: server address, HTTP port, asset roots and provisioning paths from it
+  --daemon-config F    pxed.yaml: server address, HTTP port, asset roots, provisioning paths and registry from it
+  --db FILE            registry database: a MAC the files do not name is looked up there (default: the daemon
+                       config's registry.database), for machines added with the CLI, the API or the admin page
   --server IP          server address in URLs (default: daemon config server.address, else 127.0.0.1)
   --http-port N        HTTP port in URLs (default: daemon config http.port, else 8080)
   --asset-root DIR     where <DIR>/nixos/<version>/netboot.ipxe is looked up (repeatable; adds to the daemon's)
@@ -70,6 +75,7 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     'vm-specs': { type: 'string' },
     'install-config': { type: 'string' },
     'daemon-config': { type: 'string' },
+    db: { type: 'string' },
     server: { type: 'string' },
     'http-port': { type: 'string' },
     'asset-root': { type: 'string', multiple: true },
@@ -104,7 +110,19 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   const port = Number(portText);
   const assetRoots = [...(daemon?.http.asset_roots ?? []), ...(values['asset-root'] ?? []).map(asGiven)];
 
-  const { host, mac } = findHost(prov.hosts, (n) => prov.hostByName(n), (m) => prov.hostByMac(m), target);
+  // A MAC the files do not name may have been added with the CLI or the API: its install entry is in the registry.
+  const fromRegistry = (m: string): HostSpec | null => {
+    const db = values.db !== undefined ? asGiven(values.db) : daemon?.registry.database;
+    if (db === undefined || !existsSync(db)) return null;
+    const reg = openRegistry(db);
+    try {
+      const machine = reg.machineGet(m);
+      return machine?.host ? prov.hostByName(machine.host) : null;
+    } finally {
+      reg.close();
+    }
+  };
+  const { host, mac } = findHost(prov.hosts, (n) => prov.hostByName(n), (m) => prov.hostByMac(m) ?? fromRegistry(m), target);
   const { profiles } = await createOsProfiles({ images: prov.defaults.images, assetRoots });
   const serverUrl = `http://${server}:${port}`;
   const ctx = installContext(serverUrl, PREVIEW_TOKEN, mac, host.install.network.hostname);
