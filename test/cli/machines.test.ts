@@ -18,7 +18,7 @@ interface Run {
 
 function pxed(args: string[], cwd: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [cliMain, ...args], { cwd, timeout: 20_000, env: { ...process.env, NODE_OPTIONS: '' } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [cliMain, ...args], { cwd, timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') return reject(err);
       resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout, stderr });
     });
