@@ -22,9 +22,12 @@ import type { HostSpec, Provisioning } from '../config/provisioning.js';
 import { normalizeMac } from '../config/net.js';
 import { WATCHED_STATES } from '../registry/lifecycle.js';
 import type { BootEvent, BootToken, InstallMode, Machine, MachineRegistry, MachineState } from '../registry/types.js';
+import { SHIM_FILE, resolveBootChain, secureBootStage, takesSignedChain, type BootChain } from './chain.js';
 import { renderCustomInstall } from './custom.js';
+import { GRUB_ASSET_PREFIX } from './grub.js';
 import { IpMacMap } from './ipmap.js';
 import { RepeatGate } from './repeats.js';
+import { SignedFiles, renderGrubConfig } from './signed.js';
 import { PREVIEW_TOKEN, installContext, type InstallBoot, type OsProfile, type OsProfiles } from './os-profile.js';
 import {
   assetUrl,
@@ -79,6 +82,10 @@ export interface BootSettings {
   tokenTtlMinutes: number;
   /** booting/installing with no event for this long → stalled. */
   watchdogMinutes: number;
+  /** Default boot chain (machine override > host pxe.boot_chain > this); 'ipxe' when absent. */
+  bootChain?: BootChain;
+  /** Signed chain: where the signed shim/GRUB are, and the asset roots GRUB loads kernels from (src/boot/signed.ts). */
+  signed?: { roots: readonly string[]; assetRoots: readonly string[] };
 }
 
 export interface Clock {
@@ -206,13 +213,14 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   private readonly settings: BootSettings;
   private readonly clock: Clock;
   private readonly log: Logger;
-  private readonly ipMap = new IpMacMap();
+  readonly ipMap = new IpMacMap();
   private readonly scriptRepeats = new RepeatGate();
   /** Last event time and kind per MAC, kept from the registry's event stream, for the watchdog. */
   private readonly lastEvent = new Map<string, { ms: number; kind: string }>();
   private readonly unsubscribe: () => void;
   private ipScanAt = 0;
   private bootstrapCache: HttpDocument | null = null;
+  private readonly signedFiles: SignedFiles | null;
   /** Local-boot renderings by MAC (with the hostname, platform and method they were made for): an installed machine
    * gets the same script on every reboot. */
   private readonly localBootScripts = new Map<string, { hostname: string; platform: string; method: LocalBootMethod; script: RenderedScript }>();
@@ -225,6 +233,8 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     this.log = deps.logger;
     this.serverUrl = `http://${deps.settings.serverAddress}:${deps.settings.httpPort}`;
     this.unsubscribe = this.registry.eventSubscribe((e) => this.noteEvent(e));
+    const signed = deps.settings.signed;
+    this.signedFiles = signed ? new SignedFiles({ signedRoots: signed.roots, assetRoots: signed.assetRoots }) : null;
   }
 
   /** The renderer for `os` (undefined for `custom` and unknown OSes). */
@@ -295,6 +305,10 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     // iPXE first: iPXE EFI sends PXEClient/93=7 even when it was loaded by HTTP boot (ipxe#1527).
     if (client.isIpxe) return { bootFile: `${this.serverUrl}/boot.ipxe`, nextServer, strategy: 'direct' };
     if (client.firmware === 'bios') return { bootFile: 'undionly.kpxe', nextServer, strategy: 'direct' };
+    if (takesSignedChain(client) && resolveBootChain(machine.overrides.bootChain, host?.pxe.boot_chain, this.settings.bootChain ?? 'ipxe') === 'signed') {
+      const strategy = machine.overrides.uefiStrategy ?? host?.pxe.uefi_strategy ?? this.settings.uefiStrategy;
+      return { bootFile: SHIM_FILE, nextServer, strategy };
+    }
     const dir = EFI_ARCH_DIR[client.firmware];
     if (dir === undefined) return null;
     const binary = machine.overrides.efiBinary ?? host?.pxe.efi_binary ?? this.settings.efiBinary;
@@ -387,11 +401,12 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   // TFTP
 
   /**
-   * No generated TFTP files: everything comes from the static roots (undionly.kpxe, snponly.efi, ...).
-   * `autoexec.ipxe` is the TFTP server's business (protocol.md Q14).
+   * Generated TFTP files are the signed chain's (src/boot/signed.ts); everything else comes from the static roots
+   * (undionly.kpxe, snponly.efi, ...). `autoexec.ipxe` is the TFTP server's business (protocol.md Q14).
    */
-  async tftpOpen(_path: string, _client: TftpClientRef): Promise<TftpOpenResult | null> {
-    return Promise.resolve(null);
+  async tftpOpen(path: string, client: TftpClientRef): Promise<TftpOpenResult | null> {
+    if (this.signedFiles === null || !SignedFiles.handles(path)) return null;
+    return this.signedFiles.open(path, client.address, (mac, address) => renderGrubConfig(this, this.deps, mac, address));
   }
 
   tftpTransferred(report: TftpTransferReport): void {
@@ -405,6 +420,8 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       client: `${report.client.address}:${report.client.port}`,
       ...(report.detail !== undefined ? { detail: report.detail } : {}),
     };
+    const stage = this.signedFiles === null ? null : secureBootStage(report.path, GRUB_ASSET_PREFIX);
+    if (stage !== null) Object.assign(detail, { secureBootStage: stage });
     if (mac === null || this.registry.machineGet(mac) === null) {
       this.log.debug('tftp transfer from an address with no known machine', detail);
       return;
@@ -450,7 +467,8 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   }
 
   /** Revokes the previous tokens, stores the new one (hashed) and moves the machine to booting. */
-  private armBoot(machine: Machine, bootId: string, token: string): void {
+  /** (Also used by the signed chain's grub.cfg, src/boot/signed.ts.) */
+  armBoot(machine: Machine, bootId: string, token: string): void {
     const now = this.clock.now();
     const reason =
       machine.state === 'installed' || machine.state === 'configured'
@@ -523,7 +541,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     }
   }
 
-  private installBoot(host: HostSpec, mac: string, token: string, query: Record<string, string | undefined>): InstallBoot {
+  installBoot(host: HostSpec, mac: string, token: string, query: Record<string, string | undefined>): InstallBoot {
     const ctx = installContext(this.serverUrl, token, mac, host.install.network.hostname);
     const buildarch = query.arch;
     if (buildarch !== undefined && /^[a-z0-9_]{1,16}$/.test(buildarch)) ctx.buildarch = buildarch;

@@ -17,6 +17,7 @@ export function bootSettingsFromConfig(cfg: DaemonConfig, serverAddress: string,
     localBoot: { bios: cfg.policy.local_boot.bios, efi: cfg.policy.local_boot.efi },
     tokenTtlMinutes: cfg.policy.token_ttl_minutes,
     watchdogMinutes: cfg.policy.install_watchdog_minutes,
+    signed: { roots: cfg.tftp.signed_roots, assetRoots: cfg.http.asset_roots },
     ...over,
   };
 }

@@ -74,6 +74,8 @@ export const tftpSchema = z.strictObject({
   retries: z.number().int().min(0).max(100).default(5),
   /** In-memory cache of served files up to 16 MiB (boot loaders), in MiB; 0 turns it off. */
   cache_mb: z.number().int().min(0).max(4096).default(64),
+  /** Signed Secure Boot chain: roots holding the signed shim and GRUB (Debian's shim-signed, grub-efi-amd64-signed). */
+  signed_roots: z.array(nonEmptyPath).min(1).default(['/usr/lib/shim', '/usr/lib/grub/x86_64-efi-signed']),
 });
 
 export const httpSchema = z.strictObject({
@@ -157,7 +159,7 @@ export function resolveDaemonPaths(cfg: DaemonConfig, baseDir: string): DaemonCo
   const keepDash = (p: string) => (p === '-' ? p : r(p));
   return {
     ...cfg,
-    tftp: { ...cfg.tftp, roots: cfg.tftp.roots.map(r) },
+    tftp: { ...cfg.tftp, roots: cfg.tftp.roots.map(r), signed_roots: cfg.tftp.signed_roots.map(r) },
     http: { ...cfg.http, asset_roots: cfg.http.asset_roots.map(r) },
     registry: { ...cfg.registry, database: r(cfg.registry.database) },
     admin: { ...cfg.admin, ...(cfg.admin.token_file !== undefined ? { token_file: r(cfg.admin.token_file) } : {}) },

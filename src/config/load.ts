@@ -572,8 +572,8 @@ export function mergeHost(vm: VmSpec, inst: InstallEntry, defaults: DefaultsFile
     model: n.model ?? BUILTIN_VM.netif_model,
     mtu: n.mtu ?? null,
   }));
-  const pxe = deepMerge<{ efi_binary?: 'snponly.efi' | 'ipxe.efi'; uefi_strategy?: 'binl' | 'direct' }>(
-    { efi_binary: defaults.pxe?.efi_binary, uefi_strategy: defaults.pxe?.uefi_strategy },
+  const pxe = deepMerge<{ efi_binary?: 'snponly.efi' | 'ipxe.efi'; uefi_strategy?: 'binl' | 'direct'; boot_chain?: 'ipxe' | 'signed' }>(
+    { efi_binary: defaults.pxe?.efi_binary, uefi_strategy: defaults.pxe?.uefi_strategy, boot_chain: defaults.pxe?.boot_chain },
     vm.pxe,
     inst.pxe,
   );
@@ -619,7 +619,7 @@ export function mergeHost(vm: VmSpec, inst: InstallEntry, defaults: DefaultsFile
     baremetal,
     mac: baremetal?.mac ?? netifs[0]?.mac ?? null,
     install_mode: inst.install_mode ?? vm.install_mode ?? defaults.pxe?.install_mode ?? null,
-    pxe: { efi_binary: pxe.efi_binary ?? null, uefi_strategy: pxe.uefi_strategy ?? null },
+    pxe: { efi_binary: pxe.efi_binary ?? null, uefi_strategy: pxe.uefi_strategy ?? null, ...(pxe.boot_chain ? { boot_chain: pxe.boot_chain } : {}) },
     install,
     image: resolveImage(defaults, install),
   };

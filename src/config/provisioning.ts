@@ -48,6 +48,8 @@ const versionSchema = z
 export const efiBinarySchema = z.enum(['snponly.efi', 'ipxe.efi']);
 export const uefiStrategySchema = z.enum(['binl', 'direct']);
 export const installModeSchema = z.enum(['once', 'always']);
+/** ipxe: our iPXE chain; signed: Secure Boot through the signed shim → GRUB (src/boot/chain.ts). */
+export const bootChainSchema = z.enum(['ipxe', 'signed']);
 
 /** Per-host PXE knobs (defaults.pxe < vm < install entry). */
 export const pxeSettingsSchema = z.strictObject({
@@ -55,6 +57,7 @@ export const pxeSettingsSchema = z.strictObject({
   efi_binary: efiBinarySchema.optional(),
   /** How the proxy-DHCP OFFER anchors a UEFI PXE boot (see UefiStrategy in src/boot/types.ts). */
   uefi_strategy: uefiStrategySchema.optional(),
+  boot_chain: bootChainSchema.optional(),
 });
 export type PxeSettings = z.output<typeof pxeSettingsSchema>;
 
@@ -282,6 +285,7 @@ export const defaultsFileSchema = z.strictObject({
     .strictObject({
       efi_binary: efiBinarySchema.optional(),
       uefi_strategy: uefiStrategySchema.optional(),
+      boot_chain: bootChainSchema.optional(),
       install_mode: installModeSchema.optional(),
     })
     .optional(),
@@ -357,7 +361,7 @@ export interface HostSpec {
   mac: string | null;
   /** null: use the daemon policy (policy.install_mode). */
   install_mode: 'once' | 'always' | null;
-  pxe: { efi_binary: 'snponly.efi' | 'ipxe.efi' | null; uefi_strategy: 'binl' | 'direct' | null };
+  pxe: { efi_binary: 'snponly.efi' | 'ipxe.efi' | null; uefi_strategy: 'binl' | 'direct' | null; boot_chain?: 'ipxe' | 'signed' | null };
   install: InstallSpec;
   /** The catalog entry for install.os/version from defaults.images; null for os: custom. */
   image: ImageEntry | null;
