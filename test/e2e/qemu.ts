@@ -12,6 +12,9 @@ export type Firmware = 'bios' | 'uefi';
 
 const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd';
 const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS.fd';
+/** Secure Boot build (needs SMM and a secure pflash) and the variable store with Microsoft's keys enrolled. */
+const OVMF_SB_CODE = '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd';
+const OVMF_SB_VARS = '/usr/share/OVMF/OVMF_VARS_4M.ms.fd';
 
 export interface VmOptions {
   firmware: Firmware;
@@ -25,6 +28,8 @@ export interface VmOptions {
    * or a path to a ROM file.
    */
   rom?: 'default' | 'none' | string;
+  /** UEFI only: OVMF's Secure Boot build with Microsoft keys enrolled (docs/secure-boot.md), enforcing. */
+  secureBoot?: boolean;
 }
 
 export interface BootOptions {
@@ -78,11 +83,12 @@ export function qemuArgs(vm: VmOptions, tap: string, serialFile: string, varsFil
     args.push('-machine', 'pc', '-device', 'sga');
   } else {
     if (!varsFile) throw new Error('UEFI boot needs a copy of OVMF_VARS');
+    if (vm.secureBoot) args.push('-global', 'driver=cfi.pflash01,property=secure,value=on');
     args.push(
       '-machine',
-      'q35',
+      vm.secureBoot ? 'q35,smm=on' : 'q35',
       '-drive',
-      `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+      `if=pflash,format=raw,unit=0,readonly=on,file=${vm.secureBoot ? OVMF_SB_CODE : OVMF_CODE}`,
       '-drive',
       `if=pflash,format=raw,unit=1,file=${varsFile}`,
     );
@@ -98,7 +104,7 @@ export async function bootVm(lab: Lab, vm: VmOptions, opts: BootOptions, name = 
   if (vm.firmware === 'uefi') {
     // A fresh NVRAM per boot: boot order and variables from an earlier boot must not leak into this one.
     varsFile = path.join(lab.artifacts, `${name}-OVMF_VARS.fd`);
-    fs.copyFileSync(OVMF_VARS, varsFile);
+    fs.copyFileSync(vm.secureBoot ? OVMF_SB_VARS : OVMF_VARS, varsFile);
   }
   const args = qemuArgs(vm, lab.guestTap, serialFile, varsFile);
   fs.writeFileSync(path.join(lab.artifacts, `${name}-cmdline.txt`), `qemu-system-x86_64 ${args.join(' ')}\n`);

@@ -1,0 +1,182 @@
+// Secure Boot on real firmware (issue 19, docs/secure-boot.md): OVMF's Secure Boot build with Microsoft's keys,
+// EDK2's own PXE (no NIC ROM), Debian's signed shim and GRUB served by `pxed serve`, Debian's signed kernel + the
+// busybox payload → phone-home. The same firmware on the iPXE chain must refuse the unsigned iPXE binary: no iPXE
+// HTTP request ever reaches pxed, which proves Secure Boot was enforced.
+// The LAN router hands next-server = pxed (dnsmasq --dhcp-boot=,,<pxed>): Debian's GRUB 2.06 takes its TFTP server
+// from the LAN ACK's siaddr, not from the proxy offer. Artifacts of a failing case stay in test/artifacts/<case>/.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { artifactsDir } from '../helpers/paths.js';
+import { Lab, LAN } from './lab.js';
+import { ensurePayload, type Payload } from './payload.js';
+import { readPcap, type Packet } from './pcap.js';
+import { Pxed, type EventView } from './pxed.js';
+import { bootVm, type BootOptions, type BootResult, type VmOptions } from './qemu.js';
+import { bootEvents, firstDiscoverSeconds, formatEvents, resultsTable, type CaseResult } from './timeline.js';
+
+const MAC_SIGNED = '52:54:00:77:00:20';
+const MAC_IPXE = '52:54:00:77:00:21';
+const CASE_TIMEOUT_MS = 150_000;
+const PHONE_HOME_PATH = /^http:\/\/10\.77\.0\.2:8080\/api\/v1\/boot\/[A-Za-z0-9_-]{16,}\/events$/;
+
+let payload: Payload;
+let runDir: string;
+const results: CaseResult[] = [];
+
+interface Ctx {
+  pxed: Pxed;
+  boot(vm: VmOptions, opts: BootOptions): Promise<{ result: BootResult; packets: Packet[] }>;
+  events(mac: string): EventView[];
+}
+
+async function runCase(name: string, body: (ctx: Ctx) => Promise<void>): Promise<void> {
+  const dir = path.join(artifactsDir, name);
+  fs.rmSync(dir, { recursive: true, force: true });
+  const db = path.join(runDir, `${name}.db`);
+  let lab: Lab | null = null;
+  let ok = false;
+  try {
+    lab = await Lab.create({ artifacts: dir, lanNextServer: LAN.server });
+    const theLab = lab;
+    const pxed = await Pxed.start(lab, payload, { db });
+    await body({
+      pxed,
+      async boot(vm, opts) {
+        const pcap = path.join(dir, 'boot.pcap');
+        const cap = await theLab.capture(pcap);
+        let result: BootResult;
+        try {
+          result = await bootVm(theLab, vm, opts, 'boot-qemu');
+        } finally {
+          await new Promise((r) => setTimeout(r, 300));
+          await theLab.stop(cap);
+        }
+        return { result, packets: readPcap(pcap) };
+      },
+      events: (mac) => pxed.show(mac)?.events ?? [],
+    });
+    ok = true;
+  } finally {
+    if (lab) await lab.destroy();
+    if (ok) fs.rmSync(dir, { recursive: true, force: true });
+    else if (fs.existsSync(db)) {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.copyFileSync(db, path.join(dir, 'pxed.db'));
+    }
+  }
+}
+
+/** First complete TFTP transfer of each Secure Boot stage. */
+function sbStage(events: EventView[], stage: string): EventView | undefined {
+  return events.find((e) => e.kind === 'tftp' && e.detail.secureBootStage === stage && e.detail.outcome === 'complete');
+}
+
+const seconds = (e: EventView | undefined, startedAt: number): number | undefined => (e ? (Date.parse(e.time) - startedAt) / 1000 : undefined);
+
+void describe('e2e: Secure Boot (OVMF + Microsoft keys) against pxed serve', { concurrency: 1 }, () => {
+  before(() => {
+    payload = ensurePayload();
+    runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pxed-e2e-sb-'));
+  });
+
+  after(() => {
+    fs.rmSync(runDir, { recursive: true, force: true });
+    if (results.length === 0) return;
+    const table = resultsTable(results);
+    process.stdout.write(`\nSecure Boot boots (seconds from QEMU start, TCG):\n${table}\n`);
+    fs.mkdirSync(artifactsDir, { recursive: true });
+    fs.writeFileSync(path.join(artifactsDir, 'e2e-secureboot-times.md'), `${table}\n`);
+  });
+
+  void it('SB1. signed chain: shim → GRUB → per-MAC grub.cfg → signed kernel over TFTP → phone-home', { timeout: CASE_TIMEOUT_MS }, async () => {
+    await runCase('sb1-signed-chain', async (ctx) => {
+      const { result, packets } = await ctx.boot({ firmware: 'uefi', secureBoot: true, mac: MAC_SIGNED, rom: 'none' }, { timeoutMs: 130_000 });
+      const shown = ctx.pxed.show(MAC_SIGNED);
+      assert.ok(shown);
+      const events = bootEvents(shown.events, result.startedAt);
+      assert.equal(result.outcome, 'phone-home', `no phone-home (${result.outcome}); serial:\n${result.serial.slice(-2500)}\ntimeline:\n${formatEvents(events)}`);
+      const url = /PXED-E2E-PHONE-HOME-OK url=(\S+)/.exec(result.serial)?.[1] ?? '';
+      assert.match(url, PHONE_HOME_PATH);
+      const offer = events.find((e) => e.kind === 'dhcp-offer');
+      assert.equal(offer?.detail.bootFile, 'shimx64.efi');
+      const shim = sbStage(events, 'shim');
+      const grub = sbStage(events, 'grub');
+      const cfg = events.find((e) => e.kind === 'grub-cfg');
+      const kernel = events.find((e) => e.kind === 'tftp' && e.detail.path === 'pxed/assets/vmlinuz' && e.detail.outcome === 'complete');
+      const initrd = events.find((e) => e.kind === 'tftp' && e.detail.path === 'pxed/assets/initrd.img' && e.detail.outcome === 'complete');
+      const phone = events.find((e) => e.kind === 'phone-home');
+      const order = [shim, grub, cfg, kernel, initrd, phone];
+      assert.ok(order.every((e) => e !== undefined), `missing stage; timeline:\n${formatEvents(events)}`);
+      const ids = order.map((e) => e!.id);
+      assert.deepEqual([...ids].sort((a, b) => a - b), ids, `stage order; timeline:\n${formatEvents(events)}`);
+      assert.equal(cfg?.detail.variant, 'install');
+      assert.equal(phone?.detail.bootId, cfg?.detail.bootId, 'phone-home belongs to the grub.cfg that minted the token');
+      assert.equal(shown.machine.state, 'installed');
+      // Nothing of the iPXE chain was used.
+      assert.equal(events.filter((e) => e.kind === 'ipxe-script').length, 0);
+      assert.match(result.serial, /GRUB/, 'GRUB ran');
+      // What shim and GRUB really asked for, in order (docs/secure-boot.md lists it).
+      const asked = events.filter((e) => e.kind === 'tftp').map((e) => `${String(e.detail.path)} ${String(e.detail.outcome)}`);
+      fs.mkdirSync(artifactsDir, { recursive: true });
+      fs.writeFileSync(path.join(artifactsDir, 'e2e-secureboot-tftp.txt'), `${asked.join('\n')}\n`);
+      results.push({
+        name: 'SB1 UEFI Secure Boot, signed chain',
+        path: 'offer → 4011 → TFTP shim → grubx64 → grub.cfg → TFTP kernel+initrd',
+        seconds: seconds(phone, result.startedAt) ?? null,
+        times: {
+          discover: firstDiscoverSeconds(packets, MAC_SIGNED, result.startedAt),
+          'dhcp-offer': seconds(offer, result.startedAt),
+          tftp: seconds(grub, result.startedAt),
+          'ipxe-script': seconds(cfg, result.startedAt),
+          kernel: seconds(kernel, result.startedAt),
+          initrd: seconds(initrd, result.startedAt),
+          'phone-home': seconds(phone, result.startedAt),
+        },
+        note: `tftp done = grubx64.efi (shim at ${seconds(shim, result.startedAt)?.toFixed(1)} s); script = per-MAC grub.cfg; kernel/initrd over TFTP`,
+      });
+    });
+  });
+
+  void it('SB2. iPXE chain on the same firmware: snponly.efi is refused, no iPXE HTTP request reaches pxed', { timeout: CASE_TIMEOUT_MS }, async () => {
+    await runCase('sb2-ipxe-refused', async (ctx) => {
+      let lastPoll = 0;
+      let servedAt = 0;
+      const { result, packets } = await ctx.boot(
+        { firmware: 'uefi', secureBoot: true, mac: MAC_IPXE, rom: 'none' },
+        {
+          timeoutMs: 120_000,
+          // Done 20 s after the unsigned binary was fully served (iPXE would have asked for /boot.ipxe by then), or
+          // as soon as the firmware says it refused the image.
+          until: (serial) => {
+            if (/Access Denied|Security Violation/i.test(serial)) return true;
+            if (Date.now() - lastPoll < 1000) return false;
+            lastPoll = Date.now();
+            if (servedAt === 0 && ctx.events(MAC_IPXE).some((e) => e.kind === 'tftp' && e.detail.path === 'snponly.efi' && e.detail.outcome === 'complete')) {
+              servedAt = Date.now();
+            }
+            return servedAt > 0 && Date.now() - servedAt > 20_000;
+          },
+        },
+      );
+      const events = bootEvents(ctx.events(MAC_IPXE), result.startedAt);
+      const served = events.find((e) => e.kind === 'tftp' && e.detail.path === 'snponly.efi' && e.detail.outcome === 'complete');
+      assert.ok(served, `snponly.efi was never served; timeline:\n${formatEvents(events)}\nserial:\n${result.serial.slice(-2000)}`);
+      assert.equal(events.filter((e) => e.kind === 'ipxe-script' || e.kind === 'asset').length, 0, `iPXE ran; timeline:\n${formatEvents(events)}`);
+      assert.equal(events.filter((e) => e.kind === 'dhcp-offer' && e.detail.ipxe === true).length, 0, 'no DHCP from iPXE');
+      const http = packets.filter((p) => p.tcp?.dstPort === 8080 || p.tcp?.srcPort === 8080);
+      assert.equal(http.length, 0, 'no HTTP traffic to pxed at all');
+      assert.equal(result.phoneHomeSeconds, null);
+      results.push({
+        name: 'SB2 UEFI Secure Boot, iPXE chain',
+        path: 'offer → 4011 → TFTP snponly → refused',
+        seconds: null,
+        times: { discover: firstDiscoverSeconds(packets, MAC_IPXE, result.startedAt), tftp: seconds(served, result.startedAt) },
+        note: /Access Denied|Security Violation/i.test(result.serial) ? 'firmware: "Access Denied" (signature refused)' : 'no iPXE request within 20 s of the transfer',
+      });
+    });
+  });
+});
