@@ -12,6 +12,9 @@ PACKAGES=(
   nginx-light wrk
   nix-bin shellcheck ansible python3-yaml
   isc-dhcp-relay
+  # Secure Boot chain (test/e2e/secureboot.test.ts): signed shim + GRUB; ARM64 UEFI firmware and QEMU.
+  shim-signed grub-efi-amd64-signed sbsigntool
+  qemu-system-arm qemu-efi-aarch64
 )
 
 missing=()

@@ -62,7 +62,8 @@ async function runCase(name: string, body: (ctx: Ctx) => Promise<void>): Promise
     ok = true;
   } finally {
     if (lab) await lab.destroy();
-    if (ok) fs.rmSync(dir, { recursive: true, force: true });
+    // PXED_E2E_KEEP=1 keeps a passing case's capture and logs too (how docs/secure-boot.md's request list was made).
+    if (ok && process.env.PXED_E2E_KEEP !== '1') fs.rmSync(dir, { recursive: true, force: true });
     else if (fs.existsSync(db)) {
       fs.mkdirSync(dir, { recursive: true });
       fs.copyFileSync(db, path.join(dir, 'pxed.db'));
