@@ -22,7 +22,7 @@ import type { HostSpec, Provisioning } from '../config/provisioning.js';
 import { normalizeMac } from '../config/net.js';
 import { WATCHED_STATES } from '../registry/lifecycle.js';
 import type { BootEvent, BootToken, InstallMode, Machine, MachineRegistry, MachineState } from '../registry/types.js';
-import { SHIM_FILE, resolveBootChain, secureBootStage, takesSignedChain, type BootChain } from './chain.js';
+import { resolveBootChain, shimFileFor, secureBootStage, takesSignedChain, type BootChain } from './chain.js';
 import { renderCustomInstall } from './custom.js';
 import { GRUB_ASSET_PREFIX } from './grub.js';
 import { IpMacMap } from './ipmap.js';
@@ -307,7 +307,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     if (client.firmware === 'bios') return { bootFile: 'undionly.kpxe', nextServer, strategy: 'direct' };
     if (takesSignedChain(client) && resolveBootChain(machine.overrides.bootChain, host?.pxe.boot_chain, this.settings.bootChain ?? 'ipxe') === 'signed') {
       const strategy = machine.overrides.uefiStrategy ?? host?.pxe.uefi_strategy ?? this.settings.uefiStrategy;
-      return { bootFile: SHIM_FILE, nextServer, strategy };
+      return { bootFile: shimFileFor(client), nextServer, strategy };
     }
     const dir = EFI_ARCH_DIR[client.firmware];
     if (dir === undefined) return null;

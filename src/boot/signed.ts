@@ -1,6 +1,6 @@
 // The TFTP side of the signed Secure Boot chain: the files shim and GRUB ask for, by the names they ask for.
-//   shimx64.efi                 → the signed shim from the signed roots (Debian: /usr/lib/shim/shimx64.efi.signed)
-//   grubx64.efi                 → the signed network GRUB (Debian: grubnetx64.efi.signed)
+//   shimx64.efi / shimaa64.efi  → the signed shim from the signed roots (Debian: /usr/lib/shim/shimx64.efi.signed)
+//   grubx64.efi / grubaa64.efi  → the signed network GRUB (Debian: grubnetx64.efi.signed, grubnetaa64.efi.signed)
 //   grub/grub.cfg               → the stub that chains to the per-MAC config (grub.ts renderGrubChain)
 //   grub/grub.cfg-01-<mac>      → the machine's config, rendered by the policy (install / local boot / refusal)
 //   pxed/assets/<path>          → a kernel or initrd from the asset roots (the same files HTTP serves at /assets/)
@@ -14,7 +14,7 @@ import { isPxedError } from '../errors.js';
 import type { HostSpec } from '../config/provisioning.js';
 import type { Machine, MachineRegistry } from '../registry/types.js';
 import { confine } from '../tftp/confine.js';
-import { GRUB_CFG, SIGNED_SOURCES, grubCfgMac } from './chain.js';
+import { GRUB_CFG, SIGNED_SOURCES, buildArchOf, grubCfgMac } from './chain.js';
 import { GRUB_ASSET_PREFIX, renderGrubChain, renderGrubInstall, renderGrubLocalBoot, renderGrubRefusal } from './grub.js';
 import type { InstallBoot } from './os-profile.js';
 import type { TftpOpenResult } from './types.js';
@@ -111,7 +111,7 @@ export function renderGrubConfig(
   if (script.variant === 'install' && host !== null && bootId !== null && token !== null) {
     let body: string;
     try {
-      const boot = policy.installBoot(host, mac, token, { arch: 'x86_64' });
+      const boot = policy.installBoot(host, mac, token, { arch: buildArchOf(machine.firmware) });
       body = renderGrubInstall({
         mac,
         hostname: host.install.network.hostname,

@@ -74,8 +74,11 @@ export const tftpSchema = z.strictObject({
   retries: z.number().int().min(0).max(100).default(5),
   /** In-memory cache of served files up to 16 MiB (boot loaders), in MiB; 0 turns it off. */
   cache_mb: z.number().int().min(0).max(4096).default(64),
-  /** Signed Secure Boot chain: roots holding the signed shim and GRUB (Debian's shim-signed, grub-efi-amd64-signed). */
-  signed_roots: z.array(nonEmptyPath).min(1).default(['/usr/lib/shim', '/usr/lib/grub/x86_64-efi-signed']),
+  /**
+   * Signed Secure Boot chain: roots holding the signed shim and GRUB (Debian's shim-signed, grub-efi-amd64-signed;
+   * grub-efi-arm64-signed for ARM64 clients).
+   */
+  signed_roots: z.array(nonEmptyPath).min(1).default(['/usr/lib/shim', '/usr/lib/grub/x86_64-efi-signed', '/usr/lib/grub/arm64-efi-signed']),
 });
 
 export const httpSchema = z.strictObject({

@@ -27,6 +27,7 @@ function dirs(): { signed: string; assets: string; cleanup(): void } {
   fs.mkdirSync(path.join(assets, 'lab'), { recursive: true });
   fs.writeFileSync(path.join(signed, 'shimx64.efi.signed'), 'SHIM');
   fs.writeFileSync(path.join(signed, 'grubnetx64.efi.signed'), 'GRUB');
+  fs.writeFileSync(path.join(signed, 'grubaa64.efi'), 'GRUB-AA64');
   fs.writeFileSync(path.join(assets, 'lab', 'vmlinuz'), 'KERNEL');
   fs.writeFileSync(path.join(base, 'secret'), 'SECRET');
   return { signed, assets, cleanup: () => fs.rmSync(base, { recursive: true, force: true }) };
@@ -47,13 +48,15 @@ function withSignedRig(fn: (r: Rig) => Promise<void>, bootChain: 'ipxe' | 'signe
 }
 
 void test(
-  'DHCP: signed chain gives UEFI x64 PXE the shim; BIOS, iPXE, HTTP boot and arm64 keep iPXE; overrides win',
+  'DHCP: signed chain gives UEFI x64/ARM64 PXE the shim; BIOS, iPXE, HTTP boot and IA32 keep iPXE; overrides win',
   withSignedRig(async (r) => {
     r.admin.create({ mac: MAC, host: 'sec1' });
     assert.equal((await r.policy.dhcpBoot(query(client('efi-x64'))))?.bootFile, 'shimx64.efi');
     assert.equal((await r.policy.dhcpBoot(query(client('bios'))))?.bootFile, 'undionly.kpxe');
     assert.equal((await r.policy.dhcpBoot(query(client('efi-x64', { isIpxe: true }))))?.bootFile, 'http://10.77.0.2:8080/boot.ipxe');
-    assert.equal((await r.policy.dhcpBoot(query(client('efi-arm64'))))?.bootFile, 'arm64/snponly.efi');
+    assert.equal((await r.policy.dhcpBoot(query(client('efi-arm64'))))?.bootFile, 'shimaa64.efi');
+    assert.equal((await r.policy.dhcpBoot(query(client('efi-ia32'))))?.bootFile, 'i386/snponly.efi');
+    assert.equal((await r.policy.dhcpBoot(query(client('efi-x64-http'))))?.bootFile, 'http://10.77.0.2:8080/assets/ipxe/snponly.efi');
     r.admin.update(MAC, { overrides: { bootChain: 'ipxe' } });
     assert.equal((await r.policy.dhcpBoot(query(client('efi-x64'))))?.bootFile, 'snponly.efi');
     assert.throws(
@@ -77,6 +80,8 @@ void test(
     const open = (n: string) => r.policy.tftpOpen(n, TFTP_CLIENT);
     assert.equal(await readAll((await open('shimx64.efi'))!.stream), 'SHIM');
     assert.equal(await readAll((await open('grubx64.efi'))!.stream), 'GRUB');
+    assert.equal(await readAll((await open('grubaa64.efi'))!.stream), 'GRUB-AA64', 'plain names for operator-filled roots');
+    assert.equal(await open('shimaa64.efi'), null, 'no ARM64 shim in these roots');
     const stub = (await open('grub/grub.cfg'))!;
     assert.match(await readAll(stub.stream), /configfile "\$\{prefix\}\/grub\.cfg-01-\$\{net_default_mac\}"/);
     assert.equal(await readAll((await open('pxed/assets/lab/vmlinuz'))!.stream), 'KERNEL');
