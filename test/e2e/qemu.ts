@@ -33,6 +33,8 @@ export interface VmOptions {
   rom?: 'default' | 'none' | string;
   /** UEFI only: OVMF's Secure Boot build with Microsoft keys enrolled (docs/secure-boot.md), enforcing. */
   secureBoot?: boolean;
+  /** UEFI only: OVMF fw_cfg knobs, e.g. {'opt/org.tianocore/IPv4PXESupport': 'n'} (QEMU -fw_cfg name=...,string=...). */
+  fwCfg?: Record<string, string>;
 }
 
 export interface BootOptions {
@@ -81,6 +83,7 @@ export function qemuArgs(vm: VmOptions, tap: string, serialFile: string, varsFil
     nicProps.join(','),
   ];
   if (vm.uuid) args.push('-uuid', vm.uuid);
+  for (const [name, value] of Object.entries(vm.fwCfg ?? {})) args.push('-fw_cfg', `name=${name},string=${value}`);
   if (vm.firmware === 'uefi-arm64') {
     if (!varsFile) throw new Error('UEFI boot needs a copy of AAVMF_VARS');
     // pflash units must be 64 MiB on virt: Debian's AAVMF images are padded to that size.

@@ -1,6 +1,6 @@
 // UEFI HTTP boot on real firmware (issue 19, docs/secure-boot.md "UEFI HTTP boot"): Debian's OVMF has an HTTP boot
-// option (`UEFI HTTPv4`) after PXEv4 and PXEv6. pxed runs with TFTP off, so the PXEv4 attempt fails after pxed's
-// offer; EDK2 then (after PXEv6 finds no DHCPv6 server) sends a DISCOVER with option 60 `HTTPClient:Arch:00016`,
+// option (`UEFI HTTPv4`), after PXEv4 and PXEv6 by default. OVMF's fw_cfg switches turn both PXE options off, so
+// the firmware's first network boot option is HTTPv4: it sends a DISCOVER with option 60 `HTTPClient:Arch:00016`,
 // pxed answers with the URL of snponly.efi, the firmware downloads it over HTTP and iPXE boots the payload to
 // phone-home. The capture shows the HTTPClient DISCOVER and pxed's offer; the timeline shows the HTTP fetch.
 
@@ -18,6 +18,8 @@ import { bootVm } from './qemu.js';
 import { bootEvents, firstDiscoverSeconds, formatEvents, resultsTable, type CaseResult } from './timeline.js';
 
 const MAC_HTTP = '52:54:00:77:00:40';
+/** OVMF's fw_cfg switches for its PXE boot options: both off, so HTTPv4 is the first network boot option. */
+const NO_PXE = { 'opt/org.tianocore/IPv4PXESupport': 'n', 'opt/org.tianocore/IPv6PXESupport': 'n' };
 
 let payload: Payload;
 let runDir: string;
@@ -38,7 +40,7 @@ void describe('e2e: UEFI HTTP boot (OVMF) against pxed serve', { concurrency: 1 
     fs.writeFileSync(path.join(artifactsDir, 'e2e-http-boot-times.md'), `${table}\n`);
   });
 
-  void it('H1. the firmware sends an HTTPClient DISCOVER, boots the EFI binary pxed names by URL, phones home', { timeout: 170_000 }, async () => {
+  void it('H1. PXE off in OVMF: the firmware sends an HTTPClient DISCOVER, boots the EFI binary pxed names by URL, phones home', { timeout: 170_000 }, async () => {
     const dir = path.join(artifactsDir, 'h1-uefi-http-boot');
     fs.rmSync(dir, { recursive: true, force: true });
     const db = path.join(runDir, 'h1.db');
@@ -46,12 +48,12 @@ void describe('e2e: UEFI HTTP boot (OVMF) against pxed serve', { concurrency: 1 
     let ok = false;
     try {
       lab = await Lab.create({ artifacts: dir });
-      const pxed = await Pxed.start(lab, payload, { db, tftp: false });
+      const pxed = await Pxed.start(lab, payload, { db });
       const pcap = path.join(dir, 'boot.pcap');
       const cap = await lab.capture(pcap);
       let result;
       try {
-        result = await bootVm(lab, { firmware: 'uefi', mac: MAC_HTTP, rom: 'none' }, { timeoutMs: 150_000 }, 'boot-qemu');
+        result = await bootVm(lab, { firmware: 'uefi', mac: MAC_HTTP, rom: 'none', fwCfg: NO_PXE }, { timeoutMs: 150_000 }, 'boot-qemu');
       } finally {
         await new Promise((r) => setTimeout(r, 300));
         await lab.stop(cap);
@@ -78,13 +80,15 @@ void describe('e2e: UEFI HTTP boot (OVMF) against pxed serve', { concurrency: 1 
       const s = (e: { time: string } | undefined): number | undefined => (e ? (Date.parse(e.time) - result.startedAt) / 1000 : undefined);
       results.push({
         name: 'H1 UEFI HTTP boot (OVMF)',
-        path: 'PXEv4 fails (no TFTP) → PXEv6 → HTTPClient offer → HTTP snponly → iPXE',
+        path: 'HTTPClient offer → HTTP snponly → iPXE → HTTP',
         seconds: s(phone) ?? null,
         times: {
           discover: firstDiscoverSeconds(packets, MAC_HTTP, result.startedAt),
           'dhcp-offer': s(offer),
           tftp: s(fetched),
           'ipxe-script': s(script),
+          kernel: s(events.find((e) => e.kind === 'asset' && e.detail.path === 'vmlinuz' && e.detail.status === 200)),
+          initrd: s(events.find((e) => e.kind === 'asset' && e.detail.path === 'initrd.img' && e.detail.status === 200)),
           'phone-home': s(phone),
         },
         note: `"tftp done" = snponly.efi fetched over HTTP (${fetched ? 'recorded' : 'not recorded as an asset event'}); offer = the HTTPClient offer`,
