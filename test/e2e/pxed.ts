@@ -18,8 +18,6 @@ export interface PxedOptions {
   unknownMacs?: 'ignore' | 'discover';
   /** tftp.signed_roots (the signed shim/GRUB of the Secure Boot chain); the daemon's default when absent. */
   signedRoots?: string[];
-  /** tftp.enabled (default as in the fixture: on). */
-  tftp?: boolean;
 }
 
 export interface MachineView {
@@ -52,7 +50,6 @@ export function writeConfig(lab: Lab, payload: Payload, opts: PxedOptions): stri
     install_config: path.join(FIXTURES, 'install_config.yaml'),
   };
   if (opts.signedRoots) cfg.tftp = { ...cfg.tftp, signed_roots: opts.signedRoots };
-  if (opts.tftp === false) cfg.tftp = { ...cfg.tftp, enabled: false };
   if (opts.unknownMacs) cfg.policy = { ...cfg.policy, unknown_macs: opts.unknownMacs };
   const file = path.join(lab.artifacts, 'pxed.yaml');
   fs.writeFileSync(file, stringify(cfg));
