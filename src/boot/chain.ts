@@ -6,7 +6,7 @@
 //          server, which chains to the per-MAC config the policy renders (src/boot/grub.ts).
 // Only native UEFI x64 and ARM64 PXE clients take the signed chain (Debian signs shim and GRUB for both; on ARM64
 // the names are shimaa64.efi / grubaa64.efi): BIOS has no Secure Boot (keeps iPXE), iPXE clients are already past
-// the firmware, and HTTP boot clients would need GRUB to fetch over HTTP, which GRUB 2.06 can do only on port 80
+// the firmware, and HTTP boot clients would need GRUB to fetch over HTTP, which Debian's signed GRUB cannot
 // (docs/secure-boot.md), so they keep iPXE too.
 
 import type { BootClient } from './types.js';

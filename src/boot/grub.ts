@@ -14,8 +14,9 @@
 //   - Debian's signed grubnetx64.efi (GRUB 2.06) reads `$prefix/grub.cfg` with prefix `(tftp,<siaddr>)/grub` and
 //     asks for no per-MAC names; the stub config we serve there chains to `grub.cfg-01-${net_default_mac}`
 //     (GRUB sets net_default_mac in colon form, lower case).
-//   - GRUB 2.06's http module always connects to port 80 (no port in the device name before 2.12), so the kernel
-//     and initrds come over TFTP from the same server, under `pxed/assets/` (asset roots, src/boot/signed.ts).
+//   - Debian's signed network GRUB has no http module (measured: `linux (http,<server>)/…` → "disk `http,<server>'
+//     not found"; upstream 2.06 could not take a port either), so the kernel and initrds come over TFTP from the
+//     same server, under `pxed/assets/` (asset roots, src/boot/signed.ts).
 //   - Under Secure Boot GRUB's `linux` verifies the kernel through the shim protocol; a refused signature prints
 //     "bad shim signature" and the config goes on to our failure message.
 
@@ -92,7 +93,7 @@ export interface GrubInstallInput {
   args: readonly string[];
 }
 
-/** An asset reference as the TFTP path GRUB loads it from; absolute URLs cannot be loaded by GRUB 2.06 (port 80 only). */
+/** An asset reference as the TFTP path GRUB loads it from; absolute URLs cannot be loaded (no http in Debian's GRUB). */
 export function grubAssetPath(ref: string, field: string): string {
   if (/^[a-z][a-z0-9+.-]*:/i.test(ref)) {
     throw new PxedError('BOOT_SCRIPT_INVALID', `${field} ${describe(ref)} is a URL; the signed chain loads assets by path over TFTP`, {
