@@ -1,124 +1,23 @@
 // The boot-policy seam. DHCP, TFTP and HTTP ask these questions and nothing else; they never read SQLite or config.
-// `null` always means "stay silent for this client" (pixiecore's BootSpec()==nil).
+// `null` always means "stay silent for this client" (pixiecore's BootSpec()==nil). Each protocol owns its port
+// (src/dhcp/ports.ts, src/tftp/ports.ts, src/http/types.ts) and the client vocabulary lives in src/model/client.ts;
+// BootPolicy satisfies the ports structurally. This file only re-exports them for the policy's own files.
 
-import type { Readable } from 'node:stream';
-
-/** What the firmware is, derived once from options 60/77/93/175 by dhcp/classify.ts. */
-export type Firmware =
-  | 'bios'
-  | 'efi-ia32'
-  | 'efi-x64'
-  | 'efi-arm32'
-  | 'efi-arm64'
-  | 'efi-riscv64'
-  | 'efi-ia32-http'
-  | 'efi-x64-http'
-  | 'efi-arm32-http'
-  | 'efi-arm64-http'
-  | 'efi-riscv64-http'
-  | 'unsupported';
-
-export interface BootClient {
-  /** Lower-case colon form, e.g. 52:54:00:77:00:10. */
-  mac: string;
-  /** First known option-93 value (RFC 4578 §2.1, errata 4624: 9 is treated as 7). */
-  arch: number;
-  firmware: Firmware;
-  /** iPXE (option 77 "iPXE" in either encoding, or option 175 present). */
-  isIpxe: boolean;
-  /** Our own iPXE build (user-class set by our embedded script); implies isIpxe. */
-  isOurIpxe: boolean;
-  /** Option 60 starts with HTTPClient (UEFI HTTP boot). */
-  isHttpClient: boolean;
-  /** Option 97 as a lower-case RFC 4122 string, or null when absent/zero/malformed. */
-  uuid: string | null;
-  /** Option 60 as sent. */
-  vendorClass: string | null;
-  /** Option 77 entries (RFC 3004 list or iPXE's plain string). */
-  userClasses: string[];
-}
-
-/**
- * UEFI PXE anchor strategies on :67.
- * - 'binl': no option 43 in the :67 proxy OFFER; EDK2 follows with a REQUEST to :4011 which we ACK with the boot file
- *   (dnsmasq and pixiecore do this; works around pre-2017 EDK2 dropping offers with 43, protocol.md Q1).
- * - 'direct': 43 = {6: 8} ("boot file present, no discovery") plus siaddr/file in the :67 OFFER (smee style, Q24).
- * BIOS PXE ROMs always get 'direct'.
- */
-export type UefiStrategy = 'binl' | 'direct';
-
-/**
- * 'proxy-ack' is a :67 REQUEST naming us in option 54 (ROMs that REQUEST from the proxy they selected, or a Boot
- * Server Discovery broadcast); 'proxy-ack-4011' the same on the boot-server port.
- */
-export type DhcpStage = 'proxy-offer' | 'proxy-ack' | 'proxy-ack-4011' | 'dhcp-offer' | 'dhcp-ack';
-
-export interface DhcpBootQuery {
-  client: BootClient;
-  stage: DhcpStage;
-  xid: number;
-  /** Our address on the provisioning interface (option 54, siaddr). */
-  serverAddress: string;
-  /** giaddr when relayed, else null. */
-  relayAddress: string | null;
-  /** ciaddr when the client already has an address (4011 REQUEST), else null. */
-  clientAddress: string | null;
-}
-
-export interface DhcpBootAnswer {
-  /** Goes into `file` and option 67: a TFTP path (e.g. "undionly.kpxe") or an absolute http:// URL. */
-  bootFile: string;
-  /** siaddr: the TFTP / 4011 server. */
-  nextServer: string;
-  /** How the :67 OFFER anchors the boot (see UefiStrategy). Ignored for BIOS and HTTP clients. */
-  strategy: UefiStrategy;
-}
-
-/** An address the DHCP side saw a MAC use or ask for (4011 ciaddr, option 50 in a LAN REQUEST, a lease). */
-export interface AddressObservation {
-  mac: string;
-  ip: string;
-  source: 'request-opt50' | 'ciaddr' | 'lease';
-}
-
-export interface TftpClientRef {
-  address: string;
-  port: number;
-}
-
-export interface TftpOpenResult {
-  stream: Readable;
-  size: number;
-}
-
-/** One TFTP transfer's outcome, reported by the TFTP server when it ends. */
-export interface TftpTransferReport {
-  client: TftpClientRef;
-  path: string;
-  options: Record<string, string>;
-  bytes: number;
-  durationMs: number;
-  /** 'complete', 'size-probe' (tsize asked, then ERROR 8: EDK2's normal probe), or why it ended: 'client-error', 'timeout', 'not-found', 'aborted', ... */
-  outcome: string;
-  detail?: string;
-}
-
-export interface DhcpBootPolicy {
-  /**
-   * What this client boots, or null to stay silent. Records the offer/ack event on the machine's timeline.
-   * Synchronous (no promise and no microtask per packet); errors are thrown.
-   */
-  dhcpBoot(query: DhcpBootQuery): DhcpBootAnswer | null;
-  /** Learned IP <-> MAC pairs, so TFTP and HTTP requests by IP can be put on the right timeline. */
-  dhcpObserved(obs: AddressObservation): void;
-}
-
-export interface TftpBootPolicy {
-  /** A dynamic (generated) file for this client, or null to fall back to the static roots. */
-  tftpOpen(path: string, client: TftpClientRef): Promise<TftpOpenResult | null>;
-  /** Records the transfer on the timeline of the MAC that last used client.address (or logs it if unknown). */
-  tftpTransferred(report: TftpTransferReport): void;
-}
+export type { BootClient, Firmware } from '../model/client.js';
+export type {
+  AddressObservation,
+  DhcpBootAnswer,
+  DhcpBootPort as DhcpBootPolicy,
+  DhcpBootQuery,
+  DhcpStage,
+  UefiStrategy,
+} from '../dhcp/ports.js';
+export type {
+  TftpClientRef,
+  TftpOpenResult,
+  TftpPolicyPort as TftpBootPolicy,
+  TftpTransferReport,
+} from '../tftp/ports.js';
 
 // ---- HTTP-facing part: the port src/http owns (src/http/types.ts); re-exported for the policy's files.
 export type { HttpBootPolicy, HttpDocument, IpxeScriptRequest, PhoneHomeRequest, TokenArtifactRequest } from '../http/types.js';

@@ -1,23 +1,12 @@
 // The `post` stage of `pxed provision`: the orchestrator's PostInstallRunner port (src/orchestrator/types.ts)
-// implemented on runPostInstall. The request/result shapes are restated here structurally so this module builds on
-// its own; the orchestrator passes an instance wherever it expects a PostInstallRunner.
-import type { HostSpec, Provisioning } from '../../config/provisioning.js';
+// implemented on runPostInstall; the orchestrator passes an instance wherever it expects a PostInstallRunner.
+import type { PostInstallRequest } from '../types.js';
 import { sshConnection } from './wiring.js';
 import { runPostInstall, type PostInstallOptions } from './stage.js';
 import type { HostStats } from './runner.js';
 
-export interface PostInstallPortRequest {
-  host: HostSpec;
-  prov: Readonly<Provisioning>;
-  ip: string;
-  /** build/<host>/ansible */
-  dir: string;
-  /** build/<host>/logs/post.log */
-  logFile: string;
-  env: Readonly<Record<string, string | undefined>>;
-  signal: AbortSignal;
-  progress?: (text: string) => void;
-}
+/** The orchestrator's request (src/orchestrator/types.ts), under the name this module has used. */
+export type PostInstallPortRequest = PostInstallRequest;
 
 export interface PostInstallPortResult {
   ok: boolean;
