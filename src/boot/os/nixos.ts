@@ -1,6 +1,6 @@
 // NixOS network install: the iPXE install boot (kernel + initrd of a NixOS netboot image, `init=` taken from that
 // image's own netboot.ipxe) and the documents under /nixos/<token>/: install.sh, configuration.nix, host.json.
-// Facts: shared/docs/os-install.md §D. Per-host values travel as JSON (host.json) read by a static
+// Facts: docs/os-install.md §4. Per-host values travel as JSON (host.json) read by a static
 // configuration.nix with builtins.fromJSON; install.sh is a static body (templates/nixos/install.sh) after a header
 // of variables quoted by shQuote. No user string is spliced into Nix source or unquoted into shell.
 
