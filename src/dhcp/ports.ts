@@ -2,6 +2,7 @@
 // structurally; app.ts wires them. Nothing in src/dhcp imports src/boot, src/registry or src/config.
 
 import type { BootClient } from '../model/client.js';
+import type { Lease } from '../model/lease.js';
 
 /**
  * UEFI PXE anchor strategies on :67 (docs/protocol.md §3).
@@ -60,15 +61,7 @@ export interface DhcpBootPort {
   dhcpObserved(obs: AddressObservation): void;
 }
 
-/** One address lease of full DHCP mode. Times are ISO-8601 strings. */
-export interface Lease {
-  ip: string;
-  mac: string;
-  hostname: string | null;
-  state: 'offered' | 'bound' | 'released' | 'declined';
-  expiresAt: string;
-  updatedAt: string;
-}
+export type { Lease };
 
 /** Where full DHCP mode keeps its leases (SQLite in the daemon, a Map in tests). Synchronous. */
 export interface LeaseStore {

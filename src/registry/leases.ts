@@ -1,12 +1,10 @@
 // The leases table: the DHCP server's address leases, one row per IP.
 
+import { LEASE_STATES, type Lease } from '../model/lease.js';
 import { parseMacOrThrow } from '../net/mac.js';
 import { invalid } from './checks.js';
 import { rowToLease, type LeaseRow } from './rows.js';
 import type { SqliteStore } from './store.js';
-import type { Lease } from './types.js';
-
-const LEASE_STATES: readonly Lease['state'][] = ['offered', 'bound', 'released', 'declined'];
 
 export function leaseGet(s: SqliteStore, ip: string): Lease | null {
   return s.read('leaseGet', () => {
@@ -30,7 +28,7 @@ export function leaseList(s: SqliteStore): Lease[] {
 
 export function leaseUpsert(s: SqliteStore, lease: Lease): void {
   const mac = parseMacOrThrow(lease.mac);
-  if (!LEASE_STATES.includes(lease.state)) throw invalid(`lease state must be one of ${LEASE_STATES.join(', ')}`);
+  if (!(LEASE_STATES as readonly string[]).includes(lease.state)) throw invalid(`lease state must be one of ${LEASE_STATES.join(', ')}`);
   s.write('leaseUpsert', null, () => {
     s.stmt(
       `INSERT INTO leases (ip, mac, hostname, state, expires_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
