@@ -2,9 +2,7 @@
 // REGISTRY_NOT_FOUND for an unknown MAC, REGISTRY_IO for whatever SQLite itself fails with.
 
 import { PxedError } from '../errors.js';
-import type { InstallMode } from '../model/machine.js';
-
-const INSTALL_MODES: readonly InstallMode[] = ['once', 'always'];
+import { INSTALL_MODES, type InstallMode } from '../model/machine.js';
 
 export function invalid(message: string, details?: Record<string, unknown>): PxedError {
   return new PxedError('REGISTRY_INVALID', message, details);
