@@ -99,7 +99,14 @@ async function fetchOne(spec: AssetSpec, all: ReadonlyMap<string, AssetSpec>, su
   const source = spec.source;
   if (source.kind === 'none') {
     const st = await locate(spec.path, [opts.root], spec.sha256);
-    if (st.state === 'present') return result('present', st.verified, null, st.verified ? 'present, verified' : 'present (placed by hand), not verified');
+    if (st.state === 'present') {
+      if (st.verified) return result('present', true, null, 'present, verified');
+      if (spec.sha256 === null) return result('present', false, null, 'present (placed by hand), not verified: no sha256 for it in the catalog');
+      const hex = await sha256File(st.file);
+      if (hex !== spec.sha256) throw new PxedError('ASSET_CHECKSUM', `${spec.name}: ${st.file} has SHA-256 ${hex}, not the catalog's ${spec.sha256}`, { name: spec.name });
+      await writeRecord(st.file, hex);
+      return result('present', true, hex, 'present, verified now');
+    }
     throw new PxedError('ASSET_INVALID', `${spec.name}: the catalog names no source for ${spec.path}; copy the file to ${file} or add source.${spec.role === 'netboot.ipxe' ? 'netboot_ipxe' : spec.role}`, { name: spec.name });
   }
   const sourceUrl = source.kind === 'url' ? source.url : null;

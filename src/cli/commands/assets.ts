@@ -108,14 +108,11 @@ async function fetch(names: string[], values: ReturnType<typeof parse>['values']
     else if (e.type === 'start') io.stderr(`${e.name}: from ${escapeText(e.from)}${e.resumeAt > 0 ? ` (resuming at byte ${e.resumeAt})` : ''}\n`);
     else io.stderr(`${e.name}: ${escapeText(e.message)}\n`);
   };
-  const abort = new AbortController();
-  const stop = (): void => abort.abort();
-  process.once('SIGINT', stop);
+  // No signal handler: an interrupted run (Ctrl-C) leaves its .part, which the next run resumes.
   let results;
   try {
-    results = await fetchAssets(picked, specs, { root, onEvent: (e) => onEvent(e), signal: abort.signal });
+    results = await fetchAssets(picked, specs, { root, onEvent });
   } finally {
-    process.off('SIGINT', stop);
     progress.end();
   }
   if (values.json) io.stdout(JSON.stringify({ root, results }, null, 2) + '\n');
