@@ -24,6 +24,7 @@ import type { Logger } from '../log.js';
 import type { Provisioning } from '../config/provisioning.js';
 import { systemClock, type Clock } from '../model/clock.js';
 import { BootEvents, type ScriptDetail } from '../model/events.js';
+import { isIpv4 } from '../net/ipv4.js';
 import { parseMac } from '../net/mac.js';
 import type { MachineRegistry } from '../registry/types.js';
 import { tokenArtifact } from './artifacts.js';
@@ -188,6 +189,9 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       if (log.enabled('debug')) log.debug('iPXE script for an unknown machine', { mac, client: req.clientAddress });
       return { contentType: IPXE_CONTENT_TYPE, body: renderUnknown(mac) };
     }
+    // The machine's IP in every DHCP mode (proxy mode has no lease to read it from): the address that fetched its
+    // script over TCP. DHCP option 50 stays a hint (attribution.ts).
+    if (machine.ip !== req.clientAddress && isIpv4(req.clientAddress)) registry.machineUpdate(mac, { ip: req.clientAddress });
     const script = this.renderer.renderScript(machine, req.query, false);
     const { bootId, token } = script;
     if (script.variant === 'install' && bootId !== null && token !== null) {
