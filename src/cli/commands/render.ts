@@ -3,7 +3,6 @@
 // when one is configured (machines added with the CLI, the API or the admin page). Same renderers and validation as
 // the daemon.
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { findDaemonConfig } from '../../appliance/paths.js';
 import { loadDaemonConfig, loadProvisioning } from '../../config/load.js';
 import type { DaemonConfig } from '../../config/daemon.js';
@@ -12,7 +11,6 @@ import { isIpv4 } from '../../net/ipv4.js';
 import type { HostSpec } from '../../config/provisioning.js';
 import { isPxedError } from '../../errors.js';
 import { openRegistry } from '../../registry/sqlite.js';
-import { silentLogger } from '../../log.js';
 import { PREVIEW_TOKEN } from '../../boot/os-profile.js';
 import { PREVIEW_ARTIFACT_NAMES, isPreviewArtifact, type ScriptRenderer } from '../../boot/render.js';
 import { missingAssetWarnings } from '../../assets/bootable.js';
