@@ -34,7 +34,8 @@ import { IPXE_CONTENT_TYPE, ScriptRenderer, type RenderedScript } from './render
 import { recordAssetServed, recordTftpTransfer } from './reports.js';
 import { RepeatGate } from './repeats.js';
 import { renderBootstrap, renderUnknown } from './scripts.js';
-import type { BootSettings, PolicyContext } from './settings.js';
+import { hostOf, type BootSettings, type PolicyContext } from './settings.js';
+import { SignedFiles, renderGrubConfig, type GrubConfigDeps } from './signed.js';
 import { BootTokens } from './tokens.js';
 import type {
   AddressObservation,
@@ -80,6 +81,9 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   private readonly tokens: BootTokens;
   private readonly scriptRepeats = new RepeatGate();
   private bootstrapCache: HttpDocument | null = null;
+  /** The signed Secure Boot chain's TFTP files (signed.ts); null when settings.signed is absent. */
+  private readonly signedFiles: SignedFiles | null;
+  private readonly grubDeps: GrubConfigDeps;
   /** Rendering (scripts, artifacts, previews) for this policy's settings and OS profiles. */
   readonly renderer: ScriptRenderer;
   readonly serverUrl: string;
@@ -97,6 +101,11 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     this.attribution = new Attribution(this.ctx);
     this.tokens = new BootTokens(this.ctx);
     this.renderer = new ScriptRenderer(this.ctx, deps.osProfiles);
+    const signed = deps.settings.signed;
+    this.signedFiles = signed
+      ? new SignedFiles({ signedRoots: signed.roots, assetRoots: signed.assetRoots, loaderDir: (address) => this.signedLoaderDir(address) })
+      : null;
+    this.grubDeps = { ctx: this.ctx, renderer: this.renderer, tokens: this.tokens, attribution: this.attribution };
   }
 
   // ---- DHCP
@@ -118,11 +127,20 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   // ---- TFTP
 
   /**
-   * No generated TFTP files: everything comes from the static roots (undionly.kpxe, snponly.efi, ...).
-   * `autoexec.ipxe` is the TFTP server's business.
+   * Generated TFTP files are the signed chain's (signed.ts: shim, GRUB, grub.cfg, kernels for GRUB); everything
+   * else comes from the static roots (undionly.kpxe, snponly.efi, ...). `autoexec.ipxe` is the TFTP server's
+   * business.
    */
-  async tftpOpen(_path: string, _client: TftpClientRef): Promise<TftpOpenResult | null> {
-    return Promise.resolve(null);
+  async tftpOpen(path: string, client: TftpClientRef): Promise<TftpOpenResult | null> {
+    if (this.signedFiles === null || !SignedFiles.handles(path)) return null;
+    return this.signedFiles.open(path, client.address, (mac, address) => renderGrubConfig(this.grubDeps, mac, address));
+  }
+
+  /** The host's own signed shim/GRUB directory (pxe.signed_loaders) for the machine that last used `address`. */
+  private signedLoaderDir(address: string): string | null {
+    const mac = this.attribution.macForIp(address);
+    const machine = mac === null ? null : this.ctx.registry.machineGet(mac);
+    return machine === null ? null : (hostOf(this.ctx, machine)?.pxe.signed_loaders ?? null);
   }
 
   tftpTransferred(report: TftpTransferReport): void {

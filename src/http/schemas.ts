@@ -27,6 +27,7 @@ export const Overrides = z
   .object({
     efiBinary: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a file name').optional(),
     uefiStrategy: z.enum(['binl', 'direct']).optional(),
+    bootChain: z.enum(['ipxe', 'signed']).optional(),
   })
   .strict();
 

@@ -24,6 +24,8 @@ export interface MachineOverrides {
   efiBinary?: string;
   /** UEFI :67 anchor strategy for this machine (see boot/types.ts UefiStrategy). */
   uefiStrategy?: 'binl' | 'direct';
+  /** Boot chain for this machine (src/boot/chain.ts): 'ipxe' or 'signed' (Secure Boot shim → GRUB). */
+  bootChain?: 'ipxe' | 'signed';
 }
 
 /** A machine as the registry holds it. Read-only: machineGet hands out its cached (frozen) objects. */
