@@ -19,6 +19,7 @@ import type { EventView } from './pxed.js';
 import { bootEvents, firstDiscoverSeconds, formatEvents, resultsTable, type CaseResult } from './timeline.js';
 
 const MAC_SIGNED = '52:54:00:77:00:20';
+const MAC_IPXE = '52:54:00:77:00:21';
 const CASE_TIMEOUT_MS = 300_000;
 const PHONE_HOME_PATH = /^http:\/\/10\.77\.0\.2:8080\/api\/v1\/boot\/[A-Za-z0-9_-]{16,}\/events$/;
 
@@ -96,6 +97,45 @@ void describe('e2e: Secure Boot (OVMF + Microsoft keys) against pxed serve', { c
           'phone-home': seconds(phone, result.startedAt),
         },
         note: `tftp done = grubx64.efi (shim at ${seconds(shim, result.startedAt)?.toFixed(1)} s); script = per-MAC grub.cfg; kernel/initrd over TFTP`,
+      });
+    });
+  });
+
+  void it('SB2. iPXE chain on the same firmware: snponly.efi is refused, no iPXE HTTP request reaches pxed', { timeout: CASE_TIMEOUT_MS }, async () => {
+    await runCase('sb2-ipxe-refused', opts(), async (ctx) => {
+      let lastPoll = 0;
+      let servedAt = 0;
+      const { result, packets } = await ctx.boot(
+        { firmware: 'uefi', secureBoot: true, mac: MAC_IPXE, rom: 'none' },
+        {
+          timeoutMs: 200_000,
+          // Done 20 s after the unsigned binary was fully served (iPXE would have asked for /boot.ipxe by then), or
+          // as soon as the firmware says it refused the image.
+          until: (serial) => {
+            if (/Access Denied|Security Violation/i.test(serial)) return true;
+            if (Date.now() - lastPoll < 1000) return false;
+            lastPoll = Date.now();
+            if (servedAt === 0 && ctx.events(MAC_IPXE).some((e) => e.kind === 'tftp' && e.detail.path === 'snponly.efi' && e.detail.outcome === 'complete')) {
+              servedAt = Date.now();
+            }
+            return servedAt > 0 && Date.now() - servedAt > 20_000;
+          },
+        },
+      );
+      const events = bootEvents(ctx.events(MAC_IPXE), result.startedAt);
+      const served = events.find((e) => e.kind === 'tftp' && e.detail.path === 'snponly.efi' && e.detail.outcome === 'complete');
+      assert.ok(served, `snponly.efi was never served; timeline:\n${formatEvents(events)}\nserial:\n${result.serial.slice(-2000)}`);
+      assert.equal(events.filter((e) => e.kind === 'ipxe-script' || e.kind === 'asset').length, 0, `iPXE ran; timeline:\n${formatEvents(events)}`);
+      assert.equal(events.filter((e) => e.kind === 'dhcp-offer' && e.detail.ipxe === true).length, 0, 'no DHCP from iPXE');
+      const http = packets.filter((p) => p.tcp?.dstPort === 8080 || p.tcp?.srcPort === 8080);
+      assert.equal(http.length, 0, 'no HTTP traffic to pxed at all');
+      assert.equal(result.phoneHomeSeconds, null);
+      results.push({
+        name: 'SB2 UEFI Secure Boot, iPXE chain',
+        path: 'offer → 4011 → TFTP snponly → refused',
+        seconds: null,
+        times: { discover: firstDiscoverSeconds(packets, MAC_IPXE, result.startedAt), tftp: seconds(served, result.startedAt) },
+        note: /Access Denied|Security Violation/i.test(result.serial) ? 'firmware: "Access Denied" (signature refused)' : 'no iPXE request within 20 s of the transfer',
       });
     });
   });
