@@ -6,6 +6,7 @@
 // from the LAN ACK's siaddr, not from the proxy offer. Artifacts of a failing case stay in test/artifacts/<case>/.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +21,7 @@ import { bootEvents, firstDiscoverSeconds, formatEvents, resultsTable, type Case
 
 const MAC_SIGNED = '52:54:00:77:00:20';
 const MAC_IPXE = '52:54:00:77:00:21';
+const MAC_UNSIGNED = '52:54:00:77:00:22';
 const CASE_TIMEOUT_MS = 300_000;
 const PHONE_HOME_PATH = /^http:\/\/10\.77\.0\.2:8080\/api\/v1\/boot\/[A-Za-z0-9_-]{16,}\/events$/;
 
@@ -136,6 +138,45 @@ void describe('e2e: Secure Boot (OVMF + Microsoft keys) against pxed serve', { c
         seconds: null,
         times: { discover: firstDiscoverSeconds(packets, MAC_IPXE, result.startedAt), tftp: seconds(served, result.startedAt) },
         note: /Access Denied|Security Violation/i.test(result.serial) ? 'firmware: "Access Denied" (signature refused)' : 'no iPXE request within 20 s of the transfer',
+      });
+    });
+  });
+
+  void it('SB4. signed chain with an unsigned kernel: GRUB refuses it, the timeline says "stopped after GRUB fetched the kernel"', { timeout: CASE_TIMEOUT_MS }, async () => {
+    // The payload's kernel with its Authenticode signature removed (sbattach from sbsigntool).
+    const assets = path.join(runDir, 'unsigned-assets');
+    fs.mkdirSync(path.join(assets, 'unsigned'), { recursive: true });
+    const unsigned = path.join(assets, 'unsigned', 'vmlinuz');
+    fs.copyFileSync(payload.kernel, unsigned);
+    execFileSync('sbattach', ['--remove', unsigned], { stdio: 'pipe' });
+    await runCase('sb4-unsigned-kernel', opts({ pxed: { assetRoots: [assets] } }), async (ctx) => {
+      const { result, packets } = await ctx.boot(
+        { firmware: 'uefi', secureBoot: true, mac: MAC_UNSIGNED, rom: 'none' },
+        { timeoutMs: 200_000, until: (serial) => /pxed: loading or starting the kernel failed/.test(serial) },
+      );
+      const events = bootEvents(ctx.events(MAC_UNSIGNED), result.startedAt);
+      const why = `timeline:\n${formatEvents(events)}\nserial:\n${result.serial.slice(-2000)}`;
+      const kernel = events.find((e) => e.kind === 'tftp' && e.detail.path === 'pxed/assets/unsigned/vmlinuz' && e.detail.outcome === 'complete');
+      assert.ok(kernel, why);
+      assert.match(result.serial, /bad shim signature|verification failed|Security Violation/i, why);
+      assert.equal(events.filter((e) => e.kind === 'phone-home').length, 0);
+      assert.equal(result.phoneHomeSeconds, null);
+      const progress = secureBootProgress(events);
+      assert.equal(progress?.sentence, 'stopped after GRUB fetched the kernel', why);
+      const refused = /bad shim signature|verification failed|Security Violation/i.exec(result.serial)?.[0];
+      results.push({
+        name: 'SB4 UEFI Secure Boot, unsigned kernel',
+        path: 'offer → 4011 → TFTP shim → grubx64 → grub.cfg → TFTP kernel → refused',
+        seconds: null,
+        times: {
+          discover: firstDiscoverSeconds(packets, MAC_UNSIGNED, result.startedAt),
+          'dhcp-offer': seconds(events.find((e) => e.kind === 'dhcp-offer'), result.startedAt),
+          'proxy-ack-4011': seconds(events.find((e) => e.kind === 'dhcp-ack' && e.detail.stage === 'proxy-ack-4011'), result.startedAt),
+          tftp: seconds(sbStage(events, 'grub'), result.startedAt),
+          'ipxe-script': seconds(events.find((e) => e.kind === 'grub-cfg'), result.startedAt),
+          kernel: seconds(kernel, result.startedAt),
+        },
+        note: `GRUB printed "${refused ?? '?'}"; timeline: ${progress?.sentence ?? '?'}`,
       });
     });
   });
