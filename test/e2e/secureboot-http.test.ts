@@ -20,6 +20,7 @@ import { ensurePayload, type Payload } from './payload.js';
 import { bootEvents, firstDiscoverSeconds, formatEvents, resultsTable, type CaseResult } from './timeline.js';
 
 const MAC_HTTP = '52:54:00:77:00:40';
+const MAC_IPXE_EFI = '52:54:00:77:00:41';
 /** OVMF's fw_cfg switches for its PXE boot options: both off, so HTTPv4 is the first network boot option. */
 const NO_PXE = { 'opt/org.tianocore/IPv4PXESupport': 'n', 'opt/org.tianocore/IPv6PXESupport': 'n' };
 const IPXE_EFI_LINK = '/usr/lib/ipxe/ipxe.efi';
@@ -88,6 +89,42 @@ void describe('e2e: UEFI HTTP boot and ipxe.efi (OVMF) against pxed serve', { co
           'phone-home': s(phone, result.startedAt),
         },
         note: '"tftp done" = ipxe.efi fetched over HTTP; offer = the HTTPClient offer',
+      });
+    });
+  });
+
+  void it('E1. UEFI PXE with efi_binary ipxe.efi: Debian’s symlink into /boot over TFTP, iPXE’s own driver, phone-home', { timeout: 300_000 }, async () => {
+    await runCase('e1-ipxe-efi', opts(), async (ctx) => {
+      const { result, packets } = await ctx.boot({ firmware: 'uefi', mac: MAC_IPXE_EFI, rom: 'none' }, { timeoutMs: 260_000 });
+      const shown = ctx.pxed.show(MAC_IPXE_EFI);
+      assert.ok(shown);
+      const events = bootEvents(shown.events, result.startedAt);
+      const why = `timeline:\n${formatEvents(events)}\nserial:\n${result.serial.slice(-2500)}`;
+      assert.equal(result.outcome, 'phone-home', why);
+      const offer = events.find((e) => e.kind === 'dhcp-offer' && e.detail.bootFile === 'ipxe.efi');
+      assert.ok(offer, why);
+      const served = events.find((e) => e.kind === 'tftp' && e.detail.path === 'ipxe.efi' && e.detail.outcome === 'complete');
+      assert.ok(served, why);
+      assert.equal(served.detail.bytes, fs.statSync(IPXE_EFI_LINK).size);
+      const script = events.find((e) => e.kind === 'ipxe-script');
+      const phone = events.find((e) => e.kind === 'phone-home');
+      assert.ok(script && phone, why);
+      assert.equal(shown.machine.state, 'installed');
+      results.push({
+        name: 'E1 UEFI PXE, ipxe.efi',
+        path: 'offer → 4011 → TFTP ipxe.efi (→ /boot) → HTTP',
+        seconds: s(phone, result.startedAt) ?? null,
+        times: {
+          discover: firstDiscoverSeconds(packets, MAC_IPXE_EFI, result.startedAt),
+          'dhcp-offer': s(offer, result.startedAt),
+          'proxy-ack-4011': s(events.find((e) => e.kind === 'dhcp-ack' && e.detail.stage === 'proxy-ack-4011'), result.startedAt),
+          tftp: s(served, result.startedAt),
+          'ipxe-script': s(script, result.startedAt),
+          kernel: s(events.find((e) => e.kind === 'asset' && e.detail.path === 'vmlinuz' && e.detail.status === 200), result.startedAt),
+          initrd: s(events.find((e) => e.kind === 'asset' && e.detail.path === 'initrd.img' && e.detail.status === 200), result.startedAt),
+          'phone-home': s(phone, result.startedAt),
+        },
+        note: 'ipxe.efi is /usr/lib/ipxe/ipxe.efi → /boot/ipxe.efi',
       });
     });
   });
