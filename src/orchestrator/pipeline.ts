@@ -233,9 +233,7 @@ async function waitInstalled(host: HostSpec, o: PipelineOptions, macs: string[],
 
 async function post(host: HostSpec, o: PipelineOptions, dir: string, logFile: string, row: HostSummaryRow, mac: string | undefined, status: (t: string) => void): Promise<void> {
   if (!o.post) throw new StageError('no post-install runner available');
-  const ip = row.ip;
-  if (!ip) throw new StageError('no address known for the host (static address_cidr or the address the daemon recorded)');
-  const r = await o.post.run({ host, prov: o.prov, ip, ...(mac !== undefined ? { mac } : {}), dir: path.join(dir, 'ansible'), logFile, env: o.env, signal: o.signal, progress: status });
+  const r = await o.post.run({ host, prov: o.prov, ip: row.ip, ...(mac !== undefined ? { mac } : {}), dir: path.join(dir, 'ansible'), logFile, env: o.env, signal: o.signal, progress: status });
   row.ansible = r.stats;
   if (!r.ok) throw new StageError(r.message, r.exitCode, [], o.signal.aborted);
   status(r.message);

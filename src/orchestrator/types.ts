@@ -18,8 +18,11 @@ export interface PostInstallRunner {
 export interface PostInstallRequest {
   host: HostSpec;
   prov: Readonly<Provisioning>;
-  /** Address to reach the installed host (ssh); from the static config or the address the daemon recorded. */
-  ip: string;
+  /**
+   * Address to reach the installed host (ssh): the address the daemon recorded, else the static one; null when
+   * neither is known (the runner fails saying so unless it needs no address, e.g. a chroot).
+   */
+  ip: string | null;
   /** The MAC the host installed with (a NixOS host's generated network configuration matches it). */
   mac?: string;
   /** build/<host>/ansible: inventory.yaml, vars.yaml and any scratch files go here. */

@@ -32,7 +32,7 @@ export class AnsiblePostInstallRunner {
 
   async run(req: PostInstallPortRequest): Promise<PostInstallPortResult> {
     const conn: Connection | null = this.opts.chrootRoot !== undefined ? { kind: 'chroot', root: this.opts.chrootRoot } : sshConnection(req.host, { ip: req.ip }, req.prov);
-    if (conn === null) return { ok: false, stats: null, exitCode: null, message: `host ${req.host.name}: no address to reach it` };
+    if (conn === null) return { ok: false, stats: null, exitCode: null, message: `host ${req.host.name}: no address to reach it (neither recorded by pxed nor a static address_cidr)` };
     req.progress?.(req.host.install.os === 'nixos' ? 'nixos-rebuild switch' : 'ansible-playbook');
     const env: NodeJS.ProcessEnv = { ...req.env };
     // req.dir is build/<host>/ansible: the NixOS configuration goes beside it, build/<host>/nixos.
