@@ -37,7 +37,7 @@ import { recordAssetServed, recordTftpTransfer } from './reports.js';
 import { RepeatGate } from './repeats.js';
 import { renderBootstrap, renderUnknown } from './scripts.js';
 import { hostOf, type BootSettings, type PolicyContext } from './settings.js';
-import { SignedFiles, renderGrubConfig, type GrubConfigDeps } from './signed.js';
+import { SignedFiles, renderGrubConfig } from './signed.js';
 import { BootTokens } from './tokens.js';
 import type {
   AddressObservation,
