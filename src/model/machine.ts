@@ -145,6 +145,10 @@ export function isMachineState(value: string): value is MachineState {
   return (MACHINE_STATES as readonly string[]).includes(value);
 }
 
+export function isInstallMode(value: string): value is InstallMode {
+  return (INSTALL_MODES as readonly string[]).includes(value);
+}
+
 /** The states a machine in `from` may move to (including itself where a self-loop is legal). */
 export function nextStates(from: MachineState): readonly MachineState[] {
   return TABLE[from];
