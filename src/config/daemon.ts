@@ -21,6 +21,8 @@ export const serverSchema = z.strictObject({
   interface: z.string().regex(/^[A-Za-z0-9_.:@-]{1,15}$/, { message: 'expected a network interface name' }).optional(),
   /** Our address on the provisioning network (DHCP option 54 / siaddr, URLs in iPXE scripts). */
   address: ipv4.optional(),
+  /** On SIGTERM, running TFTP transfers and HTTP downloads get this long to finish (the unit's TimeoutStopSec= is 75 s). */
+  drain_seconds: z.number().int().min(0).max(60).default(10),
 });
 
 export const dhcpFullSchema = z

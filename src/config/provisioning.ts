@@ -316,6 +316,7 @@ export const BUILTIN_VM = {
 } as const;
 export const BUILTIN_INSTALL = { dhcp: true, docker: false, sudo: false, shell: '/bin/bash', layout: 'lvm' } as const;
 
+/** A catalog image of one host. Each *_url is an http(s) URL or a path relative to the asset roots (served by pxed). */
 export type ImageEntry =
   | { os: 'ubuntu'; version: string; iso_url: string; kernel_url: string; initrd_url: string; codename: string | null }
   | { os: 'nixos'; version: string; kernel_url: string; initrd_url: string; netboot_ipxe_url: string };

@@ -89,13 +89,16 @@ export const ListQuery = z
   .strict();
 export const EventsQuery = z.object({ after: Count.optional(), limit: Count.optional() }).strict();
 
+const Force = z
+  .boolean()
+  .describe("Register even though the install entry's configuration names other MACs (refused otherwise: the installed system would not configure this NIC)");
 export const MachineCreateBody = z
-  .object({ mac: Mac, host: HostName, installMode: InstallModeSchema.optional(), overrides: Overrides.optional() })
+  .object({ mac: Mac, host: HostName, installMode: InstallModeSchema.optional(), overrides: Overrides.optional(), force: Force.optional() })
   .strict();
 export const MachinePatchBody = z
-  .object({ host: HostName.optional(), installMode: InstallModeSchema.optional(), overrides: Overrides.optional() })
+  .object({ host: HostName.optional(), installMode: InstallModeSchema.optional(), overrides: Overrides.optional(), force: Force.optional() })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, { message: 'at least one of host, installMode, overrides' });
+  .refine((b) => Object.keys(b).some((k) => k !== 'force'), { message: 'at least one of host, installMode, overrides' });
 export const ReinstallBody = z.object({ reason: z.string().max(200).optional() }).strict();
 
 export const PhoneHomeBody = z

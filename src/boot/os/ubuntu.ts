@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { HostSpec } from '../../config/provisioning.js';
 import type { InstallBoot, InstallContext } from '../os-profile.js';
 import type { HttpDocument } from '../types.js';
+import { assetUrl } from '../scripts.js';
 import { checkContext, checkHost, imageFor, invalid } from './context.js';
 import { planNetwork, type LinkPlan, type NetworkPlan } from './network.js';
 import { shCommand } from './shell.js';
@@ -54,7 +55,8 @@ export function ubuntuInstall(host: HostSpec, ctx: InstallContext, opts: UbuntuO
   // the ISO a second time; everything before `---` stays out of the installed system's cmdline (curtin carryover).
   const args = [
     'ip=dhcp',
-    `url=${image.iso_url}`,
+    // An asset-relative ISO is served by pxed itself: casper needs the absolute URL of this boot's server.
+    `url=${assetUrl(ctx.serverUrl, image.iso_url)}`,
     'cloud-config-url=/dev/null',
     'autoinstall',
     nocloudDsArg(image.version, ctx.nocloudUrl),
