@@ -29,6 +29,9 @@ export type InstallMode = (typeof INSTALL_MODES)[number];
 export const UEFI_STRATEGIES = ['binl', 'direct'] as const;
 export type UefiStrategy = (typeof UEFI_STRATEGIES)[number];
 
+/** UEFI iPXE binaries a machine may be given: 'snponly.efi' (default) or 'ipxe.efi' for firmware without a usable SNP. */
+export const EFI_BINARIES = ['snponly.efi', 'ipxe.efi'] as const;
+
 export interface MachineOverrides {
   /** UEFI iPXE binary handed to native PXE ('snponly.efi' default; 'ipxe.efi' for firmware without a usable SNP). */
   efiBinary?: string;
