@@ -28,6 +28,9 @@ export type InstallMode = (typeof INSTALL_MODES)[number];
  */
 export const UEFI_STRATEGIES = ['binl', 'direct'] as const;
 export type UefiStrategy = (typeof UEFI_STRATEGIES)[number];
+/** Boot chains (src/boot/chain.ts): iPXE, or the signed Secure Boot chain shim → GRUB. */
+export const BOOT_CHAINS = ['ipxe', 'signed'] as const;
+export type BootChain = (typeof BOOT_CHAINS)[number];
 
 /** UEFI iPXE binaries a machine may be given: 'snponly.efi' (default) or 'ipxe.efi' for firmware without a usable SNP. */
 export const EFI_BINARIES = ['snponly.efi', 'ipxe.efi'] as const;
@@ -37,6 +40,8 @@ export interface MachineOverrides {
   efiBinary?: string;
   /** UEFI :67 anchor strategy for this machine (UefiStrategy above). */
   uefiStrategy?: UefiStrategy;
+  /** Boot chain for this machine (src/boot/chain.ts): 'ipxe' or 'signed' (Secure Boot shim → GRUB). */
+  bootChain?: BootChain;
 }
 
 /** A machine as the registry holds it. Read-only: machineGet hands out its cached (frozen) objects. */
