@@ -111,16 +111,17 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   };
   let up = false;
   try {
+    const metrics = new PxedMetrics();
     const policy = new BootPolicy({
       registry,
       provisioning,
       osProfiles: profiles,
       logger: log.child({ subsystem: 'boot' }),
       settings: bootSettingsFromConfig(cfg, server.address),
+      metrics: metrics.boot,
     });
     const operations = new MachineOperations({ registry, provisioning, installMode: cfg.policy.install_mode });
     const admin = new MachineAdmin({ operations, registry, provisioning, policy });
-    const metrics = new PxedMetrics();
     registry.eventSubscribe((e) => metrics.onEvent(e));
     const onFatal = (err: Error): void => {
       log.error('service failed', { err: describeError(err) });

@@ -10,6 +10,8 @@ import type { BootClient, DhcpBootQuery } from './types.js';
 /** Records the client as a discovered machine with its 'discovered' event (both or neither). */
 export function discover(ctx: PolicyContext, query: DhcpBootQuery): void {
   const c = query.client;
+  // Random MACs cost a row each: new discoveries are within one global budget (budget.ts).
+  if (!ctx.writes.discovery(c.mac, ctx.clock.now().getTime())) return;
   // The machine and its 'discovered' event land together (a lost race with another writer adds neither).
   const created = ctx.registry.atomically(() => {
     try {
