@@ -13,6 +13,8 @@ PACKAGES=(
   nix-bin shellcheck ansible python3-yaml
   isc-dhcp-relay
   ansible-lint debootstrap
+  xorriso
+  chromium
 )
 
 missing=()

@@ -12,23 +12,20 @@ interface Bucket {
 export class WriteBudget {
   private readonly buckets = new Map<string, Bucket>();
 
-  constructor(
-    private readonly perMinute: number,
-    private readonly capacity = 4096,
-  ) {}
+  constructor(private readonly capacity = 4096) {}
 
-  /** True (and one write taken) when `key` may write now. */
-  take(key: string, nowMs: number): boolean {
+  /** True (and one write taken) when `key` may write now, at `perMinute`. */
+  take(key: string, nowMs: number, perMinute: number): boolean {
     let b = this.buckets.get(key);
     if (b === undefined) {
-      b = { tokens: this.perMinute, at: nowMs };
+      b = { tokens: perMinute, at: nowMs };
       if (this.buckets.size >= this.capacity) {
         const oldest = this.buckets.keys().next();
         if (!oldest.done) this.buckets.delete(oldest.value);
       }
     } else {
       this.buckets.delete(key);
-      b.tokens = Math.min(this.perMinute, b.tokens + ((nowMs - b.at) * this.perMinute) / 60_000);
+      b.tokens = Math.min(perMinute, b.tokens + ((nowMs - b.at) * perMinute) / 60_000);
       b.at = nowMs;
     }
     this.buckets.set(key, b);
@@ -68,26 +65,28 @@ export class WriteGate {
   private readonly discoveries: WriteBudget;
   private readonly warned = new Map<string, { at: number; skipped: number }>();
 
+  /** `limits` is read at each use (a reload may change it); the buckets survive a reload. */
   constructor(
-    limits: WriteLimits,
+    private readonly limits: () => WriteLimits,
     private readonly metrics: BootMetricsPort,
     private readonly warn: (msg: string, fields: Record<string, unknown>) => void,
   ) {
-    this.perMac = new WriteBudget(limits.perMac);
-    this.perAddress = new WriteBudget(limits.perAddress);
-    this.discoveries = new WriteBudget(limits.discoveries, 1);
+    this.perMac = new WriteBudget();
+    this.perAddress = new WriteBudget();
+    this.discoveries = new WriteBudget(1);
   }
 
   /** May an unauthenticated `kind` write for `mac` (from `address`, when known) happen now? */
   allow(kind: string, mac: string, address: string | null, nowMs: number): boolean {
-    if ((address === null || this.perAddress.take(address, nowMs)) && this.perMac.take(mac, nowMs)) return true;
+    const l = this.limits();
+    if ((address === null || this.perAddress.take(address, nowMs, l.perAddress)) && this.perMac.take(mac, nowMs, l.perMac)) return true;
     this.limited(kind, nowMs, { mac, ...(address !== null ? { client: address } : {}) });
     return false;
   }
 
   /** May a new discovered machine be recorded now? */
   discovery(mac: string, nowMs: number): boolean {
-    if (this.discoveries.take('all', nowMs)) return true;
+    if (this.discoveries.take('all', nowMs, this.limits().discoveries)) return true;
     this.limited('discovery', nowMs, { mac });
     return false;
   }

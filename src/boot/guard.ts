@@ -90,13 +90,9 @@ export class BootGuard {
   /** MAC → times of its mints within the last minute. */
   private readonly mints = new Bounded<string, number[]>(CAPACITY);
   private readonly refusals = new RepeatGate(REFUSAL_WINDOW_MS, CAPACITY);
-  private readonly mintsPerMinute: number;
-  private readonly bindTokens: boolean;
 
-  constructor(opts: GuardOptions = {}) {
-    this.mintsPerMinute = opts.mintsPerMinute ?? DEFAULT_MINTS_PER_MINUTE;
-    this.bindTokens = opts.bindTokens ?? true;
-  }
+  /** `options` is read at each use (a reload may change it); the records survive a reload. */
+  constructor(private readonly options: () => GuardOptions = () => ({})) {}
 
   /** pxed answered a DHCP packet of this known MAC: the machine (re)booted, its next script may re-arm. */
   dhcpExchange(mac: string): void {
@@ -128,7 +124,7 @@ export class BootGuard {
   /** Whether another install may be minted for `mac` now (at most mintsPerMinute per sliding minute). */
   mintAllowed(mac: string, nowMs: number): boolean {
     const recent = (this.mints.get(mac) ?? []).filter((t) => nowMs - t < 60_000);
-    return recent.length < this.mintsPerMinute;
+    return recent.length < (this.options().mintsPerMinute ?? DEFAULT_MINTS_PER_MINUTE);
   }
 
   /** An install was armed: its token (hash) is bound to `address`, the script kept for re-serving. */
@@ -146,7 +142,7 @@ export class BootGuard {
    * MAC. A token not bound in this process (restart, eviction) is bound to the first address presenting it.
    */
   sourceAllowed(token: BootToken, address: string): boolean {
-    if (!this.bindTokens) return true;
+    if (this.options().bindTokens === false) return true;
     const b = this.bound.get(token.hash);
     if (b === undefined) {
       this.bound.set(token.hash, address);

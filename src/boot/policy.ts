@@ -19,10 +19,12 @@
 // phone-home; the watchdog is its own service). Every seam method is synchronous (better-sqlite3 is); the
 // protocols adapt at their boundary.
 
+import { PxedError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Provisioning } from '../config/provisioning.js';
 import { systemClock, type Clock } from '../model/clock.js';
 import { BootEvents, type ScriptDetail } from '../model/events.js';
+import { isIpv4 } from '../net/ipv4.js';
 import { parseMac } from '../net/mac.js';
 import type { MachineRegistry } from '../registry/types.js';
 import { tokenArtifact } from './artifacts.js';
@@ -78,6 +80,16 @@ function scriptEvent(script: RenderedScript, client: string, repeats: number): S
   return repeats > 0 ? { ...detail, repeats } : detail;
 }
 
+/**
+ * What a reload may change, swapped whole (SIGHUP): the provisioning model, the settings and the OS profiles. Each
+ * request reads the snapshot current when it starts; nothing in a snapshot is ever mutated.
+ */
+export interface PolicySnapshot {
+  readonly provisioning: BootPolicyDeps['provisioning'];
+  readonly settings: BootSettings;
+  readonly osProfiles: OsProfiles;
+}
+
 export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolicy {
   private readonly ctx: PolicyContext;
   private readonly attribution: Attribution;
@@ -88,25 +100,54 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   /** Asset answers without bytes (HEAD, 304, 416), folded per machine and status. */
   private readonly emptyAssets = new RepeatGate(60_000);
   private bootstrapCache: HttpDocument | null = null;
-  /** Rendering (scripts, artifacts, previews) for this policy's settings and OS profiles. */
-  readonly renderer: ScriptRenderer;
+  private current: { snapshot: PolicySnapshot; renderer: ScriptRenderer };
   readonly serverUrl: string;
 
   constructor(deps: BootPolicyDeps) {
     this.serverUrl = `http://${deps.settings.serverAddress}:${deps.settings.httpPort}`;
+    // The parts (attribution, tokens, renderer) keep this one context; its provisioning and settings are read
+    // from the current snapshot at each use.
+    const snap = (): PolicySnapshot => this.current.snapshot;
     this.ctx = {
       registry: deps.registry,
-      provisioning: deps.provisioning,
-      settings: deps.settings,
+      get provisioning() {
+        return snap().provisioning;
+      },
+      get settings() {
+        return snap().settings;
+      },
       clock: deps.clock ?? systemClock,
       log: deps.logger,
       serverUrl: this.serverUrl,
-      writes: new WriteGate({ ...DEFAULT_WRITE_LIMITS, ...deps.settings.writeLimits }, deps.metrics ?? noBootMetrics, (m, f) => deps.logger.warn(m, f)),
+      writes: new WriteGate(() => ({ ...DEFAULT_WRITE_LIMITS, ...snap().settings.writeLimits }), deps.metrics ?? noBootMetrics, (m, f) => deps.logger.warn(m, f)),
     };
+    const snapshot = Object.freeze({ provisioning: deps.provisioning, settings: deps.settings, osProfiles: deps.osProfiles });
+    this.current = { snapshot, renderer: new ScriptRenderer(this.ctx, deps.osProfiles) };
     this.attribution = new Attribution(this.ctx);
-    this.guard = new BootGuard({ mintsPerMinute: deps.settings.scriptMintsPerMinute, bindTokens: deps.settings.bindTokens });
+    this.guard = new BootGuard(() => ({ mintsPerMinute: this.ctx.settings.scriptMintsPerMinute, bindTokens: this.ctx.settings.bindTokens }));
     this.tokens = new BootTokens(this.ctx, this.guard);
-    this.renderer = new ScriptRenderer(this.ctx, deps.osProfiles);
+  }
+
+  /** Rendering (scripts, artifacts, previews) for the current settings and OS profiles. */
+  get renderer(): ScriptRenderer {
+    return this.current.renderer;
+  }
+
+  get snapshot(): PolicySnapshot {
+    return this.current.snapshot;
+  }
+
+  /**
+   * Swaps in a new snapshot (SIGHUP reload). The server address and HTTP port are bound at start and cannot change
+   * here (CONFIG_INVALID otherwise). Every seam method is synchronous, so one request never sees two snapshots.
+   */
+  reconfigure(next: PolicySnapshot): void {
+    const { serverAddress, httpPort } = next.settings;
+    if (serverAddress !== this.current.snapshot.settings.serverAddress || httpPort !== this.current.snapshot.settings.httpPort) {
+      throw new PxedError('CONFIG_INVALID', 'the server address and HTTP port change only with a restart', { serverAddress, httpPort });
+    }
+    const snapshot = Object.freeze({ ...next });
+    this.current = { snapshot, renderer: new ScriptRenderer(this.ctx, snapshot.osProfiles) };
   }
 
   // ---- DHCP
@@ -140,8 +181,9 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     return Promise.resolve(null);
   }
 
+  /** Best effort, never throws: a transfer that ends while the daemon stops may find the registry closed. */
   tftpTransferred(report: TftpTransferReport): void {
-    recordTftpTransfer(this.ctx, this.attribution, report);
+    this.report(() => recordTftpTransfer(this.ctx, this.attribution, report));
   }
 
   // ---- HTTP
@@ -168,6 +210,12 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     const now = clock.now().getTime();
     const hold = this.guard.hold(mac, machine.state, req.clientAddress, (hash) => this.tokens.isLive(hash));
     if (hold !== null) return this.held(mac, hold, req.clientAddress, now);
+    // The machine's IP in every DHCP mode (proxy mode has no lease to read it from): the address that fetched its
+    // script over TCP. DHCP option 50 stays a hint (attribution.ts). Anyone can fetch any MAC's script: the update
+    // is within the write budgets, and a held fetch (guard.ts) never gets here.
+    if (machine.ip !== req.clientAddress && isIpv4(req.clientAddress) && this.ctx.writes.allow('script', mac, req.clientAddress, now)) {
+      registry.machineUpdate(mac, { ip: req.clientAddress });
+    }
     const script = this.renderer.renderScript(machine, req.query, false);
     const { bootId, token } = script;
     if (script.variant === 'install' && bootId !== null && token !== null) {
@@ -228,7 +276,16 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     return phoneHome(this.ctx, this.tokens, req);
   }
 
+  /** Best effort, never throws (as tftpTransferred). */
   assetServed(clientAddress: string, path: string, bytes: number, status: number): void {
-    recordAssetServed(this.ctx, this.attribution, this.emptyAssets, { clientAddress, path, bytes, status });
+    this.report(() => recordAssetServed(this.ctx, this.attribution, this.emptyAssets, { clientAddress, path, bytes, status }));
+  }
+
+  private report(record: () => void): void {
+    try {
+      record();
+    } catch (err) {
+      this.ctx.log.warn('transfer report not recorded', { err: describeError(err) });
+    }
   }
 }
