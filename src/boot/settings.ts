@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { Clock } from '../model/clock.js';
 import type { InstallMode } from '../model/machine.js';
 import type { MachineRegistry } from '../registry/types.js';
+import type { BootChain } from './chain.js';
 import type { WriteGate, WriteLimits } from './budget.js';
 import type { LocalBootMethod } from './scripts.js';
 import type { UefiStrategy } from './types.js';
@@ -33,6 +34,7 @@ export function bootSettingsFromConfig(cfg: DaemonConfig, serverAddress: string,
       discoveries: cfg.policy.limits.discoveries_per_minute,
     },
     maxDiscovered: cfg.policy.limits.max_discovered,
+    signed: { roots: cfg.tftp.signed_roots, assetRoots: cfg.http.asset_roots },
     ...over,
   };
 }
@@ -65,6 +67,13 @@ export interface BootSettings {
   writeLimits?: Partial<WriteLimits>;
   /** Discovered machines kept at most; the oldest unadopted are removed beyond it (default DEFAULT_MAX_DISCOVERED). */
   maxDiscovered?: number;
+  /** Default boot chain (machine override > host pxe.boot_chain > this); 'ipxe' when absent. */
+  bootChain?: BootChain;
+  /**
+   * The signed chain's TFTP files (signed.ts): roots holding the signed shim/GRUB, and the asset roots GRUB loads
+   * kernels from. Absent: pxed generates no TFTP files.
+   */
+  signed?: { roots: readonly string[]; assetRoots: readonly string[] };
 }
 
 /** What every part of the boot policy reads: built once by the BootPolicy facade. */
@@ -82,6 +91,6 @@ export interface PolicyContext {
 }
 
 /** The install entry a machine names, or null. */
-export function hostOf(ctx: PolicyContext, machine: { host: string | null }): HostSpec | null {
+export function hostOf(ctx: Pick<PolicyContext, 'provisioning'>, machine: { host: string | null }): HostSpec | null {
   return machine.host === null ? null : ctx.provisioning.hostByName(machine.host);
 }
