@@ -107,6 +107,10 @@ export const httpSchema = z.strictObject({
 export const registrySchema = z.strictObject({
   /** SQLite database file (created on first start). */
   database: nonEmptyPath.default('./var/pxed.db'),
+  /** Each machine keeps its newest this many timeline events (docs/security.md "Limits"). */
+  events_per_machine: z.number().int().min(10).default(2000),
+  /** Timeline events older than this are pruned. */
+  event_max_age_days: z.number().int().min(1).default(90),
 });
 
 export const adminSchema = z

@@ -16,6 +16,8 @@ export interface ServerConfig {
   httpPort: number;
   mac: string;
   settings?: Partial<BootSettings>;
+  /** Served under /assets/. */
+  assetRoot?: string;
 }
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as ServerConfig;
@@ -36,7 +38,7 @@ const dhcp = new DhcpService({
     process.exit(3);
   },
 });
-const app = buildHttpApp({ policy: r.policy, admin: r.admin, assetRoots: [], ipxeBinRoots: [], adminToken: ADMIN_TOKEN, logger: silentLogger, ready: () => true });
+const app = buildHttpApp({ policy: r.policy, admin: r.admin, assetRoots: cfg.assetRoot === undefined ? [] : [cfg.assetRoot], ipxeBinRoots: [], adminToken: ADMIN_TOKEN, logger: silentLogger, ready: () => true });
 
 process.on('SIGTERM', () => {
   void Promise.all([dhcp.stop(), app.close()]).then(() => {
