@@ -101,6 +101,7 @@ void test('provision → plan/apply → MAC registered → installer fetches wit
   client.exec('curl', ['-sf', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{"status":"installed","detail":"simulated"}', `${URL}/api/v1/boot/${token}/events`]);
 
   const code = await exited;
+  process.stderr.write(out.slice(Math.max(0, out.indexOf('\nHOST'))));
   assert.equal(code, 0, out);
   assert.match(out, /web-01 +os +(booting|installing) /, 'the os stage showed the stage reached');
   assert.match(out, /web-01 +post +ansible-playbook/);
