@@ -28,8 +28,6 @@ export interface PipelineOptions {
   post: PostInstallRunner | null;
   /** pxed's URL written into plan-only seeds (no boot is armed then); null: a placeholder. */
   seedServerUrl?: string | null;
-  /** xorriso binary for the cidata seed ISO (default xorriso). */
-  xorriso?: string;
   /** How long `os` waits for `installed`. */
   osTimeoutMs: number;
   pollMs: number;
@@ -160,7 +158,7 @@ async function infra(host: HostSpec, o: PipelineOptions, dir: string, log: Write
       if (host.boot_method === 'iso') {
         const iso = path.join(dir, 'tf', 'cidata.iso');
         status('building the cidata seed ISO');
-        await buildSeedIso(iso, isoSeedDocuments(host, mac, a), { log, redact: o.redact, signal: o.signal, env: o.env, ...(o.xorriso ? { xorriso: o.xorriso } : {}) });
+        await buildSeedIso(iso, isoSeedDocuments(host, mac, a), { log, redact: o.redact, signal: o.signal, env: o.env });
         seed.cidataIsoPath = iso;
       } else {
         const docs = imageSeedDocuments(host, mac, a);
