@@ -231,8 +231,12 @@ async function waitInstalled(host: HostSpec, o: PipelineOptions, macs: string[],
 
 async function post(host: HostSpec, o: PipelineOptions, dir: string, logFile: string, row: HostSummaryRow, mac: string | undefined, status: (t: string) => void): Promise<void> {
   if (!o.post) throw new StageError('no post-install runner available');
+  const record = mac !== undefined ? o.machines?.recordPost?.bind(o.machines, mac) : undefined;
+  const t0 = Date.now();
+  await record?.('started', { host: host.name, logPath: logFile });
   const r = await o.post.run({ host, prov: o.prov, ip: row.ip, ...(mac !== undefined ? { mac } : {}), dir: path.join(dir, 'ansible'), logFile, env: o.env, signal: o.signal, progress: status });
   row.ansible = r.stats;
+  await record?.(r.ok ? 'ok' : 'failed', { stats: r.stats, logPath: logFile, durationMs: Date.now() - t0, exitCode: r.exitCode, ...(r.ok ? {} : { error: r.message }) });
   if (!r.ok) throw new StageError(r.message, r.exitCode, [], o.signal.aborted);
   status(r.message);
 }
