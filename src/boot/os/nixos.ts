@@ -1,14 +1,14 @@
 // NixOS network install: the iPXE install boot (kernel + initrd of a NixOS netboot image, `init=` taken from that
 // image's own netboot.ipxe) and the documents under /nixos/<token>/: install.sh, configuration.nix, host.json.
-// Facts: shared/docs/os-install.md §D. Per-host values travel as JSON (host.json) read by a static
+// Facts: docs/os-install.md §4. Per-host values travel as JSON (host.json) read by a static
 // configuration.nix with builtins.fromJSON; install.sh is a static body (templates/nixos/install.sh) after a header
 // of variables quoted by shQuote. No user string is spliced into Nix source or unquoted into shell.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PxedError } from '../../errors.js';
+import { shippedDir } from '../../shipped.js';
 import { assetPathOf } from '../../assets/catalog.js';
 import type { HostSpec, ImageCatalog } from '../../config/provisioning.js';
 import type { InstallBoot, InstallContext } from '../os-profile.js';
@@ -133,16 +133,9 @@ export interface NixosTemplates {
   installBody: string;
 }
 
-/** The repository's templates/ folder: found upwards from this module, else under the working directory. */
+/** The repository's templates/ folder (src/shipped.ts). */
 export function defaultTemplatesDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, 'templates', 'nixos', 'configuration.nix'))) return path.join(dir, 'templates');
-    const up = path.dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  return path.join(process.cwd(), 'templates');
+  return shippedDir('templates', path.join('nixos', 'configuration.nix'));
 }
 
 export function loadNixosTemplates(dir = defaultTemplatesDir()): NixosTemplates {
