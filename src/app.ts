@@ -108,7 +108,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   const { profiles, missingNetboot } = await createOsProfiles({ images: provisioning.defaults.images, assetRoots: cfg.http.asset_roots });
   for (const v of missingNetboot) {
-    log.warn('no local netboot.ipxe for a NixOS catalog version: installs of it will fail until it is downloaded', { version: v });
+    log.warn('no local netboot.ipxe for a NixOS catalog version: installs of it will fail until it is downloaded', { version: v, fix: `pxed assets fetch nixos/${v}/netboot.ipxe` });
   }
 
   const registry = openRegistry(cfg.registry.database, { log: log.child({ subsystem: 'registry' }), busyTimeoutMs: DAEMON_BUSY_TIMEOUT_MS });

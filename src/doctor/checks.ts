@@ -118,13 +118,15 @@ function tftpChecks(cfg: Readonly<DaemonConfig>): Check[] {
 }
 
 function assetRootChecks(cfg: Readonly<DaemonConfig>): Check[] {
-  if (cfg.http.asset_roots.length === 0) return [check('asset-roots', 'warn', 'no http.asset_roots: kernels and initrds must come from the catalog URLs', 'set http.asset_roots')];
+  if (cfg.http.asset_roots.length === 0) {
+    return [check('asset-roots', 'warn', 'no http.asset_roots: kernels and initrds must come from the catalog URLs', 'set http.asset_roots, then pxed assets fetch')];
+  }
   return cfg.http.asset_roots.map((root) => {
     try {
       accessSync(root, constants.R_OK | constants.X_OK);
       return check(`asset-root:${root}`, 'ok', `${root} is readable`);
     } catch (err) {
-      return check(`asset-root:${root}`, 'fail', `${root}: ${(err as Error).message}`, `mkdir -p ${root}`);
+      return check(`asset-root:${root}`, 'fail', `${root}: ${(err as Error).message}`, `mkdir -p ${root}, then pxed assets fetch`);
     }
   });
 }

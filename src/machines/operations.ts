@@ -9,6 +9,8 @@
 //   MACHINE_NOT_FOUND (404) — no such machine
 //   MACHINE_CONFLICT (409) — the MAC is already registered, or the lifecycle refuses (reinstalling a discovered
 //     machine, which has nothing to re-arm)
+//   MACHINE_MAC_MISMATCH (409) — the install entry's configuration names other MACs (its installed system matches
+//     its network config to those NICs, so this machine would be unreachable after its install); `force` overrides
 
 import type { HostSpec, Provisioning } from '../config/provisioning.js';
 import { PxedError, isPxedError } from '../errors.js';
@@ -29,12 +31,16 @@ export interface MachineInput {
   /** Default: the entry's install_mode, else the daemon's policy.install_mode. */
   installMode?: InstallMode;
   overrides?: MachineOverrides;
+  /** Register even though the entry's configuration names other MACs (MACHINE_MAC_MISMATCH otherwise). */
+  force?: boolean;
 }
 
 export interface MachineChange {
   host?: string;
   installMode?: InstallMode;
   overrides?: MachineOverrides;
+  /** As MachineInput.force, for a change of install entry. */
+  force?: boolean;
 }
 
 export interface MachineOperationsDeps {
@@ -118,8 +124,10 @@ export class MachineOperations {
 
   /** Gives a discovered machine its install entry (discovered → registered). MACHINE_CONFLICT for any other state. */
   adopt(rawMac: string, hostName: string, by: Actor, change: Omit<MachineChange, 'host'> = {}): Machine {
+    const mac = this.mac(rawMac);
+    checkEntry(this.deps.provisioning, mac, hostName, change.force === true);
     return this.deps.registry.atomically(() => {
-      const m = this.get(rawMac);
+      const m = this.get(mac);
       if (m.state !== 'discovered') throw new PxedError('MACHINE_CONFLICT', `machine ${m.mac} is ${m.state}, not discovered`, { mac: m.mac, state: m.state });
       return this.update(m.mac, { ...change, host: hostName }, by);
     });
@@ -131,8 +139,8 @@ export class MachineOperations {
    */
   update(rawMac: string, change: MachineChange, by: Actor): Machine {
     const mac = this.mac(rawMac);
-    if (change.host !== undefined) this.checkEntry(mac, change.host);
     this.checkChange(change);
+    if (change.host !== undefined) checkEntry(this.deps.provisioning, mac, change.host, change.force === true);
     const patch: MachinePatch = {};
     if (change.host !== undefined) patch.host = change.host;
     if (change.installMode !== undefined) patch.installMode = change.installMode;
@@ -228,10 +236,6 @@ export class MachineOperations {
     return updated;
   }
 
-  private checkEntry(mac: string, name: string): HostSpec {
-    return checkEntry(this.deps.provisioning, mac, name);
-  }
-
   private checkChange(c: MachineChange): void {
     checkChange(c);
   }
@@ -244,18 +248,44 @@ export class MachineOperations {
 export function checkMachineInput(provisioning: MachineOperationsDeps['provisioning'], input: MachineInput): { mac: string; host: HostSpec } {
   const mac = parseMac(input.mac);
   if (mac === null) throw bad('mac', `"${String(input.mac)}" is not a MAC address (aa:bb:cc:dd:ee:ff, aa-bb-..., aabb.ccdd.eeff)`);
-  const host = checkEntry(provisioning, mac, input.host);
+  // Bad input (400) before conflicts with the config (409).
   checkChange(input);
+  const host = checkEntry(provisioning, mac, input.host, input.force === true);
   return { mac, host };
 }
 
-/** The install entry `name`, checked against the entry the config gives the MAC to (if any). */
-function checkEntry(provisioning: MachineOperationsDeps['provisioning'], mac: string, name: string): HostSpec {
+/**
+ * The MACs an install entry's installed system configures by MAC: its NICs with a MAC (else its PXE MAC). Empty when
+ * the entry names its interfaces by kernel name (install.network.interfaces) or names no MAC: any machine fits then.
+ * The same rule as the network renderers (src/boot/os/network.ts).
+ */
+export function entryMacs(host: Pick<HostSpec, 'mac' | 'netifs' | 'install'>): string[] {
+  if (host.install.network.interfaces.length > 0) return [];
+  const nics = host.netifs.flatMap((n) => (n.mac === null ? [] : [n.mac]));
+  if (nics.length > 0) return [...new Set(nics)];
+  return host.mac === null ? [] : [host.mac];
+}
+
+/**
+ * The install entry `name`, checked against the entry the config gives the MAC to (if any, never overridable: the
+ * config sync would move the machine back), then against the MACs the entry's own configuration names (overridable
+ * with `force`).
+ */
+function checkEntry(provisioning: MachineOperationsDeps['provisioning'], mac: string, name: string, force: boolean): HostSpec {
   const host = provisioning.hostByName(name);
   if (host === null) throw bad('host', `unknown install entry "${name}"`);
   const owner = provisioning.hostByMac?.(mac) ?? null;
   if (owner !== null && owner.name !== host.name) {
     throw bad('host', `MAC ${mac} belongs to "${owner.name}" in the provisioning config, not to "${host.name}"`);
+  }
+  const named = entryMacs(host);
+  if (!force && named.length > 0 && !named.includes(mac)) {
+    throw new PxedError(
+      'MACHINE_MAC_MISMATCH',
+      `install entry "${host.name}" configures the NIC ${named.join(', ')}, not ${mac}: the installed system matches its ` +
+        `network config to that NIC, so this machine would be unreachable after its install (force to register it anyway)`,
+      { field: 'mac', mac, host: host.name, entryMacs: named },
+    );
   }
   return host;
 }
@@ -270,5 +300,8 @@ function checkChange(c: MachineChange): void {
   }
   if (o.uefiStrategy !== undefined && o.uefiStrategy !== 'binl' && o.uefiStrategy !== 'direct') {
     throw bad('overrides.uefiStrategy', 'must be binl or direct');
+  }
+  if (o.bootChain !== undefined && o.bootChain !== 'ipxe' && o.bootChain !== 'signed') {
+    throw bad('overrides.bootChain', 'must be ipxe or signed');
   }
 }

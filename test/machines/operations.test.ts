@@ -118,3 +118,21 @@ void it('syncFromConfig: a changed MAC, a removed entry and a changed install mo
   assert.equal(registry.machineGet(M4)?.installMode, 'always');
   registry.close();
 });
+
+void it("a MAC the entry's configuration does not name is refused with the reason unless forced (create, adopt, update)", () => {
+  const named = hostSpec('web1', 'ubuntu', { mac: '52:54:00:00:00:10' });
+  const byName = hostSpec('web2', 'ubuntu', { mac: '52:54:00:00:00:20' });
+  byName.install.network.interfaces = ['eth0'];
+  const { registry, ops } = setup([named, byName]);
+  const mismatch = (e: unknown) => isPxedError(e, 'MACHINE_MAC_MISMATCH') && /configures the NIC 52:54:00:00:00:10, not 52:54:00:00:00:02: .*unreachable/.test(e.message);
+  assert.throws(() => ops.create({ mac: OTHER, host: 'web1' }, 'api'), mismatch);
+  assert.equal(registry.machineList().length, 0);
+  assert.equal(ops.create({ mac: OTHER, host: 'web1', force: true }, 'api').host, 'web1');
+  // Interfaces matched by name: any machine fits the entry.
+  assert.equal(ops.create({ mac: '52:54:00:00:00:03', host: 'web2' }, 'cli').host, 'web2');
+  registry.machineCreate({ mac: '52:54:00:00:00:04', host: null });
+  assert.throws(() => ops.adopt('52:54:00:00:00:04', 'web1', 'cli'), code('MACHINE_MAC_MISMATCH'));
+  assert.throws(() => ops.update('52:54:00:00:00:04', { host: 'web1' }, 'api'), code('MACHINE_MAC_MISMATCH'));
+  assert.equal(ops.adopt('52:54:00:00:00:04', 'web1', 'cli', { force: true }).state, 'registered');
+  registry.close();
+});
