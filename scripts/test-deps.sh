@@ -14,6 +14,7 @@ PACKAGES=(
   isc-dhcp-relay
   ansible-lint debootstrap
   chromium
+  xorriso
 )
 
 missing=()

@@ -67,6 +67,14 @@ export const ERROR_STATUS = {
   CLI_REFUSED: 409,
   CLI_UNREACHABLE: 500,
   CLI_UNAUTHORIZED: 500,
+  // pxed assets (download, verify, extract what the image catalog references).
+  ASSET_INVALID: 500,
+  ASSET_UNKNOWN: 400,
+  /** The server misbehaved (status, lengths, redirects, timeouts) or the connection failed. */
+  ASSET_DOWNLOAD: 500,
+  /** The bytes do not have the SHA-256 the catalog or SHA256SUMS says. */
+  ASSET_CHECKSUM: 500,
+  ASSET_EXTRACT: 500,
   // Orchestrator: post-install (a config value Ansible/nixos-rebuild must not get; a child that cannot start).
   ORCH_ANSIBLE_INVALID: 500,
   ORCH_ANSIBLE_UNSAFE: 500,

@@ -19,6 +19,7 @@
 // phone-home; the watchdog is its own service). Every seam method is synchronous (better-sqlite3 is); the
 // protocols adapt at their boundary.
 
+import { PxedError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Provisioning } from '../config/provisioning.js';
 import { systemClock, type Clock } from '../model/clock.js';
@@ -75,29 +76,68 @@ function scriptEvent(script: RenderedScript, client: string, repeats: number): S
   return repeats > 0 ? { ...detail, repeats } : detail;
 }
 
+/**
+ * What a reload may change, swapped whole (SIGHUP): the provisioning model, the settings and the OS profiles. Each
+ * request reads the snapshot current when it starts; nothing in a snapshot is ever mutated.
+ */
+export interface PolicySnapshot {
+  readonly provisioning: BootPolicyDeps['provisioning'];
+  readonly settings: BootSettings;
+  readonly osProfiles: OsProfiles;
+}
+
 export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolicy {
   private readonly ctx: PolicyContext;
   private readonly attribution: Attribution;
   private readonly tokens: BootTokens;
   private readonly scriptRepeats = new RepeatGate();
   private bootstrapCache: HttpDocument | null = null;
-  /** Rendering (scripts, artifacts, previews) for this policy's settings and OS profiles. */
-  readonly renderer: ScriptRenderer;
+  private current: { snapshot: PolicySnapshot; renderer: ScriptRenderer };
   readonly serverUrl: string;
 
   constructor(deps: BootPolicyDeps) {
     this.serverUrl = `http://${deps.settings.serverAddress}:${deps.settings.httpPort}`;
+    // The parts (attribution, tokens, renderer) keep this one context; its provisioning and settings are read
+    // from the current snapshot at each use.
+    const snap = (): PolicySnapshot => this.current.snapshot;
     this.ctx = {
       registry: deps.registry,
-      provisioning: deps.provisioning,
-      settings: deps.settings,
+      get provisioning() {
+        return snap().provisioning;
+      },
+      get settings() {
+        return snap().settings;
+      },
       clock: deps.clock ?? systemClock,
       log: deps.logger,
       serverUrl: this.serverUrl,
     };
+    const snapshot = Object.freeze({ provisioning: deps.provisioning, settings: deps.settings, osProfiles: deps.osProfiles });
+    this.current = { snapshot, renderer: new ScriptRenderer(this.ctx, deps.osProfiles) };
     this.attribution = new Attribution(this.ctx);
     this.tokens = new BootTokens(this.ctx);
-    this.renderer = new ScriptRenderer(this.ctx, deps.osProfiles);
+  }
+
+  /** Rendering (scripts, artifacts, previews) for the current settings and OS profiles. */
+  get renderer(): ScriptRenderer {
+    return this.current.renderer;
+  }
+
+  get snapshot(): PolicySnapshot {
+    return this.current.snapshot;
+  }
+
+  /**
+   * Swaps in a new snapshot (SIGHUP reload). The server address and HTTP port are bound at start and cannot change
+   * here (CONFIG_INVALID otherwise). Every seam method is synchronous, so one request never sees two snapshots.
+   */
+  reconfigure(next: PolicySnapshot): void {
+    const { serverAddress, httpPort } = next.settings;
+    if (serverAddress !== this.current.snapshot.settings.serverAddress || httpPort !== this.current.snapshot.settings.httpPort) {
+      throw new PxedError('CONFIG_INVALID', 'the server address and HTTP port change only with a restart', { serverAddress, httpPort });
+    }
+    const snapshot = Object.freeze({ ...next });
+    this.current = { snapshot, renderer: new ScriptRenderer(this.ctx, snapshot.osProfiles) };
   }
 
   // ---- DHCP
@@ -126,8 +166,9 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     return Promise.resolve(null);
   }
 
+  /** Best effort, never throws: a transfer that ends while the daemon stops may find the registry closed. */
   tftpTransferred(report: TftpTransferReport): void {
-    recordTftpTransfer(this.ctx, this.attribution, report);
+    this.report(() => recordTftpTransfer(this.ctx, this.attribution, report));
   }
 
   // ---- HTTP
@@ -182,7 +223,16 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     return phoneHome(this.ctx, this.tokens, req);
   }
 
+  /** Best effort, never throws (as tftpTransferred). */
   assetServed(clientAddress: string, path: string, bytes: number, status: number): void {
-    recordAssetServed(this.ctx, this.attribution, clientAddress, path, bytes, status);
+    this.report(() => recordAssetServed(this.ctx, this.attribution, clientAddress, path, bytes, status));
+  }
+
+  private report(record: () => void): void {
+    try {
+      record();
+    } catch (err) {
+      this.ctx.log.warn('transfer report not recorded', { err: describeError(err) });
+    }
   }
 }

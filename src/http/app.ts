@@ -45,6 +45,12 @@ export function apiRouteTable(deps: HttpDeps, streams: Set<() => void> = new Set
   return routes;
 }
 
+/** Ends the admin page's event streams (SSE) of an app; the daemon's graceful stop calls it before draining. */
+const streamEnders = new WeakMap<FastifyInstance, () => void>();
+export function endStreams(app: FastifyInstance): void {
+  streamEnders.get(app)?.();
+}
+
 export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   const log = deps.logger;
   const { policy, admin } = deps;
@@ -110,9 +116,13 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     done();
   });
   // SSE streams would otherwise hold close() open until the client goes away.
+  const endAll = (): void => {
+    for (const end of [...streams]) end();
+  };
+  streamEnders.set(app, endAll);
   app.addHook('preClose', async () => {
     closing = true;
-    for (const end of [...streams]) end();
+    endAll();
   });
 
   // ---- health, metrics, admin page ----

@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 import { parseMac } from '../net/mac.js';
-import { MACHINE_STATES } from '../model/machine.js';
+import { INSTALL_MODES, MACHINE_STATES, UEFI_STRATEGIES } from '../model/machine.js';
 import { PREVIEW_ARTIFACT_NAMES } from '../model/artifacts.js';
 
 /** MAC spellings accepted in URLs and bodies: colon or dash separated, Cisco dotted, or 12 bare hex digits. */
@@ -21,12 +21,12 @@ export const HostName = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be an install entry name (letters, digits, . _ -; at most 63)')
   .describe('Install entry name (install_config.yaml key)');
 export const State = z.enum(MACHINE_STATES);
-export const InstallModeSchema = z.enum(['once', 'always']).describe("'once': boot the local disk after installed; 'always': reinstall on every netboot");
+export const InstallModeSchema = z.enum(INSTALL_MODES).describe("'once': boot the local disk after installed; 'always': reinstall on every netboot");
 
 export const Overrides = z
   .object({
     efiBinary: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a file name').optional(),
-    uefiStrategy: z.enum(['binl', 'direct']).optional(),
+    uefiStrategy: z.enum(UEFI_STRATEGIES).optional(),
   })
   .strict();
 

@@ -14,6 +14,7 @@
 
 import type { HostSpec, Provisioning } from '../config/provisioning.js';
 import { PxedError, isPxedError } from '../errors.js';
+import { BootEvents } from '../model/events.js';
 import { REINSTALLABLE_STATES, isMachineState } from '../model/machine.js';
 import type { InstallMode, Machine, MachineOverrides, MachinePatch } from '../model/machine.js';
 import { parseMac } from '../net/mac.js';
@@ -55,6 +56,12 @@ export interface SyncReport {
   created: string[];
   /** Existing machines whose install entry the config changed (discovered ones are also registered). */
   renamed: string[];
+  /** Machines whose entry's install_mode changed. */
+  modeChanged: string[];
+  /** Machines deleted: their entry left the config (or now names another MAC) and they were only `registered`. */
+  removed: string[];
+  /** Same, but the machine has a history beyond `registered`: kept, with a `config` event on its timeline. */
+  orphaned: string[];
 }
 
 const REASON_ASSIGNED = 'install entry assigned';
@@ -162,24 +169,58 @@ export class MachineOperations {
   }
 
   /**
-   * Registers every configured host that netboots (boot_method pxe) and has a MAC, so it boots without a CLI step.
-   * Existing machines keep their state; one the config now gives another install entry is updated (and a
-   * discovered one registered). The config wins: it is the operator's declared intent.
+   * Brings the registry in line with the provisioning config (at start-up and on SIGHUP), in one transaction:
+   * every configured host that netboots (boot_method pxe) and has a MAC is registered; an existing machine the config
+   * gives another install entry is moved to it (a discovered one is also registered), and one whose entry sets
+   * install_mode gets that mode. A machine naming an entry that left the config, or an entry the config now gives
+   * to another MAC (the MAC was changed), is stale: deleted when it is only `registered` (nothing happened to it
+   * yet), else kept with a `config` event saying why (its history stays; `pxed machines rm` deletes it).
+   * The config wins: it is the operator's declared intent. Every change but a creation or deletion leaves a
+   * `config` event on the machine's timeline (creation leaves its `state` event).
    */
   syncFromConfig(hosts: readonly HostSpec[]): SyncReport {
-    const report: SyncReport = { created: [], renamed: [] };
+    const report: SyncReport = { created: [], renamed: [], modeChanged: [], removed: [], orphaned: [] };
     const { registry } = this.deps;
+    const byName = new Map(hosts.map((h) => [h.name, h]));
+    const wanted = new Map<string, HostSpec>();
+    for (const h of hosts) if (h.mac !== null && h.boot_method === 'pxe') wanted.set(h.mac, h);
     registry.atomically(() => {
-      for (const host of hosts) {
-        if (host.mac === null || host.boot_method !== 'pxe') continue;
-        const m = registry.machineGet(host.mac);
+      for (const [mac, host] of wanted) {
+        const m = registry.machineGet(mac);
         if (m === null) {
-          registry.machineCreate({ mac: host.mac, host: host.name, state: 'registered', ...(host.install_mode ? { installMode: host.install_mode } : {}) });
-          report.created.push(host.mac);
-        } else if (m.host !== host.name) {
-          this.assign(m, { host: host.name }, 'config');
-          report.renamed.push(host.mac);
+          registry.machineCreate({ mac, host: host.name, state: 'registered', ...(host.install_mode ? { installMode: host.install_mode } : {}) });
+          report.created.push(mac);
+          continue;
         }
+        if (m.host !== host.name) {
+          this.assign(m, { host: host.name }, 'config');
+          registry.eventAppend(mac, BootEvents.config({ change: 'entry', host: host.name, reason: `install entry ${m.host ?? '(none)'} -> ${host.name}` }));
+          report.renamed.push(mac);
+        }
+        if (host.install_mode !== null && m.installMode !== host.install_mode) {
+          registry.machineUpdate(mac, { installMode: host.install_mode });
+          registry.eventAppend(mac, BootEvents.config({ change: 'install-mode', host: host.name, reason: `install mode ${m.installMode} -> ${host.install_mode}` }));
+          report.modeChanged.push(mac);
+        }
+      }
+      for (const m of registry.machineList()) {
+        if (m.host === null || wanted.has(m.mac)) continue;
+        const entry = byName.get(m.host);
+        let why: string | null = null;
+        if (entry === undefined) why = `install entry ${m.host} is no longer in the config`;
+        else if (entry.mac !== null && entry.mac !== m.mac) why = `install entry ${m.host} now belongs to ${entry.mac}`;
+        if (why === null) continue;
+        if (m.state === 'registered') {
+          registry.machineDelete(m.mac);
+          report.removed.push(m.mac);
+          continue;
+        }
+        // Flag once: a later sync with the same finding adds nothing.
+        const last = registry.eventList(m.mac).filter((e) => e.kind === 'config').at(-1);
+        if (!(last?.kind === 'config' && last.detail.change === 'orphaned' && last.detail.reason === why)) {
+          registry.eventAppend(m.mac, BootEvents.config({ change: 'orphaned', host: m.host, reason: why }));
+        }
+        report.orphaned.push(m.mac);
       }
     });
     return report;

@@ -8,5 +8,6 @@ import { serveCommand } from './serve.js';
 import { serviceCommand } from './service.js';
 import { renderCommand } from './render.js';
 import { provisionCommand } from './provision.js';
+import { assetsCommand } from './assets.js';
 
-export const commands: Command[] = [serveCommand, configCommand, machinesCommand, eventsCommand, renderCommand, provisionCommand, serviceCommand, doctorCommand];
+export const commands: Command[] = [serveCommand, configCommand, machinesCommand, eventsCommand, renderCommand, provisionCommand, serviceCommand, doctorCommand, assetsCommand];

@@ -3,7 +3,6 @@
 // when one is configured (machines added with the CLI, the API or the admin page). Same renderers and validation as
 // the daemon.
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { findDaemonConfig } from '../../appliance/paths.js';
 import { loadDaemonConfig, loadProvisioning } from '../../config/load.js';
 import type { DaemonConfig } from '../../config/daemon.js';
@@ -12,10 +11,11 @@ import { isIpv4 } from '../../net/ipv4.js';
 import type { HostSpec } from '../../config/provisioning.js';
 import { isPxedError } from '../../errors.js';
 import { openRegistry } from '../../registry/sqlite.js';
-import { silentLogger } from '../../log.js';
 import { PREVIEW_TOKEN } from '../../boot/os-profile.js';
-import { createOsProfiles } from '../../boot/os/index.js';
-import { PREVIEW_ARTIFACT_NAMES, ScriptRenderer, isPreviewArtifact } from '../../boot/render.js';
+import { PREVIEW_ARTIFACT_NAMES, isPreviewArtifact, type ScriptRenderer } from '../../boot/render.js';
+import { missingAssetWarnings } from '../../assets/bootable.js';
+import { catalogAssets } from '../../assets/catalog.js';
+import { offlineRenderer, provisioningFiles, provisioningFlags, resolveArg, selfUrls } from '../offline.js';
 import { EXIT_OK, parseCommandArgs, usageError, type CliIO, type Command } from '../io.js';
 
 
@@ -42,7 +42,9 @@ Options:
                        for machines added with the CLI, the API or the admin page
   --server IP          server address in URLs (default: daemon config server.address, else 127.0.0.1)
   --http-port N        HTTP port in URLs (default: daemon config http.port, else 8080)
-  --asset-root DIR     where <DIR>/nixos/<version>/netboot.ipxe is looked up (repeatable; adds to the daemon's)
+  --asset-root DIR     asset root: where netboot.ipxe and asset-relative catalog files are looked up (repeatable;
+                       adds to the daemon's). A missing or unverified one is named on stderr with the
+                       \`pxed assets fetch\` command that fixes it
   --json               print {host, mac, artifact, contentType, body[, install]} as JSON
   --help               show this help
 
@@ -65,9 +67,7 @@ function findHost(hosts: readonly HostSpec[], byName: (n: string) => HostSpec | 
 
 async function run(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
-    defaults: { type: 'string' },
-    'vm-specs': { type: 'string' },
-    'install-config': { type: 'string' },
+    ...provisioningFlags,
     'daemon-config': { type: 'string' },
     db: { type: 'string' },
     server: { type: 'string' },
@@ -79,19 +79,10 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   if (target === undefined || artifact === undefined) throw usageError('expected <mac|host> <artifact>; see "pxed render --help"');
   if (extra !== undefined) throw usageError(`unexpected argument "${extra}"`);
   if (!isPreviewArtifact(artifact)) throw usageError(`unknown artifact "${artifact}"; expected one of ${PREVIEW_ARTIFACT_NAMES.join(', ')}`);
-  const asGiven = (f: string) => (f === '-' || path.isAbsolute(f) ? f : path.resolve(io.cwd, f));
+  const asGiven = (f: string) => resolveArg(io, f);
   const daemon: Readonly<DaemonConfig> | null =
     values['daemon-config'] !== undefined ? loadDaemonConfig(asGiven(values['daemon-config']), { cwd: io.cwd }) : null;
-  const pick = (flag: string | undefined, fromDaemon: string | undefined, fallback: string) =>
-    flag !== undefined ? asGiven(flag) : (fromDaemon ?? asGiven(fallback));
-  const prov = await loadProvisioning(
-    {
-      defaults: pick(values.defaults, daemon?.provisioning.defaults, 'configs/defaults.yaml'),
-      vmSpecs: pick(values['vm-specs'], daemon?.provisioning.vm_specs, 'configs/vm_specs.yaml'),
-      installConfig: pick(values['install-config'], daemon?.provisioning.install_config, 'configs/install_config.yaml'),
-    },
-    { readStdin: io.readStdin },
-  );
+  const prov = await loadProvisioning(provisioningFiles(values, daemon, asGiven), { readStdin: io.readStdin });
 
   const server = values.server ?? daemon?.server.address ?? '127.0.0.1';
   if (!isIpv4(server)) throw usageError(`--server: expected an IPv4 address, got "${server}"`);
@@ -120,17 +111,8 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     }
   };
   const { host, mac } = findHost(prov.hosts, (n) => prov.hostByName(n), (m) => prov.hostByMac(m) ?? fromRegistry(m), target);
-  const { profiles } = await createOsProfiles({ images: prov.defaults.images, assetRoots });
   // The daemon's rendering path (boot/render.ts), over the config files alone.
-  const renderer = new ScriptRenderer(
-    {
-      provisioning: prov,
-      settings: { serverAddress: server, httpPort: port, localBoot: { bios: 'sanboot', efi: 'exit' } },
-      log: silentLogger,
-      serverUrl: `http://${server}:${port}`,
-    },
-    profiles,
-  );
+  const { renderer, serverUrl } = await offlineRenderer(prov, { server, port, assetRoots });
   let doc: ReturnType<ScriptRenderer['preview']>;
   try {
     doc = renderer.preview({ host, mac }, artifact);
@@ -140,6 +122,11 @@ async function run(argv: string[], io: CliIO): Promise<number> {
   }
   const { contentType, install } = doc;
   const body = String(doc.body);
+  if (install !== undefined) {
+    // What the script loads from pxed itself must be in the asset roots (pxed assets fetch puts it there).
+    const specs = catalogAssets(prov.defaults.images, selfUrls(prov, serverUrl));
+    for (const w of await missingAssetWarnings(install, { serverUrl, selfUrls: selfUrls(prov, serverUrl), assetRoots, specs })) io.stderr(`pxed render: ${w}\n`);
+  }
   if (values.json) {
     io.stdout(`${JSON.stringify({ host: host.name, mac, os: host.install.os, artifact, contentType, body, ...(install ? { install } : {}) }, null, 2)}\n`);
   } else {
