@@ -3,6 +3,8 @@
 // Registering is idempotent: a new MAC is created `registered`; a known one that finished or failed an earlier
 // install is re-armed (reinstall); one already registered or mid-install is left as it is.
 
+import type { TimelineEvent } from '../model/sentences.js';
+import { stageView } from '../model/stage.js';
 import { PxedError } from '../errors.js';
 import { MachineOperations } from '../machines/operations.js';
 import type { InstallMode } from '../model/machine.js';
@@ -61,8 +63,8 @@ export function remoteMachines(server: string, token: string | undefined, fetchI
       if (r.status !== 200) throw fail(`read ${mac}`, r);
       const m = r.json as ApiMachine;
       const ev = await call('GET', `/machines/${mac}/events?limit=1000`);
-      const list = Array.isArray(ev.json) ? (ev.json as Array<{ kind: string }>) : [];
-      return { state: m.state, ip: m.ip, lastEvent: list.length > 0 ? list[list.length - 1]!.kind : null };
+      const list = Array.isArray(ev.json) ? (ev.json as TimelineEvent[]) : [];
+      return { state: m.state, ip: m.ip, lastEvent: list.length > 0 ? list[list.length - 1]!.kind : null, hint: stageView(list, m.state).hint };
     },
   };
 }
@@ -89,7 +91,7 @@ export function localMachines(dbPath: string, prov: Readonly<Provisioning>, inst
       const m = reg.machineGet(mac);
       if (m === null) return Promise.resolve(null);
       const ev = reg.eventList(mac, { limit: 100_000 });
-      return Promise.resolve({ state: m.state, ip: m.ip, lastEvent: ev.length > 0 ? ev[ev.length - 1]!.kind : null });
+      return Promise.resolve({ state: m.state, ip: m.ip, lastEvent: ev.length > 0 ? ev[ev.length - 1]!.kind : null, hint: stageView(ev, m.state).hint });
     },
     close() {
       reg.close();
