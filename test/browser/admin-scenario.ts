@@ -53,6 +53,8 @@ let port = 0;
 let ctx: BrowserContext;
 let page: Page;
 const dialogs: string[] = [];
+/** Requests the page tried to send anywhere but its own origin (none expected). */
+const elsewhere: string[] = [];
 
 /** A real UEFI firmware DISCOVER (test/fixtures/dhcp) for `mac`, broadcast from the client namespace; the offers. */
 async function pxeDiscover(mac: string, vendorClass?: string): Promise<number> {
@@ -93,7 +95,10 @@ async function setUp(): Promise<void> {
     viewport: { width: 1280, height: 900 },
   });
   // Nothing but the page's loopback origin: any other request would be a bug (the page loads no external resources).
-  await ctx.route(/^(?!http:\/\/127\.0\.0\.1:)/, (route) => route.abort());
+  await ctx.route(/^(?!http:\/\/127\.0\.0\.1:)/, (route) => {
+    elsewhere.push(route.request().url());
+    return route.abort();
+  });
   page = ctx.pages()[0] ?? (await ctx.newPage());
   page.setDefaultTimeout(10_000);
   page.on('dialog', (d) => {
@@ -203,6 +208,7 @@ async function scenario(): Promise<void> {
   await page.waitForSelector(`tr[data-mac="${SPARE}"]`, { state: 'detached' });
   assert.equal(r.registry.machineGet(SPARE), null);
 
+  assert.deepEqual(elsewhere, [], 'the page loads nothing from elsewhere');
   // The hostile strings stayed text: no script ran, no alert, only the page's own script element.
   assert.equal(await page.evaluate<unknown>('window.pwned'), undefined);
   assert.ok(dialogs.every((d) => d.startsWith('confirm:')), dialogs.join('\n'));
