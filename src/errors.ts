@@ -62,11 +62,6 @@ export const ERROR_STATUS = {
   HTTP_NOT_STARTED: 500,
   // Command line.
   CLI_USAGE: 400,
-  // The machine client (local registry or --server): the same codes in both modes. Never answered over HTTP.
-  CLI_NOT_FOUND: 404,
-  CLI_REFUSED: 409,
-  CLI_UNREACHABLE: 500,
-  CLI_UNAUTHORIZED: 500,
   // pxed assets (download, verify, extract what the image catalog references).
   ASSET_INVALID: 500,
   ASSET_UNKNOWN: 400,
@@ -75,6 +70,11 @@ export const ERROR_STATUS = {
   /** The bytes do not have the SHA-256 the catalog or SHA256SUMS says. */
   ASSET_CHECKSUM: 500,
   ASSET_EXTRACT: 500,
+  // The machine client (local registry or --server): the same codes in both modes. Never answered over HTTP.
+  CLI_NOT_FOUND: 404,
+  CLI_REFUSED: 409,
+  CLI_UNREACHABLE: 500,
+  CLI_UNAUTHORIZED: 500,
   // Orchestrator: post-install (a config value Ansible/nixos-rebuild must not get; a child that cannot start).
   ORCH_ANSIBLE_INVALID: 500,
   ORCH_ANSIBLE_UNSAFE: 500,
@@ -82,6 +82,8 @@ export const ERROR_STATUS = {
   ORCH_NIXOS_SPAWN: 500,
   // Orchestrator (pxed provision): the daemon it talks to refused or failed.
   ORCH_API: 500,
+  // Orchestrator: the cidata seed ISO could not be built (xorriso failed or missing).
+  ORCH_SEED: 500,
   // pxed service install|uninstall.
   SERVICE_BAD_INPUT: 400,
   SERVICE_CONFLICT: 409,

@@ -36,7 +36,8 @@ import { IPXE_CONTENT_TYPE, ScriptRenderer, type RenderedScript } from './render
 import { recordAssetServed, recordTftpTransfer } from './reports.js';
 import { RepeatGate } from './repeats.js';
 import { renderBootstrap, renderUnknown } from './scripts.js';
-import type { BootSettings, PolicyContext } from './settings.js';
+import { hostOf, type BootSettings, type PolicyContext } from './settings.js';
+import { SignedFiles, renderGrubConfig } from './signed.js';
 import { BootTokens } from './tokens.js';
 import type {
   AddressObservation,
@@ -93,6 +94,8 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   private readonly scriptRepeats = new RepeatGate();
   private bootstrapCache: HttpDocument | null = null;
   private current: { snapshot: PolicySnapshot; renderer: ScriptRenderer };
+  /** The signed Secure Boot chain's TFTP files (signed.ts); null when settings.signed is absent. */
+  private signedFiles: SignedFiles | null;
   readonly serverUrl: string;
 
   constructor(deps: BootPolicyDeps) {
@@ -116,6 +119,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     this.current = { snapshot, renderer: new ScriptRenderer(this.ctx, deps.osProfiles) };
     this.attribution = new Attribution(this.ctx);
     this.tokens = new BootTokens(this.ctx);
+    this.signedFiles = this.makeSignedFiles(deps.settings);
   }
 
   /** Rendering (scripts, artifacts, previews) for the current settings and OS profiles. */
@@ -138,6 +142,14 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     }
     const snapshot = Object.freeze({ ...next });
     this.current = { snapshot, renderer: new ScriptRenderer(this.ctx, snapshot.osProfiles) };
+    this.signedFiles = this.makeSignedFiles(snapshot.settings);
+  }
+
+  private makeSignedFiles(settings: PolicySnapshot['settings']): SignedFiles | null {
+    const signed = settings.signed;
+    return signed
+      ? new SignedFiles({ signedRoots: signed.roots, assetRoots: signed.assetRoots, loaderDir: (address) => this.signedLoaderDir(address) })
+      : null;
   }
 
   // ---- DHCP
@@ -159,11 +171,20 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   // ---- TFTP
 
   /**
-   * No generated TFTP files: everything comes from the static roots (undionly.kpxe, snponly.efi, ...).
-   * `autoexec.ipxe` is the TFTP server's business.
+   * Generated TFTP files are the signed chain's (signed.ts: shim, GRUB, grub.cfg, kernels for GRUB); everything
+   * else comes from the static roots (undionly.kpxe, snponly.efi, ...). `autoexec.ipxe` is the TFTP server's
+   * business.
    */
-  async tftpOpen(_path: string, _client: TftpClientRef): Promise<TftpOpenResult | null> {
-    return Promise.resolve(null);
+  async tftpOpen(path: string, client: TftpClientRef): Promise<TftpOpenResult | null> {
+    if (this.signedFiles === null || !SignedFiles.handles(path)) return null;
+    return this.signedFiles.open(path, client.address, (mac, address) => renderGrubConfig({ ctx: this.ctx, renderer: this.renderer, tokens: this.tokens, attribution: this.attribution }, mac, address));
+  }
+
+  /** The host's own signed shim/GRUB directory (pxe.signed_loaders) for the machine that last used `address`. */
+  private signedLoaderDir(address: string): string | null {
+    const mac = this.attribution.macForIp(address);
+    const machine = mac === null ? null : this.ctx.registry.machineGet(mac);
+    return machine === null ? null : (hostOf(this.ctx, machine)?.pxe.signed_loaders ?? null);
   }
 
   /** Best effort, never throws: a transfer that ends while the daemon stops may find the registry closed. */

@@ -77,6 +77,11 @@ export const tftpSchema = z.strictObject({
   retries: z.number().int().min(0).max(100).default(5),
   /** In-memory cache of served files up to 16 MiB (boot loaders), in MiB; 0 turns it off. */
   cache_mb: z.number().int().min(0).max(4096).default(64),
+  /**
+   * Signed Secure Boot chain (pxe.boot_chain: signed, docs/secure-boot.md): roots holding the signed shim and GRUB,
+   * first found wins (Debian's shim-signed, grub-efi-amd64-signed; grub-efi-arm64-signed for ARM64 clients).
+   */
+  signed_roots: z.array(nonEmptyPath).min(1).default(['/usr/lib/shim', '/usr/lib/grub/x86_64-efi-signed', '/usr/lib/grub/arm64-efi-signed']),
 });
 
 /** HTTP resource limits (src/http/limits.ts has the defaults; docs/security.md says why each is what it is). */
@@ -188,7 +193,7 @@ export function resolveDaemonPaths(cfg: DaemonConfig, baseDir: string): DaemonCo
   const keepDash = (p: string) => (p === '-' ? p : r(p));
   return {
     ...cfg,
-    tftp: { ...cfg.tftp, roots: cfg.tftp.roots.map(r) },
+    tftp: { ...cfg.tftp, roots: cfg.tftp.roots.map(r), signed_roots: cfg.tftp.signed_roots.map(r) },
     http: { ...cfg.http, asset_roots: cfg.http.asset_roots.map(r) },
     registry: { ...cfg.registry, database: r(cfg.registry.database) },
     post_install: { ...cfg.post_install, build_dir: r(cfg.post_install.build_dir), state_dir: r(cfg.post_install.state_dir) },

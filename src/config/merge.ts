@@ -91,8 +91,13 @@ export function mergeHost(vm: VmSpec, inst: InstallEntry, defaults: DefaultsFile
       mtu: n.mtu ?? o.mtu ?? null,
     };
   });
-  const pxe = deepMerge<{ efi_binary?: 'snponly.efi' | 'ipxe.efi'; uefi_strategy?: 'binl' | 'direct' }>(
-    { efi_binary: defaults.pxe?.efi_binary, uefi_strategy: defaults.pxe?.uefi_strategy },
+  const pxe = deepMerge<{ efi_binary?: 'snponly.efi' | 'ipxe.efi'; uefi_strategy?: 'binl' | 'direct'; boot_chain?: 'ipxe' | 'signed'; signed_loaders?: string }>(
+    {
+      efi_binary: defaults.pxe?.efi_binary,
+      uefi_strategy: defaults.pxe?.uefi_strategy,
+      boot_chain: defaults.pxe?.boot_chain,
+      signed_loaders: defaults.pxe?.signed_loaders,
+    },
     vm.pxe,
     inst.pxe,
   );
@@ -143,7 +148,12 @@ export function mergeHost(vm: VmSpec, inst: InstallEntry, defaults: DefaultsFile
     baremetal,
     mac: baremetal?.mac ?? netifs[0]?.mac ?? null,
     install_mode: inst.install_mode ?? vm.install_mode ?? defaults.pxe?.install_mode ?? null,
-    pxe: { efi_binary: pxe.efi_binary ?? null, uefi_strategy: pxe.uefi_strategy ?? null },
+    pxe: {
+      efi_binary: pxe.efi_binary ?? null,
+      uefi_strategy: pxe.uefi_strategy ?? null,
+      ...(pxe.boot_chain ? { boot_chain: pxe.boot_chain } : {}),
+      ...(pxe.signed_loaders ? { signed_loaders: pxe.signed_loaders } : {}),
+    },
     install,
     image: resolveImage(defaults, install),
   };

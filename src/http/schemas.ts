@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 import { parseMac } from '../net/mac.js';
-import { INSTALL_MODES, MACHINE_STATES, UEFI_STRATEGIES } from '../model/machine.js';
+import { INSTALL_MODES, MACHINE_STATES, UEFI_STRATEGIES, BOOT_CHAINS } from '../model/machine.js';
 import { PREVIEW_ARTIFACT_NAMES } from '../model/artifacts.js';
 
 /** MAC spellings accepted in URLs and bodies: colon or dash separated, Cisco dotted, or 12 bare hex digits. */
@@ -27,6 +27,7 @@ export const Overrides = z
   .object({
     efiBinary: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a file name').optional(),
     uefiStrategy: z.enum(UEFI_STRATEGIES).optional(),
+    bootChain: z.enum(BOOT_CHAINS).optional(),
   })
   .strict();
 

@@ -301,4 +301,7 @@ function checkChange(c: MachineChange): void {
   if (o.uefiStrategy !== undefined && o.uefiStrategy !== 'binl' && o.uefiStrategy !== 'direct') {
     throw bad('overrides.uefiStrategy', 'must be binl or direct');
   }
+  if (o.bootChain !== undefined && o.bootChain !== 'ipxe' && o.bootChain !== 'signed') {
+    throw bad('overrides.bootChain', 'must be ipxe or signed');
+  }
 }

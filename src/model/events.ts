@@ -3,6 +3,7 @@
 // consumers narrow on `kind` and read typed details. Details keep any extra keys a producer adds (JSON objects).
 
 import type { MachineState } from './machine.js';
+import type { SecureBootStage } from './secure-boot.js';
 
 type Extra = Readonly<Record<string, unknown>>;
 
@@ -41,12 +42,22 @@ export interface TftpDetail extends Extra {
   durationMs: number;
   outcome: string;
   client: string;
+  /** Set when the file is one of the signed Secure Boot chain's (model/secure-boot.ts). */
+  secureBootStage?: SecureBootStage;
 }
 
 export interface ScriptDetail extends Extra {
   variant: string;
   client: string;
   repeats?: number;
+}
+
+/** The signed chain's per-MAC grub.cfg (src/boot/signed.ts): the same variants as the iPXE script. */
+export interface GrubConfigDetail extends Extra {
+  variant: string;
+  client: string;
+  /** Present for an install: the boot the config armed (the token's boot). */
+  bootId?: string;
 }
 
 export interface TokenDetail extends Extra {
@@ -101,6 +112,7 @@ export type BootEventBody =
   | { kind: 'discovered'; detail: DiscoveredDetail }
   | { kind: 'tftp'; detail: TftpDetail }
   | { kind: 'ipxe-script'; detail: ScriptDetail }
+  | { kind: 'grub-cfg'; detail: GrubConfigDetail }
   | { kind: 'token'; detail: TokenDetail }
   | { kind: 'artifact'; detail: ArtifactDetail }
   | { kind: 'error'; detail: ErrorDetail }
@@ -118,6 +130,7 @@ export const BOOT_EVENT_KINDS: readonly BootEventKind[] = [
   'discovered',
   'tftp',
   'ipxe-script',
+  'grub-cfg',
   'token',
   'artifact',
   'error',
@@ -150,6 +163,7 @@ export const BootEvents = {
   discovered: (detail: DiscoveredDetail): BootEventBody => ({ kind: 'discovered', detail }),
   tftp: (detail: TftpDetail): BootEventBody => ({ kind: 'tftp', detail }),
   script: (detail: ScriptDetail): BootEventBody => ({ kind: 'ipxe-script', detail }),
+  grubConfig: (detail: GrubConfigDetail): BootEventBody => ({ kind: 'grub-cfg', detail }),
   token: (detail: TokenDetail): BootEventBody => ({ kind: 'token', detail }),
   artifact: (detail: ArtifactDetail): BootEventBody => ({ kind: 'artifact', detail }),
   error: (reason: string, extra: Extra = {}): BootEventBody => ({ kind: 'error', detail: { ...extra, reason } }),

@@ -28,12 +28,17 @@ export type InstallMode = (typeof INSTALL_MODES)[number];
  */
 export const UEFI_STRATEGIES = ['binl', 'direct'] as const;
 export type UefiStrategy = (typeof UEFI_STRATEGIES)[number];
+/** Boot chains (src/boot/chain.ts): iPXE, or the signed Secure Boot chain shim → GRUB. */
+export const BOOT_CHAINS = ['ipxe', 'signed'] as const;
+export type BootChain = (typeof BOOT_CHAINS)[number];
 
 export interface MachineOverrides {
   /** UEFI iPXE binary handed to native PXE ('snponly.efi' default; 'ipxe.efi' for firmware without a usable SNP). */
   efiBinary?: string;
   /** UEFI :67 anchor strategy for this machine (UefiStrategy above). */
   uefiStrategy?: UefiStrategy;
+  /** Boot chain for this machine (src/boot/chain.ts): 'ipxe' or 'signed' (Secure Boot shim → GRUB). */
+  bootChain?: BootChain;
 }
 
 /** A machine as the registry holds it. Read-only: machineGet hands out its cached (frozen) objects. */

@@ -27,7 +27,7 @@ void describe('daemon config schema', () => {
     assert.equal(c.dhcp.boot_server_port, 4011);
     assert.deepEqual(c.dhcp.vendor_prefixes, ['PXEClient', 'HTTPClient']);
     assert.equal(c.dhcp.uefi_strategy, 'binl');
-    assert.deepEqual(c.tftp, { enabled: true, port: 69, roots: ['/usr/lib/ipxe'], max_blksize: 1468, max_transfers: 200, max_per_client: 8, timeout_ms: 1000, retries: 5, cache_mb: 64 });
+    assert.deepEqual(c.tftp, { enabled: true, port: 69, roots: ['/usr/lib/ipxe'], max_blksize: 1468, max_transfers: 200, max_per_client: 8, timeout_ms: 1000, retries: 5, cache_mb: 64, signed_roots: ['/usr/lib/shim', '/usr/lib/grub/x86_64-efi-signed', '/usr/lib/grub/arm64-efi-signed'] });
     assert.deepEqual(c.http, { port: 8080, asset_roots: [], limits: {} });
     assert.equal(c.registry.database, '/etc/pxed/var/pxed.db');
     assert.deepEqual(c.policy, {
