@@ -158,11 +158,13 @@ async function scenario(): Promise<void> {
   await stageIs('installer-progress');
   await fromClient(`/api/v1/boot/${token}/events`, { event_type: 'start', name: 'subiquity/Install/install/curtin', description: `partitioning ${XSS}\u001b[31m\u0007` });
   await page.waitForSelector('.lines li.ev-phone-home');
-  await fromClient(`/api/v1/boot/${token}/events`, { event_type: 'finish', name: 'subiquity/Late/run', result: 'SUCCESS' });
+  // The installer's own status report, with a hostile detail.
+  await fromClient(`/api/v1/boot/${token}/events`, { status: 'installed', detail: `done ${XSS}\u0007` });
   await stageIs('post-install');
   const text = await page.textContent('#timeline');
   assert.ok(text?.includes(`partitioning ${XSS}\\x1b[31m\\x07`), text ?? '');
   assert.match(text ?? '', /installed in \d/);
+  assert.ok(text?.includes(`installer reported installed: done ${XSS}\\x07`), text ?? '');
   // Proxy mode: no lease, the IP is the address that fetched the iPXE script.
   assert.equal(await page.textContent('#identity .id-ip'), CLIENT_IP);
 
