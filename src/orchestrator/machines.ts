@@ -10,6 +10,7 @@ import type { TimelineEvent } from '../model/sentences.js';
 import { stageView } from '../model/stage.js';
 import { PxedError } from '../errors.js';
 import { MachineOperations } from '../machines/operations.js';
+import { BootEvents } from '../model/events.js';
 import type { InstallMode } from '../model/machine.js';
 import { openRegistry } from '../registry/sqlite.js';
 import type { HostSpec, Provisioning } from '../config/provisioning.js';
@@ -124,6 +125,18 @@ export function localMachines(dbPath: string, prov: Readonly<Provisioning>, lo: 
         reg.tokenInsert({ hash: hashToken(token), mac, bootId, createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + (lo.tokenTtlMinutes ?? 240) * 60_000).toISOString(), revokedAt: null });
       });
       return Promise.resolve({ serverUrl: serverUrl.replace(/\/+$/, ''), token });
+    },
+    recordPost(mac: string, phase: 'started' | 'ok' | 'failed', detail: Record<string, unknown>) {
+      reg.atomically(() => {
+        const m = reg.machineGet(mac);
+        if (m === null) return;
+        reg.eventAppend(mac, BootEvents.postInstall({ phase, ...detail, by: 'pxed provision' }));
+        if (phase === 'started' && m.state === 'installed') reg.machineTransition(mac, 'post-installing', 'post-install started (pxed provision)', { stage: 'post-install' });
+        if (phase !== 'started' && m.state === 'post-installing') {
+          reg.machineTransition(mac, phase === 'ok' ? 'configured' : 'failed', `post-install ${phase === 'ok' ? 'ok' : 'failed'} (pxed provision)`, { stage: 'post-install' });
+        }
+      });
+      return Promise.resolve();
     },
     status(mac: string) {
       const m = reg.machineGet(mac);
