@@ -6,6 +6,8 @@
 // netbooting machine would (the daemon mints the boot's token and moves it to booting) and reads the NoCloud seed
 // URL from it; locally, the same steps on the registry.
 
+import type { TimelineEvent } from '../model/sentences.js';
+import { stageView } from '../model/stage.js';
 import { PxedError } from '../errors.js';
 import { MachineOperations } from '../machines/operations.js';
 import { BootEvents } from '../model/events.js';
@@ -72,8 +74,8 @@ export function remoteMachines(server: string, token: string | undefined, fetchI
       if (r.status !== 200) throw fail(`read ${mac}`, r);
       const m = r.json as ApiMachine;
       const ev = await call('GET', `/machines/${mac}/events?limit=1000`);
-      const list = Array.isArray(ev.json) ? (ev.json as Array<{ kind: string }>) : [];
-      return { state: m.state, ip: m.ip, lastEvent: list.length > 0 ? list[list.length - 1]!.kind : null };
+      const list = Array.isArray(ev.json) ? (ev.json as TimelineEvent[]) : [];
+      return { state: m.state, ip: m.ip, lastEvent: list.length > 0 ? list[list.length - 1]!.kind : null, hint: stageView(list, m.state).hint };
     },
   };
 }
@@ -140,7 +142,7 @@ export function localMachines(dbPath: string, prov: Readonly<Provisioning>, lo: 
       const m = reg.machineGet(mac);
       if (m === null) return Promise.resolve(null);
       const ev = reg.eventList(mac, { limit: 100_000 });
-      return Promise.resolve({ state: m.state, ip: m.ip, lastEvent: ev.length > 0 ? ev[ev.length - 1]!.kind : null });
+      return Promise.resolve({ state: m.state, ip: m.ip, lastEvent: ev.length > 0 ? ev[ev.length - 1]!.kind : null, hint: stageView(ev, m.state).hint });
     },
     close() {
       reg.close();

@@ -210,7 +210,7 @@ async function waitInstalled(host: HostSpec, o: PipelineOptions, macs: string[],
   if (host.hypervisor === 'baremetal') status(`power on ${host.name} (MAC ${mac}) now; waiting for its install`);
   const deadline = Date.now() + o.osTimeoutMs;
   let last = '';
-  let seen: { state: string; lastEvent: string | null } = { state: 'unknown', lastEvent: null };
+  let seen: { state: string; lastEvent: string | null; hint?: string | null } = { state: 'unknown', lastEvent: null };
   while (!o.signal.aborted) {
     const s = await o.machines.status(mac);
     if (s) {
@@ -219,10 +219,12 @@ async function waitInstalled(host: HostSpec, o: PipelineOptions, macs: string[],
       if (text !== last) status(text);
       last = text;
       if (s.state === 'installed' || s.state === 'configured') return { ip: s.ip, state: s.state };
-      if (s.state === 'failed') throw new StageError(`install failed (last event: ${s.lastEvent ?? 'none'})`);
+      if (s.state === 'failed') throw new StageError(`install failed (last event: ${s.lastEvent ?? 'none'})${s.hint ? `; hint: ${s.hint}` : ''}`);
     }
     if (Date.now() >= deadline) {
-      throw new StageError(`timed out after ${Math.round(o.osTimeoutMs / 1000)} s waiting for installed; last stage seen: ${seen.state}${seen.lastEvent ? `, last event: ${seen.lastEvent}` : ''}`);
+      throw new StageError(
+        `timed out after ${Math.round(o.osTimeoutMs / 1000)} s waiting for installed; last stage seen: ${seen.state}${seen.lastEvent ? `, last event: ${seen.lastEvent}` : ''}${seen.hint ? `; hint: ${seen.hint}` : ''}`,
+      );
     }
     await sleep(o.pollMs, o.signal);
   }

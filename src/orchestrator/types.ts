@@ -88,6 +88,8 @@ export interface MachineStatus {
   ip: string | null;
   /** The most recent event's kind (e.g. "dhcp-ack", "artifact", "phone-home"), null when none yet. */
   lastEvent: string | null;
+  /** What to check for the stage the boot stopped at (model/stage.ts, as the admin page and the CLI say it). */
+  hint?: string | null;
 }
 
 export type HostResult = 'ok' | 'failed' | 'cancelled' | 'skipped';

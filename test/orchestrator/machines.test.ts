@@ -38,6 +38,10 @@ void describe('localMachines', () => {
     reg.machineTransition(web.mac!, 'booting', 'test');
     await port.register(web, [web.mac!]);
     assert.equal((await port.status(web.mac!))?.state, 'booting', 'mid-install: untouched');
+    // A stalled boot comes with the stage hint the admin page and the CLI show (model/stage.ts).
+    reg.machineTransition(web.mac!, 'stalled', 'watchdog');
+    assert.match((await port.status(web.mac!))?.hint ?? '', /no DHCP request from this MAC yet/);
+    reg.machineTransition(web.mac!, 'booting', 'test');
     reg.machineTransition(web.mac!, 'installing', 'test');
     reg.machineTransition(web.mac!, 'installed', 'test');
     const s = await port.status(web.mac!);
