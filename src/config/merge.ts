@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { ConfigIssue } from './issues.js';
 import { normalizeMac } from './net.js';
 import { deepFreeze, deepMerge } from './objects.js';
+import { ubuntuIsoMemberPath } from './catalog-schema.js';
 import {
   BUILTIN_INSTALL,
   BUILTIN_VM,
@@ -162,7 +163,11 @@ function resolveImage(defaults: DefaultsFile, install: InstallSpec): ImageEntry 
   if (install.version === null) return null;
   if (install.os === 'ubuntu') {
     const e = defaults.images.ubuntu?.[install.version];
-    return e ? { os: 'ubuntu', version: install.version, iso_url: e.iso_url, kernel_url: e.kernel_url, initrd_url: e.initrd_url, codename: e.codename ?? null } : null;
+    if (!e) return null;
+    // Only the ISO given: kernel and initrd are the ISO's casper files, which `pxed assets fetch` extracts.
+    const kernel = e.kernel_url ?? ubuntuIsoMemberPath(install.version, 'kernel');
+    const initrd = e.initrd_url ?? ubuntuIsoMemberPath(install.version, 'initrd');
+    return { os: 'ubuntu', version: install.version, iso_url: e.iso_url, kernel_url: kernel, initrd_url: initrd, codename: e.codename ?? null };
   }
   if (install.os === 'nixos') {
     const e = defaults.images.nixos?.[install.version];

@@ -12,6 +12,7 @@
 // layer would hide a lower layer's value); built-in defaults (BUILTIN_*) are applied after merging, in load.ts.
 
 import { z } from 'zod';
+import { BOOT_CHAINS, INSTALL_MODES, UEFI_STRATEGIES } from '../model/machine.js';
 import { ansibleDefaultsSchema, httpSettingsSchema, imageCatalogSchema, proxmoxProviderSchema } from './catalog-schema.js';
 import type { ConfigIssue } from './issues.js';
 import { isHostLabel, isHostname, isIpv4, isSshPublicKey, normalizeMac, parseCidr } from './net.js';
@@ -53,10 +54,10 @@ const versionSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'expected a version like "24.04" or "unstable"' });
 
 export const efiBinarySchema = z.enum(['snponly.efi', 'ipxe.efi']);
-export const uefiStrategySchema = z.enum(['binl', 'direct']);
-export const installModeSchema = z.enum(['once', 'always']);
+export const uefiStrategySchema = z.enum(UEFI_STRATEGIES);
+export const installModeSchema = z.enum(INSTALL_MODES);
 /** ipxe: our iPXE chain; signed: Secure Boot through the signed shim → GRUB (src/boot/chain.ts). */
-export const bootChainSchema = z.enum(['ipxe', 'signed']);
+export const bootChainSchema = z.enum(BOOT_CHAINS);
 /** A directory under the asset roots: relative, no `..` segment, plain characters. */
 export const assetDirSchema = z
   .string()
@@ -69,7 +70,7 @@ export const assetDirSchema = z
 export const pxeSettingsSchema = z.strictObject({
   /** Which iPXE EFI binary UEFI PXE ROMs chain to (snponly.efi uses the firmware's NIC driver). */
   efi_binary: efiBinarySchema.optional(),
-  /** How the proxy-DHCP OFFER anchors a UEFI PXE boot (see UefiStrategy in src/boot/types.ts). */
+  /** How the proxy-DHCP OFFER anchors a UEFI PXE boot (see UefiStrategy in src/model/machine.ts). */
   uefi_strategy: uefiStrategySchema.optional(),
   /** ipxe (default) or signed (Secure Boot: shim → GRUB, docs/secure-boot.md). */
   boot_chain: bootChainSchema.optional(),
@@ -333,6 +334,7 @@ export const BUILTIN_VM = {
 } as const;
 export const BUILTIN_INSTALL = { dhcp: true, docker: false, sudo: false, shell: '/bin/bash', layout: 'lvm' } as const;
 
+/** A catalog image of one host. Each *_url is an http(s) URL or a path relative to the asset roots (served by pxed). */
 export type ImageEntry =
   | { os: 'ubuntu'; version: string; iso_url: string; kernel_url: string; initrd_url: string; codename: string | null }
   | { os: 'nixos'; version: string; kernel_url: string; initrd_url: string; netboot_ipxe_url: string };

@@ -95,6 +95,15 @@ export interface PostInstallDetail extends Extra {
   phase: 'started' | 'ok' | 'failed' | 'interrupted';
 }
 
+/** The config sync (start-up and SIGHUP, machines/operations.ts) changed or flagged this machine. */
+export interface ConfigDetail extends Extra {
+  /** entry: the config gave it another install entry; install-mode: the entry's install_mode changed; orphaned:
+   *  its entry left the config (or names another MAC) and the machine has history, so it was kept. */
+  change: 'entry' | 'install-mode' | 'orphaned';
+  host: string | null;
+  reason: string;
+}
+
 /** What a producer hands the registry: the kind and its detail. */
 export type BootEventBody =
   | { kind: 'state'; detail: StateDetail }
@@ -109,7 +118,8 @@ export type BootEventBody =
   | { kind: 'error'; detail: ErrorDetail }
   | { kind: 'phone-home'; detail: PhoneHomeDetail }
   | { kind: 'asset'; detail: AssetDetail }
-  | { kind: 'post-install'; detail: PostInstallDetail };
+  | { kind: 'post-install'; detail: PostInstallDetail }
+  | { kind: 'config'; detail: ConfigDetail };
 
 export type BootEventKind = BootEventBody['kind'];
 
@@ -127,6 +137,7 @@ export const BOOT_EVENT_KINDS: readonly BootEventKind[] = [
   'phone-home',
   'asset',
   'post-install',
+  'config',
 ];
 
 export function isBootEventKind(value: unknown): value is BootEventKind {
@@ -159,6 +170,7 @@ export const BootEvents = {
   phoneHome: (detail: PhoneHomeDetail): BootEventBody => ({ kind: 'phone-home', detail }),
   asset: (detail: AssetDetail): BootEventBody => ({ kind: 'asset', detail }),
   postInstall: (detail: PostInstallDetail): BootEventBody => ({ kind: 'post-install', detail }),
+  config: (detail: ConfigDetail): BootEventBody => ({ kind: 'config', detail }),
 } as const;
 
 /** A one-line human summary of an event (CLI `machines events`, logs). */

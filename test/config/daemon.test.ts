@@ -81,7 +81,7 @@ void describe('daemon config schema', () => {
 
   void it('a commented-out section reads as absent', () => {
     const c = parseDaemonConfig('server:\n  # interface: eth0\nadmin: { token_env: T }\n', '/x/pxed.yaml');
-    assert.deepEqual(c.server, {});
+    assert.deepEqual(c.server, { drain_seconds: 10 });
   });
 });
 
@@ -109,7 +109,7 @@ void describe('loadDaemonConfig', () => {
       install_config: '-',
       cwd: '/srv',
     });
-    assert.deepEqual(c.server, { interface: 'veth0', address: '192.0.2.2' });
+    assert.deepEqual(c.server, { interface: 'veth0', address: '192.0.2.2', drain_seconds: 10 });
     assert.equal(c.http.port, 0);
     assert.deepEqual(c.tftp.roots, ['/srv/a', '/b']);
     assert.equal(c.registry.database, '/srv/db/x.db');

@@ -1,11 +1,10 @@
 // The post-install stage of one host: Ubuntu hosts get pxed's playbooks (ansible/playbooks/site.yml by default),
 // NixOS hosts get their generated configuration applied with nixos-rebuild. Writes build/<host>/ansible/ and
 // appends to build/<host>/logs/post.log (the paths are the caller's: see hostPaths). Never throws for a failing run: the outcome says what happened.
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { HostSpec } from '../../config/provisioning.js';
 import { describeError } from '../../errors.js';
+import { shippedDir } from '../../shipped.js';
 import { writeAnsibleWorkdir, type Connection } from './inventory.js';
 import { runNixosRebuild } from './nixos.js';
 import { runPlaybook, type HostStats, type TaskFailure } from './runner.js';
@@ -51,16 +50,9 @@ export interface PostInstallOutcome {
   error: string | null;
 }
 
-/** The repository's ansible/ folder, found upwards from this module, else under the working directory. */
+/** The repository's ansible/ folder (src/shipped.ts). */
 export function defaultAnsibleDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, 'ansible', 'playbooks', 'post_config_common.yml'))) return path.join(dir, 'ansible');
-    const up = path.dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  return path.join(process.cwd(), 'ansible');
+  return shippedDir('ansible', path.join('playbooks', 'post_config_common.yml'));
 }
 
 export async function runPostInstall(
