@@ -13,11 +13,11 @@ PACKAGES=(
   nix-bin shellcheck ansible python3-yaml
   isc-dhcp-relay
   ansible-lint debootstrap
+  xorriso
+  chromium
   # Secure Boot chain (test/e2e/secureboot.test.ts): signed shim + GRUB; ARM64 UEFI firmware and QEMU.
   shim-signed grub-efi-amd64-signed sbsigntool
   qemu-system-arm qemu-efi-aarch64
-  xorriso
-  chromium
 )
 
 # The ARM64 UEFI e2e case fetches Debian's signed arm64 shim/GRUB with `apt-get download <pkg>:arm64`

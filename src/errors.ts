@@ -82,6 +82,8 @@ export const ERROR_STATUS = {
   ORCH_NIXOS_SPAWN: 500,
   // Orchestrator (pxed provision): the daemon it talks to refused or failed.
   ORCH_API: 500,
+  // Orchestrator: the cidata seed ISO could not be built (xorriso failed or missing).
+  ORCH_SEED: 500,
   // pxed service install|uninstall.
   SERVICE_BAD_INPUT: 400,
   SERVICE_CONFLICT: 409,

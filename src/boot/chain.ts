@@ -9,9 +9,11 @@
 // the firmware, and HTTP boot clients would need GRUB to fetch over HTTP, which Debian's signed GRUB cannot
 // (docs/secure-boot.md), so they keep iPXE too.
 
-import type { BootChain } from '../model/machine.js';
 import type { SecureBootStage } from '../model/secure-boot.js';
 import type { BootClient } from './types.js';
+
+import type { BootChain } from '../model/machine.js';
+export { BOOT_CHAINS, type BootChain } from '../model/machine.js';
 
 /** The shim's boot-file name (DHCP `file`) and the name the shim asks for next (shim's DEFAULT_LOADER), per arch. */
 export const SHIM_FILE = 'shimx64.efi';

@@ -93,8 +93,9 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   private readonly tokens: BootTokens;
   private readonly scriptRepeats = new RepeatGate();
   private bootstrapCache: HttpDocument | null = null;
-  /** signedFiles: the signed Secure Boot chain's TFTP files (signed.ts); null when settings.signed is absent. */
-  private current: { snapshot: PolicySnapshot; renderer: ScriptRenderer; signedFiles: SignedFiles | null };
+  private current: { snapshot: PolicySnapshot; renderer: ScriptRenderer };
+  /** The signed Secure Boot chain's TFTP files (signed.ts); null when settings.signed is absent. */
+  private signedFiles: SignedFiles | null;
   readonly serverUrl: string;
 
   constructor(deps: BootPolicyDeps) {
@@ -115,9 +116,10 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       serverUrl: this.serverUrl,
     };
     const snapshot = Object.freeze({ provisioning: deps.provisioning, settings: deps.settings, osProfiles: deps.osProfiles });
-    this.current = { snapshot, renderer: new ScriptRenderer(this.ctx, deps.osProfiles), signedFiles: this.signedFilesFor(deps.settings) };
+    this.current = { snapshot, renderer: new ScriptRenderer(this.ctx, deps.osProfiles) };
     this.attribution = new Attribution(this.ctx);
     this.tokens = new BootTokens(this.ctx);
+    this.signedFiles = this.makeSignedFiles(deps.settings);
   }
 
   /** Rendering (scripts, artifacts, previews) for the current settings and OS profiles. */
@@ -139,7 +141,15 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       throw new PxedError('CONFIG_INVALID', 'the server address and HTTP port change only with a restart', { serverAddress, httpPort });
     }
     const snapshot = Object.freeze({ ...next });
-    this.current = { snapshot, renderer: new ScriptRenderer(this.ctx, snapshot.osProfiles), signedFiles: this.signedFilesFor(snapshot.settings) };
+    this.current = { snapshot, renderer: new ScriptRenderer(this.ctx, snapshot.osProfiles) };
+    this.signedFiles = this.makeSignedFiles(snapshot.settings);
+  }
+
+  private makeSignedFiles(settings: PolicySnapshot['settings']): SignedFiles | null {
+    const signed = settings.signed;
+    return signed
+      ? new SignedFiles({ signedRoots: signed.roots, assetRoots: signed.assetRoots, loaderDir: (address) => this.signedLoaderDir(address) })
+      : null;
   }
 
   // ---- DHCP
@@ -166,16 +176,8 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
    * business.
    */
   async tftpOpen(path: string, client: TftpClientRef): Promise<TftpOpenResult | null> {
-    const { signedFiles, renderer } = this.current;
-    if (signedFiles === null || !SignedFiles.handles(path)) return null;
-    const deps = { ctx: this.ctx, renderer, tokens: this.tokens, attribution: this.attribution };
-    return signedFiles.open(path, client.address, (mac, address) => renderGrubConfig(deps, mac, address));
-  }
-
-  private signedFilesFor(settings: BootSettings): SignedFiles | null {
-    const signed = settings.signed;
-    if (signed === undefined) return null;
-    return new SignedFiles({ signedRoots: signed.roots, assetRoots: signed.assetRoots, loaderDir: (address) => this.signedLoaderDir(address) });
+    if (this.signedFiles === null || !SignedFiles.handles(path)) return null;
+    return this.signedFiles.open(path, client.address, (mac, address) => renderGrubConfig({ ctx: this.ctx, renderer: this.renderer, tokens: this.tokens, attribution: this.attribution }, mac, address));
   }
 
   /** The host's own signed shim/GRUB directory (pxe.signed_loaders) for the machine that last used `address`. */

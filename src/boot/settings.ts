@@ -6,8 +6,9 @@ import type { DaemonConfig } from '../config/daemon.js';
 import type { HostSpec } from '../config/provisioning.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../model/clock.js';
-import type { BootChain, InstallMode } from '../model/machine.js';
+import type { InstallMode } from '../model/machine.js';
 import type { MachineRegistry } from '../registry/types.js';
+import type { BootChain } from './chain.js';
 import type { LocalBootMethod } from './scripts.js';
 import type { UefiStrategy } from './types.js';
 

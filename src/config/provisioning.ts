@@ -108,6 +108,10 @@ export const proxmoxVmSchema = z.strictObject({
   node: z.string().min(1).optional(),
   storage: z.string().min(1).optional(),
   iso_storage: z.string().min(1).optional(),
+  /** Datastore with the snippets content type (boot_method image: the cloud-init user-data); default iso_storage. */
+  snippets_storage: z.string().min(1).optional(),
+  /** boot_method image: the cloud-image template VM to clone (else image_catalog.ubuntu_image_url is imported). */
+  template_vm_id: z.number().int().min(100).max(999999999).optional(),
   pool: z.string().min(1).optional(),
   vm_id: z.number().int().min(100).max(999999999).optional(),
   bios: z.enum(['seabios', 'ovmf']).optional(),

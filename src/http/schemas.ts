@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 import { parseMac } from '../net/mac.js';
-import { BOOT_CHAINS, INSTALL_MODES, MACHINE_STATES, UEFI_STRATEGIES } from '../model/machine.js';
+import { INSTALL_MODES, MACHINE_STATES, UEFI_STRATEGIES, BOOT_CHAINS } from '../model/machine.js';
 import { PREVIEW_ARTIFACT_NAMES } from '../model/artifacts.js';
 
 /** MAC spellings accepted in URLs and bodies: colon or dash separated, Cisco dotted, or 12 bare hex digits. */

@@ -28,8 +28,7 @@ export type InstallMode = (typeof INSTALL_MODES)[number];
  */
 export const UEFI_STRATEGIES = ['binl', 'direct'] as const;
 export type UefiStrategy = (typeof UEFI_STRATEGIES)[number];
-
-/** 'ipxe': our iPXE chain; 'signed': Secure Boot through the signed shim → GRUB (src/boot/chain.ts). */
+/** Boot chains (src/boot/chain.ts): iPXE, or the signed Secure Boot chain shim → GRUB. */
 export const BOOT_CHAINS = ['ipxe', 'signed'] as const;
 export type BootChain = (typeof BOOT_CHAINS)[number];
 

@@ -135,7 +135,7 @@ export function dockerScript(): string {
 type User = HostSpec['install']['users'][number];
 
 /** A cloud-init `users:` entry for the installed system. */
-function cloudInitUser(u: User, docker: boolean): Obj {
+export function cloudInitUser(u: User, docker: boolean): Obj {
   const groups: string[] = [];
   const out: Obj = { name: u.username, shell: u.shell };
   if (u.password_hash !== null) {

@@ -30,8 +30,11 @@ export interface PostInstallOptions {
   site?: SiteSettings;
   ansibleCommand?: string;
   nixosRebuildCommand?: string;
-  /** The generated configuration.nix of a NixOS host (null: none, the stage fails saying so). */
-  nixosConfig?: (host: HostSpec) => string | null;
+  /**
+   * The generated configuration.nix of a NixOS host, written for this run (prepareNixosConfig); null: none, the
+   * stage fails saying so.
+   */
+  nixosConfig?: (host: HostSpec, conn: Extract<Connection, { kind: 'ssh' }>, signal?: AbortSignal) => string | null | Promise<string | null>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -68,9 +71,9 @@ export async function runPostInstall(
   const fail = (method: PostInstallOutcome['method'], error: string): PostInstallOutcome => ({ ...base, method, ok: false, durationMs: Date.now() - t0, error });
   try {
     if (host.install.os === 'nixos') {
-      const configFile = opts.nixosConfig?.(host) ?? null;
-      if (configFile === null) return fail('nixos-rebuild', `host ${host.name}: no generated NixOS configuration to apply`);
       if (conn.kind !== 'ssh') return fail('nixos-rebuild', `host ${host.name}: nixos-rebuild needs an ssh target`);
+      const configFile = (await opts.nixosConfig?.(host, conn, signal)) ?? null;
+      if (configFile === null) return fail('nixos-rebuild', `host ${host.name}: no generated NixOS configuration to apply`);
       const r = await runNixosRebuild({
         address: conn.address,
         user: conn.user,
