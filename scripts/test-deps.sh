@@ -13,6 +13,7 @@ PACKAGES=(
   nix-bin shellcheck ansible python3-yaml
   isc-dhcp-relay
   ansible-lint debootstrap
+  gcc libc6-dev
 )
 
 missing=()
