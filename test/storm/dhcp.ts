@@ -130,8 +130,8 @@ export class DhcpPort {
   }
 
   /**
-   * Broadcasts a DISCOVER until an OFFER from `server` arrives (`tries` sends, `waitMs` apart, as firmware does);
-   * returns it and how many sends it took.
+   * Broadcasts a DISCOVER until an OFFER from `server` arrives: `tries` sends, the wait doubling from `waitMs` up
+   * to 4 s (PXE firmware backs off 4, 8, 16, 32 s; shorter here); returns it and how many sends it took.
    */
   async discover(packet: Buffer, anyXid: number, server: string, waitMs: number, tries: number): Promise<{ offer: Offer; sends: number }> {
     const xid = anyXid >>> 0; // replies are matched on the unsigned wire value
@@ -140,7 +140,7 @@ export class DhcpPort {
         const timer = setTimeout(() => {
           this.waiting.delete(xid);
           resolve(null);
-        }, waitMs);
+        }, Math.min(4000, waitMs * 2 ** (sends - 1)));
         this.waiting.set(xid, (msg) => {
           const o = offerOf(msg, MSG.OFFER);
           if (o === null || o.server !== server) return;
@@ -182,7 +182,7 @@ export async function request4011(packet: Buffer, ip: string, server: string, wa
     });
     for (let sends = 1; sends <= tries; sends++) {
       const ack = await new Promise<Offer | null>((resolve) => {
-        const timer = setTimeout(() => resolve(null), waitMs);
+        const timer = setTimeout(() => resolve(null), Math.min(4000, waitMs * 2 ** (sends - 1)));
         sock.on('message', (msg) => {
           const o = offerOf(msg, MSG.ACK);
           if (o === null) return;
