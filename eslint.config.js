@@ -18,4 +18,16 @@ export default tseslint.config(
       'no-control-regex': 'off',
     },
   },
+  // The admin page's plain browser modules (ui/): no type information, browser globals.
+  {
+    files: ['ui/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'module',
+      parserOptions: { projectService: false, project: null },
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'fetch', 'EventSource', 'URLSearchParams', 'setTimeout', 'clearTimeout', 'setInterval', 'console'].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
 );

@@ -13,8 +13,22 @@ PACKAGES=(
   nix-bin shellcheck ansible python3-yaml
   isc-dhcp-relay
   ansible-lint debootstrap
+  xorriso
+  chromium
+  # Secure Boot chain (test/e2e/secureboot.test.ts): signed shim + GRUB; ARM64 UEFI firmware and QEMU.
+  shim-signed grub-efi-amd64-signed sbsigntool
+  qemu-system-arm qemu-efi-aarch64
+  # The boot storm's lossy TAP bridge (test/storm/lossy-bridge.c) is compiled at test time.
   gcc libc6-dev
 )
+
+# The ARM64 UEFI e2e case fetches Debian's signed arm64 shim/GRUB with `apt-get download <pkg>:arm64`
+# (test/e2e/arm64.ts): that needs arm64 as a foreign dpkg architecture and its package lists.
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  echo "test-deps: adding dpkg architecture arm64" >&2
+  dpkg --add-architecture arm64
+  apt-get update -q >&2
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

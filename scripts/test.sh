@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/test-deps.sh
 npx tsc -p tsconfig.json
-npx eslint --max-warnings=0 src test bench
+npx eslint --max-warnings=0 src test bench ui
 
 mapfile -t unit < <(find dist/test -name '*.test.js' -not -path 'dist/test/e2e/*' | sort)
 node --test --test-concurrency=1 "${unit[@]}"

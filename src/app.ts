@@ -3,6 +3,7 @@
 // finds TFTP and HTTP already listening); stop order is the reverse.
 
 import { PxedMetrics } from './appliance/metrics.js';
+import { hostChanges, logSync, restartOnlyChanges, type ConfigSnapshot, type ReloadReport } from './appliance/reload.js';
 import { MachineAdmin } from './boot/admin.js';
 import { createOsProfiles } from './boot/os/index.js';
 import { BootPolicy } from './boot/policy.js';
@@ -18,7 +19,7 @@ import { httpListenAddress, limitsFromConfig } from './http/limits.js';
 import { HttpMetrics } from './http/metrics.js';
 import { HttpService } from './http/service.js';
 import type { Logger } from './log.js';
-import { MachineOperations } from './machines/operations.js';
+import { MachineOperations, type SyncReport } from './machines/operations.js';
 import { DAEMON_BUSY_TIMEOUT_MS } from './registry/health.js';
 import { createPostInstallService } from './orchestrator/ansible/wiring.js';
 import { openRegistry } from './registry/sqlite.js';
@@ -50,11 +51,19 @@ export interface App {
   /** True once every service is up (/readyz). */
   ready(): boolean;
   start(): Promise<void>;
-  /** Stops in reverse order; never throws; false if a stop failed or ran past the deadline. */
-  stop(deadlineMs?: number): Promise<boolean>;
-}
-
-/**
+  /**
+   * Stops in reverse order; never throws; false if a stop failed or ran past the deadline. With `drainMs`, the
+   * services first stop accepting and running TFTP transfers and HTTP downloads get that long to finish.
+   */
+  stop(deadlineMs?: number, drainMs?: number): Promise<boolean>;
+  /** The config and provisioning in effect. */
+  snapshot(): ConfigSnapshot;
+  /**
+   * Swaps in a new config and provisioning (SIGHUP) without touching a socket: new OS profiles are built first
+   * (a failure changes nothing), then the registry is synced and the boot policy's snapshot swapped in one turn
+   * of the event loop. Settings bound at start keep their old value (ReloadReport.restartOnly).
+   */
+  reload(next: ConfigSnapshot): Promise<ReloadReport>;
 }
 
 /** Full-DHCP reservations: configured hosts with a MAC and a static address. */
@@ -72,20 +81,20 @@ class RegistryService implements Service {
   readonly name = 'registry';
   constructor(
     private readonly registry: MachineRegistry,
-    private readonly operations: MachineOperations,
-    private readonly hosts: readonly HostSpec[],
-    private readonly log: Logger,
+    private readonly sync: () => void,
   ) {}
-  /** Brings the registry in line with the provisioning config (configured PXE hosts are registered). */
+  /** Brings the registry in line with the provisioning config (syncFromConfig). */
   async start(): Promise<void> {
-    const r = this.operations.syncFromConfig(this.hosts);
-    for (const mac of r.created) this.log.info('registered configured host', { mac });
-    for (const mac of r.renamed) this.log.info('configured host now names this machine', { mac });
+    this.sync();
     await Promise.resolve();
   }
+  /**
+   * Closing checkpoints the WAL into the database file (registry/sqlite.ts close). One turn of the event loop first:
+   * connections the HTTP stop cut report their transfer from their 'close' events.
+   */
   async stop(): Promise<void> {
+    await new Promise((r) => setImmediate(r));
     this.registry.close();
-    await Promise.resolve();
   }
 }
 
@@ -99,7 +108,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
 
   const { profiles, missingNetboot } = await createOsProfiles({ images: provisioning.defaults.images, assetRoots: cfg.http.asset_roots });
   for (const v of missingNetboot) {
-    log.warn('no local netboot.ipxe for a NixOS catalog version: installs of it will fail until it is downloaded', { version: v });
+    log.warn('no local netboot.ipxe for a NixOS catalog version: installs of it will fail until it is downloaded', { version: v, fix: `pxed assets fetch nixos/${v}/netboot.ipxe` });
   }
 
   const registry = openRegistry(cfg.registry.database, { log: log.child({ subsystem: 'registry' }), busyTimeoutMs: DAEMON_BUSY_TIMEOUT_MS });
@@ -110,6 +119,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     return health.problem;
   };
   let up = false;
+  // The config and provisioning in effect, swapped whole by reload(); the views below read it at each call.
+  let current: Readonly<ConfigSnapshot & { reservations: Reservation[] }> = Object.freeze({ config: cfg, provisioning, reservations: reservationsFrom(provisioning.hosts) });
+  const hosts = {
+    hostByName: (name: string) => current.provisioning.hostByName(name),
+    hostByMac: (mac: string) => current.provisioning.hostByMac(mac),
+  };
   try {
     const policy = new BootPolicy({
       registry,
@@ -118,8 +133,19 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       logger: log.child({ subsystem: 'boot' }),
       settings: bootSettingsFromConfig(cfg, server.address),
     });
-    const operations = new MachineOperations({ registry, provisioning, installMode: cfg.policy.install_mode });
-    const admin = new MachineAdmin({ operations, registry, provisioning, policy });
+    const operations = new MachineOperations({
+      registry,
+      provisioning: hosts,
+      get installMode() {
+        return current.config.policy.install_mode;
+      },
+    });
+    const admin = new MachineAdmin({ operations, registry, provisioning: hosts, policy });
+    const sync = (): SyncReport => {
+      const r = operations.syncFromConfig(current.provisioning.hosts);
+      logSync(log, r);
+      return r;
+    };
     const metrics = new PxedMetrics();
     registry.eventSubscribe((e) => metrics.onEvent(e));
     const onFatal = (err: Error): void => {
@@ -175,7 +201,6 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       };
       const full = cfg.dhcp.full;
       if (cfg.dhcp.mode === 'full' && full !== undefined) {
-        const reservations = reservationsFrom(provisioning.hosts);
         dopts.full = {
           poolStart: full.range_start,
           poolEnd: full.range_end,
@@ -185,7 +210,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
           ...(full.domain !== undefined ? { domain: full.domain } : {}),
           leaseSeconds: full.lease_seconds,
           leases: registry,
-          reservations: () => reservations,
+          reservations: () => current.reservations,
         };
       }
       dhcp = new DhcpService(dopts);
@@ -193,13 +218,16 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     const watchdog = new WatchdogService({
       registry,
       clock: systemClock,
-      watchdogMinutes: cfg.policy.install_watchdog_minutes,
+      get watchdogMinutes() {
+        return current.config.policy.install_watchdog_minutes;
+      },
       logger: log.child({ subsystem: 'watchdog' }),
     });
 
-    const ordered: Service[] = [new RegistryService(registry, operations, provisioning.hosts, log), http];
+    const ordered: Service[] = [new RegistryService(registry, sync), http];
     if (tftp) ordered.push(tftp);
-    if (dhcp) ordered.push(dhcp);
+    // DHCP has nothing in flight: draining it is stopping it, so no new client is sent to a closing TFTP/HTTP.
+    if (dhcp) ordered.push({ name: dhcp.name, start: () => dhcp!.start(), stop: () => dhcp!.stop(), drain: () => dhcp!.stop() });
     ordered.push(watchdog);
     // Last to start, first to stop: its jobs are aborted while the registry is still open.
     const postInstall = createPostInstallService(cfg, provisioning, registry, log.child({ subsystem: 'post-install' }), opts.env ?? process.env);
@@ -219,9 +247,32 @@ export async function buildApp(opts: AppOptions): Promise<App> {
         await services.start();
         up = true;
       },
-      async stop(deadlineMs?: number) {
+      async stop(deadlineMs?: number, drainMs?: number) {
         up = false;
-        return services.stop(deadlineMs);
+        return services.stop(deadlineMs, drainMs);
+      },
+      snapshot: () => ({ config: current.config, provisioning: current.provisioning }),
+      async reload(next) {
+        const old = current;
+        // Bound at start: the asset roots (netboot.ipxe copies), the server address and the HTTP port.
+        const built = await createOsProfiles({ images: next.provisioning.defaults.images, assetRoots: cfg.http.asset_roots });
+        const settings = bootSettingsFromConfig(next.config, server.address, { httpPort: policy.snapshot.settings.httpPort });
+        // From here on synchronous: no request sees a half-applied reload.
+        current = Object.freeze({ config: next.config, provisioning: next.provisioning, reservations: reservationsFrom(next.provisioning.hosts) });
+        let r: SyncReport;
+        try {
+          r = operations.syncFromConfig(next.provisioning.hosts);
+        } catch (err) {
+          current = old;
+          throw err;
+        }
+        policy.reconfigure({ provisioning: next.provisioning, settings, osProfiles: built.profiles });
+        return {
+          restartOnly: restartOnlyChanges(old.config, next.config),
+          hosts: hostChanges(old.provisioning.hosts, next.provisioning.hosts),
+          sync: r,
+          missingNetboot: built.missingNetboot,
+        };
       },
     };
   } catch (err) {

@@ -20,6 +20,8 @@ export const ERROR_STATUS = {
   MACHINE_BAD_INPUT: 400,
   MACHINE_NOT_FOUND: 404,
   MACHINE_CONFLICT: 409,
+  /** The install entry's configuration names other MACs; `force` registers anyway. */
+  MACHINE_MAC_MISMATCH: 409,
   // Boot policy.
   BOOT_BAD_INPUT: 400,
   BOOT_NOT_FOUND: 404,
@@ -46,6 +48,8 @@ export const ERROR_STATUS = {
   HTTP_BAD_REQUEST: 400,
   HTTP_BAD_PATH: 400,
   HTTP_UNAUTHORIZED: 401,
+  /** An admin page session's write without its anti-CSRF header. */
+  HTTP_FORBIDDEN: 403,
   HTTP_NOT_FOUND: 404,
   HTTP_CONFLICT: 409,
   HTTP_BODY_TOO_LARGE: 413,
@@ -58,6 +62,19 @@ export const ERROR_STATUS = {
   HTTP_NOT_STARTED: 500,
   // Command line.
   CLI_USAGE: 400,
+  // pxed assets (download, verify, extract what the image catalog references).
+  ASSET_INVALID: 500,
+  ASSET_UNKNOWN: 400,
+  /** The server misbehaved (status, lengths, redirects, timeouts) or the connection failed. */
+  ASSET_DOWNLOAD: 500,
+  /** The bytes do not have the SHA-256 the catalog or SHA256SUMS says. */
+  ASSET_CHECKSUM: 500,
+  ASSET_EXTRACT: 500,
+  // The machine client (local registry or --server): the same codes in both modes. Never answered over HTTP.
+  CLI_NOT_FOUND: 404,
+  CLI_REFUSED: 409,
+  CLI_UNREACHABLE: 500,
+  CLI_UNAUTHORIZED: 500,
   // Orchestrator: post-install (a config value Ansible/nixos-rebuild must not get; a child that cannot start).
   ORCH_ANSIBLE_INVALID: 500,
   ORCH_ANSIBLE_UNSAFE: 500,
@@ -65,6 +82,8 @@ export const ERROR_STATUS = {
   ORCH_NIXOS_SPAWN: 500,
   // Orchestrator (pxed provision): the daemon it talks to refused or failed.
   ORCH_API: 500,
+  // Orchestrator: the cidata seed ISO could not be built (xorriso failed or missing).
+  ORCH_SEED: 500,
   // pxed service install|uninstall.
   SERVICE_BAD_INPUT: 400,
   SERVICE_CONFLICT: 409,

@@ -9,6 +9,11 @@ export interface Service {
   readonly name: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Graceful stop, first half: stop accepting new work (close listeners) and resolve once the work in flight is
+   * done, or at `deadline` (epoch ms) at the latest; stop() then ends whatever is left. Optional.
+   */
+  drain?(deadline: number): Promise<void>;
 }
 
 export class ServiceGroup {
@@ -36,9 +41,29 @@ export class ServiceGroup {
     }
   }
 
-  /** Stops started services in reverse order. Never throws; returns false if any stop failed or ran past the deadline. */
-  async stop(deadlineMs = 10_000): Promise<boolean> {
+  /**
+   * Stops started services in reverse order. Never throws; returns false if any stop failed or ran past the deadline.
+   * With `drainMs` > 0, every service that can drain first stops accepting, all at once, and the work in flight
+   * (TFTP transfers, HTTP downloads) gets up to `drainMs` to finish before the stops begin.
+   */
+  async stop(deadlineMs = 10_000, drainMs = 0): Promise<boolean> {
     let ok = true;
+    if (drainMs > 0) {
+      const deadline = Date.now() + drainMs;
+      const t0 = Date.now();
+      const draining = this.started.filter((s) => s.drain !== undefined);
+      await Promise.all(
+        draining.map(async (s) => {
+          try {
+            await s.drain!(deadline);
+          } catch (err) {
+            ok = false;
+            this.log.error('service failed to drain', { service: s.name, err: describeError(err) });
+          }
+        }),
+      );
+      this.log.info('drained', { services: draining.map((s) => s.name), ms: Date.now() - t0, deadlineMs: drainMs });
+    }
     while (this.started.length > 0) {
       const s = this.started.pop()!;
       let timer: NodeJS.Timeout | undefined;

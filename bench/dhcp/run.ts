@@ -4,6 +4,7 @@
 // Three alternating rounds (medians printed). Bounded: closed loop 100 000 DISCOVERs (max 15 s), open loop 1 000/s for 5 s; every wait has a timeout.
 import os from 'node:os';
 import path from 'node:path';
+import fs from 'node:fs';
 import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -21,18 +22,28 @@ interface Result {
   p50us: number;
   p99us: number;
   maxUs: number;
+  /** Server CPU (user + system) per answered DISCOVER, from /proc/<pid>/stat around the run. */
+  cpuUsPerReply: number;
 }
 
-async function load(client: Netns, args: Record<string, unknown>): Promise<Result> {
+// utime + stime of one process in microseconds (clock ticks are 100 Hz on Linux).
+function cpuUs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+async function load(client: Netns, args: Record<string, unknown>, serverPid: number): Promise<Result> {
+  const before = cpuUs(serverPid);
   const { stdout } = await execFileP('ip', ['netns', 'exec', client.name, process.execPath, path.join(here, 'loadgen.js'), JSON.stringify({ server: '10.77.0.2', ...args })], { timeout: 60_000 });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Result;
+  const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as Result;
+  return { ...result, cpuUsPerReply: (cpuUs(serverPid) - before) / Math.max(1, result.answered) };
 }
 
-async function measure(client: Netns): Promise<{ closed: Result; open: Result }> {
+async function measure(client: Netns, serverPid: number): Promise<{ closed: Result; open: Result }> {
   // Warm-up (JIT, ARP), then the two measurements.
-  await load(client, { mode: 'closed', count: 2000, concurrency: 32, timeoutMs: 1000, maxMs: 5000 });
-  const closed = await load(client, { mode: 'closed', count: 100_000, concurrency: 32, timeoutMs: 1000, maxMs: 15_000 });
-  const open = await load(client, { mode: 'open', count: 5000, rate: 1000, timeoutMs: 1000, maxMs: 10_000 });
+  await load(client, { mode: 'closed', count: 2000, concurrency: 32, timeoutMs: 1000, maxMs: 5000 }, serverPid);
+  const closed = await load(client, { mode: 'closed', count: 100_000, concurrency: 32, timeoutMs: 1000, maxMs: 15_000 }, serverPid);
+  const open = await load(client, { mode: 'open', count: 5000, rate: 1000, timeoutMs: 1000, maxMs: 10_000 }, serverPid);
   return { closed, open };
 }
 
@@ -68,7 +79,7 @@ try {
     for (const [name, start] of [['pxed', startPxed], ['dnsmasq', startDnsmasq]] as const) {
       const proc = await start(server);
       try {
-        runs[name].push(await measure(client));
+        runs[name].push(await measure(client, proc.pid!));
       } finally {
         await killGroup(proc);
       }
@@ -96,6 +107,7 @@ const ms = (us: number): string => (us / 1000).toFixed(3);
 const rows = [
   ['', 'pxed', 'dnsmasq', 'pxed/dnsmasq'],
   ['closed loop offers/s (32 outstanding)', p.closed.perSecond.toFixed(0), d.closed.perSecond.toFixed(0), (p.closed.perSecond / d.closed.perSecond).toFixed(2)],
+  ['closed loop server CPU µs/offer', p.closed.cpuUsPerReply.toFixed(1), d.closed.cpuUsPerReply.toFixed(1), (p.closed.cpuUsPerReply / d.closed.cpuUsPerReply).toFixed(2)],
   ['closed loop drops', `${p.closed.dropped}/${p.closed.sent}`, `${d.closed.dropped}/${d.closed.sent}`, ''],
   ['open loop 1000/s p50 ms', ms(p.open.p50us), ms(d.open.p50us), (p.open.p50us / d.open.p50us).toFixed(2)],
   ['open loop 1000/s p99 ms', ms(p.open.p99us), ms(d.open.p99us), (p.open.p99us / d.open.p99us).toFixed(2)],

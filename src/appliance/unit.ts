@@ -60,7 +60,7 @@ export function unitSections(o: UnitOptions): UnitSections {
         ['WatchdogSec', '30s'],
         ['Restart', 'on-failure'],
         ['RestartSec', '2s'],
-        ['TimeoutStopSec', '15s'],
+        ['TimeoutStopSec', '75s'],
         ['StateDirectory', stateDirectoryName(o.stateDir)],
         ['StateDirectoryMode', '0700'],
         ['WorkingDirectory', o.stateDir],

@@ -1,18 +1,20 @@
 // The admin side of the REST API (/api/v1/machines...): machine operations (src/machines/operations.ts), the
 // timeline and previews. Errors are coded (src/errors.ts maps them to HTTP status).
 
-import type { Provisioning } from '../config/provisioning.js';
+import type { HostSpec, Provisioning } from '../config/provisioning.js';
 import type { Machine } from '../model/machine.js';
-import type { MachineChange, MachineInput, MachineOperations } from '../machines/operations.js';
+import { entryMacs, type MachineChange, type MachineInput, type MachineOperations } from '../machines/operations.js';
 import type { BootEvent } from '../model/events.js';
 import type { MachineRegistry } from '../registry/types.js';
 import type { BootPolicy } from './policy.js';
 import type { HttpDocument } from './types.js';
+import type { EntrySummary } from '../http/types.js';
 
 export interface MachineAdminDeps {
   operations: MachineOperations;
   registry: MachineRegistry;
-  provisioning: Pick<Provisioning, 'hostByName'>;
+  /** `hosts` feeds the admin page's entry list (none without it). */
+  provisioning: Pick<Provisioning, 'hostByName'> & { hosts?: readonly HostSpec[] };
   policy: BootPolicy;
 }
 
@@ -22,6 +24,7 @@ export interface MachineAdminDeps {
  */
 export class MachineAdmin {
   private readonly ops: MachineOperations;
+  private entryList: readonly EntrySummary[] | undefined;
   constructor(private readonly deps: MachineAdminDeps) {
     this.ops = deps.operations;
   }
@@ -77,4 +80,15 @@ export class MachineAdmin {
     return { contentType, body };
   }
 
+  /** The install entries for the admin page (computed once: the config is frozen). */
+  entries(): readonly EntrySummary[] {
+    this.entryList ??= (this.deps.provisioning.hosts ?? []).map((h) => ({
+      name: h.name,
+      os: h.install.os,
+      version: h.install.version,
+      hostname: h.install.network.hostname,
+      macs: entryMacs(h),
+    }));
+    return this.entryList;
+  }
 }

@@ -4,6 +4,7 @@
 import type { HostSpec } from '../config/provisioning.js';
 import { BootEvents } from '../model/events.js';
 import type { Machine } from '../model/machine.js';
+import { resolveBootChain, shimFileFor, takesSignedChain } from './chain.js';
 import { discover, refreshIdentity } from './discovery.js';
 import { hostOf, type PolicyContext } from './settings.js';
 import type { BootClient, DhcpBootAnswer, DhcpBootQuery } from './types.js';
@@ -20,7 +21,6 @@ const EFI_ARCH_DIR: Readonly<Partial<Record<BootClient['firmware'], string>>> = 
   'efi-ia32-http': 'i386',
   'efi-arm64-http': 'arm64',
 };
-
 
 /**
  * What this client boots, or null to stay silent. Unknown MACs may be recorded as discovered; a known machine gets
@@ -66,6 +66,11 @@ export function bootFileFor(ctx: PolicyContext, client: BootClient, machine: Mac
   // iPXE first: iPXE EFI sends PXEClient/93=7 even when it was loaded by HTTP boot (ipxe#1527).
   if (client.isIpxe) return { bootFile: `${ctx.serverUrl}/boot.ipxe`, nextServer, strategy: 'direct' };
   if (client.firmware === 'bios') return { bootFile: 'undionly.kpxe', nextServer, strategy: 'direct' };
+  const strategy = machine.overrides.uefiStrategy ?? host?.pxe.uefi_strategy ?? ctx.settings.uefiStrategy;
+  // Secure Boot (chain.ts): native UEFI x64/ARM64 PXE on the signed chain gets the shim; the rest keeps iPXE.
+  if (takesSignedChain(client) && resolveBootChain(machine.overrides.bootChain, host?.pxe.boot_chain, ctx.settings.bootChain ?? 'ipxe') === 'signed') {
+    return { bootFile: shimFileFor(client), nextServer, strategy };
+  }
   const dir = EFI_ARCH_DIR[client.firmware];
   if (dir === undefined) return null;
   const binary = machine.overrides.efiBinary ?? host?.pxe.efi_binary ?? ctx.settings.efiBinary;
@@ -75,6 +80,5 @@ export function bootFileFor(ctx: PolicyContext, client: BootClient, machine: Mac
     // src/http serves /assets/ipxe/<rel> from the iPXE binary roots (the TFTP roots) first.
     return { bootFile: `${ctx.serverUrl}/assets/ipxe/${rel}`, nextServer, strategy: 'direct' };
   }
-  const strategy = machine.overrides.uefiStrategy ?? host?.pxe.uefi_strategy ?? ctx.settings.uefiStrategy;
   return { bootFile: rel, nextServer, strategy };
 }

@@ -19,10 +19,12 @@
 // phone-home; the watchdog is its own service). Every seam method is synchronous (better-sqlite3 is); the
 // protocols adapt at their boundary.
 
+import { PxedError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Provisioning } from '../config/provisioning.js';
 import { systemClock, type Clock } from '../model/clock.js';
 import { BootEvents, type ScriptDetail } from '../model/events.js';
+import { isIpv4 } from '../net/ipv4.js';
 import { parseMac } from '../net/mac.js';
 import type { MachineRegistry } from '../registry/types.js';
 import { tokenArtifact } from './artifacts.js';
@@ -34,7 +36,8 @@ import { IPXE_CONTENT_TYPE, ScriptRenderer, type RenderedScript } from './render
 import { recordAssetServed, recordTftpTransfer } from './reports.js';
 import { RepeatGate } from './repeats.js';
 import { renderBootstrap, renderUnknown } from './scripts.js';
-import type { BootSettings, PolicyContext } from './settings.js';
+import { hostOf, type BootSettings, type PolicyContext } from './settings.js';
+import { SignedFiles, renderGrubConfig } from './signed.js';
 import { BootTokens } from './tokens.js';
 import type {
   AddressObservation,
@@ -74,29 +77,79 @@ function scriptEvent(script: RenderedScript, client: string, repeats: number): S
   return repeats > 0 ? { ...detail, repeats } : detail;
 }
 
+/**
+ * What a reload may change, swapped whole (SIGHUP): the provisioning model, the settings and the OS profiles. Each
+ * request reads the snapshot current when it starts; nothing in a snapshot is ever mutated.
+ */
+export interface PolicySnapshot {
+  readonly provisioning: BootPolicyDeps['provisioning'];
+  readonly settings: BootSettings;
+  readonly osProfiles: OsProfiles;
+}
+
 export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolicy {
   private readonly ctx: PolicyContext;
   private readonly attribution: Attribution;
   private readonly tokens: BootTokens;
   private readonly scriptRepeats = new RepeatGate();
   private bootstrapCache: HttpDocument | null = null;
-  /** Rendering (scripts, artifacts, previews) for this policy's settings and OS profiles. */
-  readonly renderer: ScriptRenderer;
+  private current: { snapshot: PolicySnapshot; renderer: ScriptRenderer };
+  /** The signed Secure Boot chain's TFTP files (signed.ts); null when settings.signed is absent. */
+  private signedFiles: SignedFiles | null;
   readonly serverUrl: string;
 
   constructor(deps: BootPolicyDeps) {
     this.serverUrl = `http://${deps.settings.serverAddress}:${deps.settings.httpPort}`;
+    // The parts (attribution, tokens, renderer) keep this one context; its provisioning and settings are read
+    // from the current snapshot at each use.
+    const snap = (): PolicySnapshot => this.current.snapshot;
     this.ctx = {
       registry: deps.registry,
-      provisioning: deps.provisioning,
-      settings: deps.settings,
+      get provisioning() {
+        return snap().provisioning;
+      },
+      get settings() {
+        return snap().settings;
+      },
       clock: deps.clock ?? systemClock,
       log: deps.logger,
       serverUrl: this.serverUrl,
     };
+    const snapshot = Object.freeze({ provisioning: deps.provisioning, settings: deps.settings, osProfiles: deps.osProfiles });
+    this.current = { snapshot, renderer: new ScriptRenderer(this.ctx, deps.osProfiles) };
     this.attribution = new Attribution(this.ctx);
     this.tokens = new BootTokens(this.ctx);
-    this.renderer = new ScriptRenderer(this.ctx, deps.osProfiles);
+    this.signedFiles = this.makeSignedFiles(deps.settings);
+  }
+
+  /** Rendering (scripts, artifacts, previews) for the current settings and OS profiles. */
+  get renderer(): ScriptRenderer {
+    return this.current.renderer;
+  }
+
+  get snapshot(): PolicySnapshot {
+    return this.current.snapshot;
+  }
+
+  /**
+   * Swaps in a new snapshot (SIGHUP reload). The server address and HTTP port are bound at start and cannot change
+   * here (CONFIG_INVALID otherwise). Every seam method is synchronous, so one request never sees two snapshots.
+   */
+  reconfigure(next: PolicySnapshot): void {
+    const { serverAddress, httpPort } = next.settings;
+    if (serverAddress !== this.current.snapshot.settings.serverAddress || httpPort !== this.current.snapshot.settings.httpPort) {
+      throw new PxedError('CONFIG_INVALID', 'the server address and HTTP port change only with a restart', { serverAddress, httpPort });
+    }
+    const snapshot = Object.freeze({ ...next });
+    this.current = { snapshot, renderer: new ScriptRenderer(this.ctx, snapshot.osProfiles) };
+    this.signedFiles = this.makeSignedFiles(snapshot.settings);
+  }
+
+  private makeSignedFiles(settings: PolicySnapshot['settings']): SignedFiles | null {
+    const signed = settings.signed;
+    return signed
+      ? new SignedFiles({ signedRoots: signed.roots, assetRoots: signed.assetRoots, loaderDir: (address) => this.signedLoaderDir(address) })
+      : null;
   }
 
   // ---- DHCP
@@ -118,15 +171,25 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   // ---- TFTP
 
   /**
-   * No generated TFTP files: everything comes from the static roots (undionly.kpxe, snponly.efi, ...).
-   * `autoexec.ipxe` is the TFTP server's business.
+   * Generated TFTP files are the signed chain's (signed.ts: shim, GRUB, grub.cfg, kernels for GRUB); everything
+   * else comes from the static roots (undionly.kpxe, snponly.efi, ...). `autoexec.ipxe` is the TFTP server's
+   * business.
    */
-  async tftpOpen(_path: string, _client: TftpClientRef): Promise<TftpOpenResult | null> {
-    return Promise.resolve(null);
+  async tftpOpen(path: string, client: TftpClientRef): Promise<TftpOpenResult | null> {
+    if (this.signedFiles === null || !SignedFiles.handles(path)) return null;
+    return this.signedFiles.open(path, client.address, (mac, address) => renderGrubConfig({ ctx: this.ctx, renderer: this.renderer, tokens: this.tokens, attribution: this.attribution }, mac, address));
   }
 
+  /** The host's own signed shim/GRUB directory (pxe.signed_loaders) for the machine that last used `address`. */
+  private signedLoaderDir(address: string): string | null {
+    const mac = this.attribution.macForIp(address);
+    const machine = mac === null ? null : this.ctx.registry.machineGet(mac);
+    return machine === null ? null : (hostOf(this.ctx, machine)?.pxe.signed_loaders ?? null);
+  }
+
+  /** Best effort, never throws: a transfer that ends while the daemon stops may find the registry closed. */
   tftpTransferred(report: TftpTransferReport): void {
-    recordTftpTransfer(this.ctx, this.attribution, report);
+    this.report(() => recordTftpTransfer(this.ctx, this.attribution, report));
   }
 
   // ---- HTTP
@@ -147,6 +210,9 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       if (log.enabled('debug')) log.debug('iPXE script for an unknown machine', { mac, client: req.clientAddress });
       return { contentType: IPXE_CONTENT_TYPE, body: renderUnknown(mac) };
     }
+    // The machine's IP in every DHCP mode (proxy mode has no lease to read it from): the address that fetched its
+    // script over TCP. DHCP option 50 stays a hint (attribution.ts).
+    if (machine.ip !== req.clientAddress && isIpv4(req.clientAddress)) registry.machineUpdate(mac, { ip: req.clientAddress });
     const script = this.renderer.renderScript(machine, req.query, false);
     const { bootId, token } = script;
     if (script.variant === 'install' && bootId !== null && token !== null) {
@@ -178,7 +244,16 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     return phoneHome(this.ctx, this.tokens, req);
   }
 
+  /** Best effort, never throws (as tftpTransferred). */
   assetServed(clientAddress: string, path: string, bytes: number, status: number): void {
-    recordAssetServed(this.ctx, this.attribution, clientAddress, path, bytes, status);
+    this.report(() => recordAssetServed(this.ctx, this.attribution, clientAddress, path, bytes, status));
+  }
+
+  private report(record: () => void): void {
+    try {
+      record();
+    } catch (err) {
+      this.ctx.log.warn('transfer report not recorded', { err: describeError(err) });
+    }
   }
 }

@@ -102,8 +102,11 @@ export class ScriptRenderer {
     }
   }
 
-  /** The OS's kernel, initrds and command line for this install (custom: from the entry's custom section). */
-  private installBoot(host: HostSpec, mac: string, token: string, query: Record<string, string | undefined>): InstallBoot {
+  /**
+   * The OS's kernel, initrds and command line for this install (custom: from the entry's custom section); the iPXE
+   * script and the signed chain's grub.cfg (signed.ts) are both made from it.
+   */
+  installBoot(host: HostSpec, mac: string, token: string, query: Record<string, string | undefined>): InstallBoot {
     const ctx = installContext(this.ctx.serverUrl, token, mac, host.install.network.hostname);
     const buildarch = query.arch;
     if (buildarch !== undefined && /^[a-z0-9_]{1,16}$/.test(buildarch)) ctx.buildarch = buildarch;

@@ -1,15 +1,18 @@
 // Transfer reports: what TFTP and the HTTP asset routes served, put on the timeline of the machine that last used
 // the client's address (or logged at debug level when no known machine did).
 
-import { BootEvents } from '../model/events.js';
+import { BootEvents, type TftpDetail } from '../model/events.js';
 import type { Attribution } from './attribution.js';
+import { secureBootStage } from './chain.js';
+import { GRUB_ASSET_PREFIX } from './grub.js';
 import type { PolicyContext } from './settings.js';
 import type { TftpTransferReport } from './types.js';
 
-/** One TFTP transfer's outcome. */
+/** One TFTP transfer's outcome; a file of the signed chain carries its Secure Boot stage (model/secure-boot.ts). */
 export function recordTftpTransfer(ctx: PolicyContext, attribution: Attribution, report: TftpTransferReport): void {
   const mac = attribution.macForIp(report.client.address);
-  const detail = {
+  const stage = ctx.settings.signed === undefined ? null : secureBootStage(report.path, GRUB_ASSET_PREFIX);
+  const detail: TftpDetail = {
     path: report.path,
     bytes: report.bytes,
     durationMs: report.durationMs,
@@ -17,6 +20,7 @@ export function recordTftpTransfer(ctx: PolicyContext, attribution: Attribution,
     options: report.options,
     client: `${report.client.address}:${report.client.port}`,
     ...(report.detail !== undefined ? { detail: report.detail } : {}),
+    ...(stage !== null ? { secureBootStage: stage } : {}),
   };
   if (mac === null || ctx.registry.machineGet(mac) === null) {
     ctx.log.debug('tftp transfer from an address with no known machine', detail);

@@ -132,7 +132,7 @@ export function renderDiscovered(mac: string): string {
   return ipxeScript([
     '# pxed: discovered machine without an install entry.',
     `echo pxed: machine ${m} is known to pxed but has no install entry`,
-    `echo pxed: register it with: pxed machines add ${m} --host NAME`,
+    `echo pxed: adopt it on the admin page, or with: pxed machines adopt ${m} --host ENTRY`,
     'echo pxed: leaving network boot in 10 s',
     'sleep 10 ||',
     'exit',

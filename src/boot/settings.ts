@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { Clock } from '../model/clock.js';
 import type { InstallMode } from '../model/machine.js';
 import type { MachineRegistry } from '../registry/types.js';
+import type { BootChain } from './chain.js';
 import type { LocalBootMethod } from './scripts.js';
 import type { UefiStrategy } from './types.js';
 
@@ -24,6 +25,7 @@ export function bootSettingsFromConfig(cfg: DaemonConfig, serverAddress: string,
     localBoot: { bios: cfg.policy.local_boot.bios, efi: cfg.policy.local_boot.efi },
     tokenTtlMinutes: cfg.policy.token_ttl_minutes,
     watchdogMinutes: cfg.policy.install_watchdog_minutes,
+    signed: { roots: cfg.tftp.signed_roots, assetRoots: cfg.http.asset_roots },
     ...over,
   };
 }
@@ -48,6 +50,13 @@ export interface BootSettings {
   tokenTtlMinutes: number;
   /** booting/installing with no event for this long → stalled. */
   watchdogMinutes: number;
+  /** Default boot chain (machine override > host pxe.boot_chain > this); 'ipxe' when absent. */
+  bootChain?: BootChain;
+  /**
+   * The signed chain's TFTP files (signed.ts): roots holding the signed shim/GRUB, and the asset roots GRUB loads
+   * kernels from. Absent: pxed generates no TFTP files.
+   */
+  signed?: { roots: readonly string[]; assetRoots: readonly string[] };
 }
 
 /** What every part of the boot policy reads: built once by the BootPolicy facade. */
@@ -63,6 +72,6 @@ export interface PolicyContext {
 }
 
 /** The install entry a machine names, or null. */
-export function hostOf(ctx: PolicyContext, machine: { host: string | null }): HostSpec | null {
+export function hostOf(ctx: Pick<PolicyContext, 'provisioning'>, machine: { host: string | null }): HostSpec | null {
   return machine.host === null ? null : ctx.provisioning.hostByName(machine.host);
 }

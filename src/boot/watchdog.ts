@@ -1,13 +1,15 @@
 // The install watchdog: booting/installing machines that have made no progress (no state change and no event) for
 // settings.watchdogMinutes become `stalled`, with a reason naming the last thing they did. The decision is the pure
 // rule model/machine.ts isStalled; this service follows the registry's event stream between start() and stop()
-// (the last event per MAC) and checks every `intervalMs`.
+// (the last event per MAC) and checks every `intervalMs`. A machine on the signed Secure Boot chain also gets the
+// chain's stage in the reason ("stopped after GRUB fetched the kernel", model/secure-boot.ts).
 
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../model/clock.js';
 import type { BootEvent } from '../model/events.js';
 import { WATCHED_STATES, isStalled } from '../model/machine.js';
+import { SECURE_BOOT_STAGES, SECURE_BOOT_STAGE_TEXT, secureBootStageOf, type SecureBootStage } from '../model/secure-boot.js';
 import type { MachineRegistry } from '../registry/types.js';
 import type { Service } from '../service.js';
 
@@ -28,8 +30,8 @@ export class WatchdogService implements Service {
   readonly name = 'watchdog';
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
-  /** Last event time and kind per MAC, from the registry's event stream. */
-  private readonly lastEvent = new Map<string, { ms: number; kind: string }>();
+  /** Last event time and kind per MAC, from the registry's event stream; the Secure Boot stage reached, if any. */
+  private readonly lastEvent = new Map<string, { ms: number; kind: string; secureBoot?: SecureBootStage }>();
 
   constructor(private readonly opts: WatchdogOptions) {}
 
@@ -72,12 +74,15 @@ export class WatchdogService implements Service {
         const lastMs = Math.max(Number.isFinite(changed) ? changed : 0, last?.ms ?? 0);
         const minutes = Math.floor((now.getTime() - lastMs) / 60_000);
         const lastKind = last !== undefined && last.ms >= changed ? last.kind : 'state';
-        const reason = `no progress for ${minutes} min while ${m.state} (last event: ${lastKind})`;
+        const sb = last?.secureBoot;
+        const stopped = sb === undefined ? '' : `; Secure Boot chain stopped after ${SECURE_BOOT_STAGE_TEXT[sb]}`;
+        const reason = `no progress for ${minutes} min while ${m.state} (last event: ${lastKind}${stopped})`;
         try {
           this.opts.registry.machineTransition(m.mac, 'stalled', reason, {
             watchdogMinutes: this.opts.watchdogMinutes,
             lastEventAt: new Date(lastMs).toISOString(),
             lastEvent: lastKind,
+            ...(sb !== undefined ? { secureBootStage: sb } : {}),
           });
           moved.push(m.mac);
           this.opts.logger.warn('install stalled', { mac: m.mac, reason });
@@ -91,7 +96,20 @@ export class WatchdogService implements Service {
 
   private note(e: BootEvent): void {
     const ms = Date.parse(e.time);
-    if (Number.isFinite(ms)) this.lastEvent.set(e.mac, { ms, kind: e.kind });
+    if (Number.isFinite(ms)) this.lastEvent.set(e.mac, { ms, kind: e.kind, ...this.secureBootAfter(e) });
     if (this.lastEvent.size > LAST_EVENTS_MAX) this.lastEvent.clear();
+  }
+
+  /**
+   * The Secure Boot stage this MAC has reached after `e`: a new netboot (firmware DHCP) or a shim transfer starts
+   * over; the kernel speaking to pxed (phone-home, artifact) or a re-arm ends it.
+   */
+  private secureBootAfter(e: BootEvent): { secureBoot?: SecureBootStage } {
+    if (e.kind === 'phone-home' || e.kind === 'artifact' || e.kind === 'dhcp-offer' || (e.kind === 'state' && e.detail.to === 'registered')) return {};
+    const prev = this.lastEvent.get(e.mac)?.secureBoot;
+    const now = secureBootStageOf(e);
+    if (now === 'shim' || (now !== null && prev === undefined)) return { secureBoot: now };
+    if (prev === undefined) return {};
+    return { secureBoot: now !== null && SECURE_BOOT_STAGES.indexOf(now) > SECURE_BOOT_STAGES.indexOf(prev) ? now : prev };
   }
 }

@@ -11,6 +11,8 @@ export interface CliIO {
   readStdin: () => Promise<string>;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Standard error is a terminal (progress is redrawn in place); absent = not a terminal. */
+  stderrIsTTY?: boolean;
 }
 
 export const EXIT_OK = 0;
@@ -54,5 +56,6 @@ export function processIO(): CliIO {
     },
     env: process.env,
     cwd: process.cwd(),
+    stderrIsTTY: process.stderr.isTTY === true,
   };
 }

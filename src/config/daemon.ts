@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { PxedError } from '../errors.js';
+import { INSTALL_MODES, UEFI_STRATEGIES } from '../model/machine.js';
 import { ipInCidr, isIpv4, parseCidr, parseIpv4 } from './net.js';
 
 const ipv4 = z.string().refine(isIpv4, { message: 'expected an IPv4 address like 192.0.2.1' });
@@ -20,6 +21,8 @@ export const serverSchema = z.strictObject({
   interface: z.string().regex(/^[A-Za-z0-9_.:@-]{1,15}$/, { message: 'expected a network interface name' }).optional(),
   /** Our address on the provisioning network (DHCP option 54 / siaddr, URLs in iPXE scripts). */
   address: ipv4.optional(),
+  /** On SIGTERM, running TFTP transfers and HTTP downloads get this long to finish (the unit's TimeoutStopSec= is 75 s). */
+  drain_seconds: z.number().int().min(0).max(60).default(10),
 });
 
 export const dhcpFullSchema = z
@@ -55,7 +58,7 @@ export const dhcpSchema = z.strictObject({
   boot_server_port: port(4011),
   /** Option 60 prefixes we answer; anything else is ignored silently. */
   vendor_prefixes: z.array(z.string().min(1)).default(['PXEClient', 'HTTPClient']),
-  uefi_strategy: z.enum(['binl', 'direct']).default('binl'),
+  uefi_strategy: z.enum(UEFI_STRATEGIES).default('binl'),
   /** Required when mode is full. */
   full: dhcpFullSchema.optional(),
 });
@@ -74,6 +77,11 @@ export const tftpSchema = z.strictObject({
   retries: z.number().int().min(0).max(100).default(5),
   /** In-memory cache of served files up to 16 MiB (boot loaders), in MiB; 0 turns it off. */
   cache_mb: z.number().int().min(0).max(4096).default(64),
+  /**
+   * Signed Secure Boot chain (pxe.boot_chain: signed, docs/secure-boot.md): roots holding the signed shim and GRUB,
+   * first found wins (Debian's shim-signed, grub-efi-amd64-signed; grub-efi-arm64-signed for ARM64 clients).
+   */
+  signed_roots: z.array(nonEmptyPath).min(1).default(['/usr/lib/shim', '/usr/lib/grub/x86_64-efi-signed', '/usr/lib/grub/arm64-efi-signed']),
 });
 
 /** HTTP resource limits (src/http/limits.ts has the defaults; docs/security.md says why each is what it is). */
@@ -118,7 +126,7 @@ export const policySchema = z.strictObject({
   /** MACs with no registry entry: ignore (stay silent) or discover (record them as `discovered`, still silent). */
   unknown_macs: z.enum(['ignore', 'discover']).default('ignore'),
   /** once: after a successful install the machine boots locally; always: reinstall on every PXE boot. */
-  install_mode: z.enum(['once', 'always']).default('once'),
+  install_mode: z.enum(INSTALL_MODES).default('once'),
   /** A booting/installing machine with no progress event for this long is marked stalled (the install watchdog). */
   install_watchdog_minutes: z.number().int().min(1).default(60),
   /** Lifetime of per-install tokens embedded in installer URLs. */
@@ -185,7 +193,7 @@ export function resolveDaemonPaths(cfg: DaemonConfig, baseDir: string): DaemonCo
   const keepDash = (p: string) => (p === '-' ? p : r(p));
   return {
     ...cfg,
-    tftp: { ...cfg.tftp, roots: cfg.tftp.roots.map(r) },
+    tftp: { ...cfg.tftp, roots: cfg.tftp.roots.map(r), signed_roots: cfg.tftp.signed_roots.map(r) },
     http: { ...cfg.http, asset_roots: cfg.http.asset_roots.map(r) },
     registry: { ...cfg.registry, database: r(cfg.registry.database) },
     post_install: { ...cfg.post_install, build_dir: r(cfg.post_install.build_dir), state_dir: r(cfg.post_install.state_dir) },

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { ConfigIssue } from './issues.js';
 import { normalizeMac } from './net.js';
 import { deepFreeze, deepMerge } from './objects.js';
+import { ubuntuIsoMemberPath } from './catalog-schema.js';
 import {
   BUILTIN_INSTALL,
   BUILTIN_VM,
@@ -90,8 +91,13 @@ export function mergeHost(vm: VmSpec, inst: InstallEntry, defaults: DefaultsFile
       mtu: n.mtu ?? o.mtu ?? null,
     };
   });
-  const pxe = deepMerge<{ efi_binary?: 'snponly.efi' | 'ipxe.efi'; uefi_strategy?: 'binl' | 'direct' }>(
-    { efi_binary: defaults.pxe?.efi_binary, uefi_strategy: defaults.pxe?.uefi_strategy },
+  const pxe = deepMerge<{ efi_binary?: 'snponly.efi' | 'ipxe.efi'; uefi_strategy?: 'binl' | 'direct'; boot_chain?: 'ipxe' | 'signed'; signed_loaders?: string }>(
+    {
+      efi_binary: defaults.pxe?.efi_binary,
+      uefi_strategy: defaults.pxe?.uefi_strategy,
+      boot_chain: defaults.pxe?.boot_chain,
+      signed_loaders: defaults.pxe?.signed_loaders,
+    },
     vm.pxe,
     inst.pxe,
   );
@@ -142,7 +148,12 @@ export function mergeHost(vm: VmSpec, inst: InstallEntry, defaults: DefaultsFile
     baremetal,
     mac: baremetal?.mac ?? netifs[0]?.mac ?? null,
     install_mode: inst.install_mode ?? vm.install_mode ?? defaults.pxe?.install_mode ?? null,
-    pxe: { efi_binary: pxe.efi_binary ?? null, uefi_strategy: pxe.uefi_strategy ?? null },
+    pxe: {
+      efi_binary: pxe.efi_binary ?? null,
+      uefi_strategy: pxe.uefi_strategy ?? null,
+      ...(pxe.boot_chain ? { boot_chain: pxe.boot_chain } : {}),
+      ...(pxe.signed_loaders ? { signed_loaders: pxe.signed_loaders } : {}),
+    },
     install,
     image: resolveImage(defaults, install),
   };
@@ -152,7 +163,11 @@ function resolveImage(defaults: DefaultsFile, install: InstallSpec): ImageEntry 
   if (install.version === null) return null;
   if (install.os === 'ubuntu') {
     const e = defaults.images.ubuntu?.[install.version];
-    return e ? { os: 'ubuntu', version: install.version, iso_url: e.iso_url, kernel_url: e.kernel_url, initrd_url: e.initrd_url, codename: e.codename ?? null } : null;
+    if (!e) return null;
+    // Only the ISO given: kernel and initrd are the ISO's casper files, which `pxed assets fetch` extracts.
+    const kernel = e.kernel_url ?? ubuntuIsoMemberPath(install.version, 'kernel');
+    const initrd = e.initrd_url ?? ubuntuIsoMemberPath(install.version, 'initrd');
+    return { os: 'ubuntu', version: install.version, iso_url: e.iso_url, kernel_url: kernel, initrd_url: initrd, codename: e.codename ?? null };
   }
   if (install.os === 'nixos') {
     const e = defaults.images.nixos?.[install.version];

@@ -12,6 +12,7 @@
 // layer would hide a lower layer's value); built-in defaults (BUILTIN_*) are applied after merging, in load.ts.
 
 import { z } from 'zod';
+import { BOOT_CHAINS, INSTALL_MODES, UEFI_STRATEGIES } from '../model/machine.js';
 import { ansibleDefaultsSchema, httpSettingsSchema, imageCatalogSchema, proxmoxProviderSchema } from './catalog-schema.js';
 import type { ConfigIssue } from './issues.js';
 import { isHostLabel, isHostname, isIpv4, isSshPublicKey, normalizeMac, parseCidr } from './net.js';
@@ -53,15 +54,31 @@ const versionSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'expected a version like "24.04" or "unstable"' });
 
 export const efiBinarySchema = z.enum(['snponly.efi', 'ipxe.efi']);
-export const uefiStrategySchema = z.enum(['binl', 'direct']);
-export const installModeSchema = z.enum(['once', 'always']);
+export const uefiStrategySchema = z.enum(UEFI_STRATEGIES);
+export const installModeSchema = z.enum(INSTALL_MODES);
+/** ipxe: our iPXE chain; signed: Secure Boot through the signed shim → GRUB (src/boot/chain.ts). */
+export const bootChainSchema = z.enum(BOOT_CHAINS);
+/** A directory under the asset roots: relative, no `..` segment, plain characters. */
+export const assetDirSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9._-]*(\/[A-Za-z0-9_][A-Za-z0-9._-]*)*$/, {
+    message: 'expected a relative directory under the asset roots (letters, digits, . _ -, no leading / or ..)',
+  })
+  .refine((d) => !d.split('/').includes('..'), { message: 'must not contain ..' });
 
 /** Per-host PXE knobs (defaults.pxe < vm < install entry). */
 export const pxeSettingsSchema = z.strictObject({
   /** Which iPXE EFI binary UEFI PXE ROMs chain to (snponly.efi uses the firmware's NIC driver). */
   efi_binary: efiBinarySchema.optional(),
-  /** How the proxy-DHCP OFFER anchors a UEFI PXE boot (see UefiStrategy in src/boot/types.ts). */
+  /** How the proxy-DHCP OFFER anchors a UEFI PXE boot (see UefiStrategy in src/model/machine.ts). */
   uefi_strategy: uefiStrategySchema.optional(),
+  /** ipxe (default) or signed (Secure Boot: shim → GRUB, docs/secure-boot.md). */
+  boot_chain: bootChainSchema.optional(),
+  /**
+   * Signed chain: the directory under the asset roots holding this OS's own signed shim and GRUB (Ubuntu's netboot
+   * tarball `amd64/`: bootx64.efi, grubx64.efi); absent: tftp.signed_roots (Debian's).
+   */
+  signed_loaders: assetDirSchema.optional(),
 });
 export type PxeSettings = z.output<typeof pxeSettingsSchema>;
 
@@ -91,6 +108,10 @@ export const proxmoxVmSchema = z.strictObject({
   node: z.string().min(1).optional(),
   storage: z.string().min(1).optional(),
   iso_storage: z.string().min(1).optional(),
+  /** Datastore with the snippets content type (boot_method image: the cloud-init user-data); default iso_storage. */
+  snippets_storage: z.string().min(1).optional(),
+  /** boot_method image: the cloud-image template VM to clone (else image_catalog.ubuntu_image_url is imported). */
+  template_vm_id: z.number().int().min(100).max(999999999).optional(),
   pool: z.string().min(1).optional(),
   vm_id: z.number().int().min(100).max(999999999).optional(),
   bios: z.enum(['seabios', 'ovmf']).optional(),
@@ -276,6 +297,8 @@ export const defaultsFileSchema = z.strictObject({
     .strictObject({
       efi_binary: efiBinarySchema.optional(),
       uefi_strategy: uefiStrategySchema.optional(),
+      boot_chain: bootChainSchema.optional(),
+      signed_loaders: assetDirSchema.optional(),
       install_mode: installModeSchema.optional(),
       ...originalPxePathsShape,
     })
@@ -315,6 +338,7 @@ export const BUILTIN_VM = {
 } as const;
 export const BUILTIN_INSTALL = { dhcp: true, docker: false, sudo: false, shell: '/bin/bash', layout: 'lvm' } as const;
 
+/** A catalog image of one host. Each *_url is an http(s) URL or a path relative to the asset roots (served by pxed). */
 export type ImageEntry =
   | { os: 'ubuntu'; version: string; iso_url: string; kernel_url: string; initrd_url: string; codename: string | null }
   | { os: 'nixos'; version: string; kernel_url: string; initrd_url: string; netboot_ipxe_url: string };
@@ -362,7 +386,13 @@ export interface HostSpec {
   mac: string | null;
   /** null: use the daemon policy (policy.install_mode). */
   install_mode: 'once' | 'always' | null;
-  pxe: { efi_binary: 'snponly.efi' | 'ipxe.efi' | null; uefi_strategy: 'binl' | 'direct' | null };
+  /** boot_chain: absent or null = the daemon default (ipxe); signed_loaders: absent or null = tftp.signed_roots. */
+  pxe: {
+    efi_binary: 'snponly.efi' | 'ipxe.efi' | null;
+    uefi_strategy: 'binl' | 'direct' | null;
+    boot_chain?: 'ipxe' | 'signed' | null;
+    signed_loaders?: string | null;
+  };
   install: InstallSpec;
   /** The catalog entry for install.os/version from defaults.images; null for os: custom. */
   image: ImageEntry | null;

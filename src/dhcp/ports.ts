@@ -2,14 +2,11 @@
 // structurally; app.ts wires them. Nothing in src/dhcp imports src/boot, src/registry or src/config.
 
 import type { BootClient } from '../model/client.js';
+import type { Lease } from '../model/lease.js';
+import type { UefiStrategy } from '../model/machine.js';
 
-/**
- * UEFI PXE anchor strategies on :67 (docs/protocol.md §3).
- * - 'binl': no option 43 in the :67 proxy OFFER; EDK2 follows with a REQUEST to :4011 which we ACK with the boot file.
- * - 'direct': 43 = {6: 8} ("boot file present, no discovery") plus siaddr/file in the :67 OFFER.
- * BIOS PXE ROMs always get 'direct'.
- */
-export type UefiStrategy = 'binl' | 'direct';
+/** UEFI PXE anchor strategies on :67: model/machine.ts says what each does. */
+export type { UefiStrategy };
 
 /**
  * 'proxy-ack' is a :67 REQUEST naming us in option 54 (ROMs that REQUEST from the proxy they selected, or a Boot
@@ -60,15 +57,7 @@ export interface DhcpBootPort {
   dhcpObserved(obs: AddressObservation): void;
 }
 
-/** One address lease of full DHCP mode. Times are ISO-8601 strings. */
-export interface Lease {
-  ip: string;
-  mac: string;
-  hostname: string | null;
-  state: 'offered' | 'bound' | 'released' | 'declined';
-  expiresAt: string;
-  updatedAt: string;
-}
+export type { Lease };
 
 /** Where full DHCP mode keeps its leases (SQLite in the daemon, a Map in tests). Synchronous. */
 export interface LeaseStore {

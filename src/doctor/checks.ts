@@ -9,6 +9,7 @@ import { resolveServerAddress, type DaemonConfig, type NetworkInterfaces } from 
 import { loadProvisioning } from '../config/load.js';
 import { describeError } from '../errors.js';
 import { SCHEMA_VERSION, openRegistry } from '../registry/sqlite.js';
+import { lanChecks, type DhcpProbe } from './lan.js';
 import { canBindLowPorts, portHolders, type PortHolder } from './ports.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -24,6 +25,10 @@ export interface Check {
 export interface DoctorInput {
   config: Readonly<DaemonConfig>;
   env: NodeJS.ProcessEnv;
+  /** Sends the LAN probe (lan.ts); null skips it (--no-lan). */
+  probe?: DhcpProbe | null;
+  /** How long the probe collects answers (default 3500 ms). */
+  lanWaitMs?: number;
   interfaces?: NetworkInterfaces;
   procRoot?: string;
 }
@@ -113,13 +118,15 @@ function tftpChecks(cfg: Readonly<DaemonConfig>): Check[] {
 }
 
 function assetRootChecks(cfg: Readonly<DaemonConfig>): Check[] {
-  if (cfg.http.asset_roots.length === 0) return [check('asset-roots', 'warn', 'no http.asset_roots: kernels and initrds must come from the catalog URLs', 'set http.asset_roots')];
+  if (cfg.http.asset_roots.length === 0) {
+    return [check('asset-roots', 'warn', 'no http.asset_roots: kernels and initrds must come from the catalog URLs', 'set http.asset_roots, then pxed assets fetch')];
+  }
   return cfg.http.asset_roots.map((root) => {
     try {
       accessSync(root, constants.R_OK | constants.X_OK);
       return check(`asset-root:${root}`, 'ok', `${root} is readable`);
     } catch (err) {
-      return check(`asset-root:${root}`, 'fail', `${root}: ${(err as Error).message}`, `mkdir -p ${root}`);
+      return check(`asset-root:${root}`, 'fail', `${root}: ${(err as Error).message}`, `mkdir -p ${root}, then pxed assets fetch`);
     }
   });
 }
@@ -174,7 +181,17 @@ function adminTokenCheck(cfg: Readonly<DaemonConfig>, env: NodeJS.ProcessEnv): C
 export async function runDoctor(input: DoctorInput): Promise<Check[]> {
   const cfg = input.config;
   const procRoot = input.procRoot ?? '/proc';
-  const checks: Check[] = [interfaceCheck(cfg, input.interfaces ?? os.networkInterfaces())];
+  const interfaces = input.interfaces ?? os.networkInterfaces();
+  const checks: Check[] = [interfaceCheck(cfg, interfaces)];
+  if (input.probe != null) {
+    let address: string | null = null;
+    try {
+      address = resolveServerAddress(cfg.server, interfaces).address;
+    } catch {
+      checks.push(check('lan', 'warn', 'no server address to probe the LAN from', 'fix the interface check first'));
+    }
+    if (address !== null) checks.push(...(await lanChecks(cfg, address, input.probe, input.lanWaitMs)));
+  }
   checks.push(...portChecks(cfg, procRoot), ...tftpChecks(cfg), ...assetRootChecks(cfg), registryCheck(cfg), adminTokenCheck(cfg, input.env));
   try {
     const p = await loadProvisioning({ defaults: cfg.provisioning.defaults, vmSpecs: cfg.provisioning.vm_specs, installConfig: cfg.provisioning.install_config });

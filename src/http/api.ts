@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { PxedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { BootEvent } from '../model/events.js';
+import { machineMatcher } from '../model/search.js';
 import {
   BootEventSchema,
   DeleteResponse,
@@ -24,6 +25,7 @@ import {
   normalizeMacLoose,
 } from './schemas.js';
 import type { AdminApi } from './types.js';
+import type { ApiAuth } from './ui/session.js';
 
 export const API_PREFIX = '/api/v1';
 
@@ -91,13 +93,17 @@ export function apiRoutes(opts: ApiOptions, streams: Set<() => void>): ApiRoute[
     route({
       method: 'GET',
       url: '/machines',
-      summary: 'List machines: by state, q (substring of MAC/host/IP), one page (limit, offset); X-Total-Count has the match count',
+      summary: 'List machines: by state, q (substring of MAC in any spelling, install entry, hostname or IP), one page (limit, offset); X-Total-Count has the match count',
       query: ListQuery,
       response: z.array(MachineSchema),
       handler: async ({ query, reply }) => {
         const all = await admin.list(query.state === undefined ? undefined : { state: query.state });
-        const q = query.q?.toLowerCase();
-        const hits = q === undefined ? all : all.filter((m) => m.mac.includes(q) || (m.host ?? '').toLowerCase().includes(q) || (m.ip ?? '').includes(q));
+        let hits = all;
+        if (query.q !== undefined && query.q.trim() !== '') {
+          const match = machineMatcher(query.q);
+          const hostnames = new Map(((await admin.entries?.()) ?? []).map((e) => [e.name, e.hostname]));
+          hits = all.filter((m) => match({ ...m, hostname: m.host === null ? null : (hostnames.get(m.host) ?? null) }));
+        }
         const offset = query.offset ?? 0;
         reply.header('x-total-count', String(hits.length));
         return hits.slice(offset, offset + (query.limit ?? LIST_PAGE_DEFAULT));
@@ -106,7 +112,7 @@ export function apiRoutes(opts: ApiOptions, streams: Set<() => void>): ApiRoute[
     route({
       method: 'POST',
       url: '/machines',
-      summary: 'Register a machine: MAC, install entry, install mode',
+      summary: 'Register a machine (a discovered one is adopted): MAC, install entry, install mode, force',
       body: MachineCreateBody,
       response: MachineSchema,
       status: 201,
@@ -175,6 +181,14 @@ export function apiRoutes(opts: ApiOptions, streams: Set<() => void>): ApiRoute[
         if (doc === null) throw notFound(`${params.artifact} for this machine`);
         return reply.header('content-type', doc.contentType).header('cache-control', 'no-store').send(doc.body);
       },
+    }),
+    route({
+      method: 'GET',
+      url: '/events',
+      summary: "Every machine's events, oldest first, after an event id (a page of at most `limit`, default 1000)",
+      query: EventsQuery,
+      response: z.array(BootEventSchema),
+      handler: async ({ query }) => admin.allEvents({ afterId: query.after, limit: Math.min(query.limit ?? 1000, 1000) }),
     }),
     route({
       method: 'GET',
@@ -272,15 +286,18 @@ export function bearerChecker(token: string | null): (authorization: string | un
 }
 
 /**
- * Registers the table under API_PREFIX in its own encapsulated context, with the bearer check as the first hook
- * of every route in it (including its 404 handler, so unknown /api/v1 paths also answer 401 first).
+ * Registers the table under API_PREFIX in its own encapsulated context, with the authorisation check (the bearer
+ * token, or an admin page session with its anti-CSRF header for writes: ui/session.ts) as the first hook of every
+ * route in it (including its 404 handler, so unknown /api/v1 paths also answer 401 first).
  */
-export function registerApi(app: FastifyInstance, routes: readonly ApiRoute[], adminToken: string | null): void {
-  const authorized = bearerChecker(adminToken);
+export function registerApi(app: FastifyInstance, routes: readonly ApiRoute[], authorize: (req: FastifyRequest) => ApiAuth): void {
   void app.register(
     async (api) => {
       api.addHook('onRequest', async (req, reply) => {
-        if (!authorized(req.headers.authorization)) {
+        const auth = authorize(req);
+        if (auth === 'csrf') {
+          await reply.code(403).send({ error: 'HTTP_FORBIDDEN', message: 'admin page writes need the x-pxed-csrf header of the session' });
+        } else if (auth !== 'ok') {
           await reply
             .code(401)
             .header('www-authenticate', 'Bearer realm="pxed"')

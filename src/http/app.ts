@@ -8,7 +8,7 @@ import type { HttpDocument } from './types.js';
 import { PxedError, describeError } from '../errors.js';
 import type { MachineState } from '../model/machine.js';
 import { rateLimited } from '../log.js';
-import { API_PREFIX, apiRoutes, registerApi, type ApiRoute } from './api.js';
+import { API_PREFIX, apiRoutes, bearerChecker, registerApi, type ApiRoute } from './api.js';
 import { assetResolver, serveAsset } from './assets.js';
 import { errorAnswer } from './errors.js';
 import { applyServerLimits, httpLimits, jsonDepthWithin, redactUrl } from './limits.js';
@@ -17,7 +17,9 @@ import { buildOpenApi } from './openapi.js';
 import { TokenParams, describeIssues } from './schemas.js';
 import type { HttpDeps } from './types.js';
 import { SCRIPT_ROUTE, clientAddressOf, documentHeaders, scriptFastPath } from './script-fastpath.js';
-import { UI_CSP, UI_HTML, UI_JS } from './ui.js';
+import { uiApiRoutes } from './ui/page-api.js';
+import { registerUi } from './ui/routes.js';
+import { SessionStore, apiAuthorizer } from './ui/session.js';
 
 export const HTTP_API_VERSION = '1.0.0';
 
@@ -31,6 +33,7 @@ export function apiRouteTable(deps: HttpDeps, streams: Set<() => void> = new Set
     { admin: deps.admin, logger: deps.logger, sseHeartbeatMs: deps.sseHeartbeatMs ?? 15_000, sseClients: httpLimits(deps.limits).sseClients },
     streams,
   );
+  routes.push(...uiApiRoutes(deps.admin));
   let doc: Record<string, unknown> | null = null;
   routes.push({
     method: 'GET',
@@ -40,6 +43,12 @@ export function apiRouteTable(deps: HttpDeps, streams: Set<() => void> = new Set
     handler: async () => (doc ??= buildOpenApi(routes, HTTP_API_VERSION)),
   });
   return routes;
+}
+
+/** Ends the admin page's event streams (SSE) of an app; the daemon's graceful stop calls it before draining. */
+const streamEnders = new WeakMap<FastifyInstance, () => void>();
+export function endStreams(app: FastifyInstance): void {
+  streamEnders.get(app)?.();
 }
 
 export function buildHttpApp(deps: HttpDeps): FastifyInstance {
@@ -107,9 +116,13 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     done();
   });
   // SSE streams would otherwise hold close() open until the client goes away.
+  const endAll = (): void => {
+    for (const end of [...streams]) end();
+  };
+  streamEnders.set(app, endAll);
   app.addHook('preClose', async () => {
     closing = true;
-    for (const end of [...streams]) end();
+    endAll();
   });
 
   // ---- health, metrics, admin page ----
@@ -123,10 +136,10 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     const { contentType, body } = await metrics.render();
     return reply.header('content-type', contentType).send(body);
   });
-  app.get('/', async (_req, reply) =>
-    reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', UI_CSP).header('x-frame-options', 'DENY').send(UI_HTML),
-  );
-  app.get('/ui/app.js', async (_req, reply) => reply.header('content-type', 'text/javascript; charset=utf-8').send(UI_JS));
+  // The admin page (the ui/ files) and its sessions; the API takes the bearer token or a page session.
+  const tokenOk = bearerChecker(deps.adminToken);
+  const sessions = new SessionStore();
+  registerUi(app, { sessions, tokenOk, logger: log, ...(deps.uiDir !== undefined ? { dir: deps.uiDir } : {}) });
 
   // ---- iPXE scripts ----
   app.get('/boot.ipxe', async (req, reply) => sendDocument(reply, policy.bootstrapScript(clientAddressOf(req))));
@@ -188,6 +201,6 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   });
 
   // ---- REST API ----
-  registerApi(app, apiRouteTable(deps, streams), deps.adminToken);
+  registerApi(app, apiRouteTable(deps, streams), apiAuthorizer(tokenOk, sessions));
   return app;
 }

@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 import { parseMac } from '../net/mac.js';
-import { MACHINE_STATES } from '../model/machine.js';
+import { INSTALL_MODES, MACHINE_STATES, UEFI_STRATEGIES, BOOT_CHAINS } from '../model/machine.js';
 import { PREVIEW_ARTIFACT_NAMES } from '../model/artifacts.js';
 
 /** MAC spellings accepted in URLs and bodies: colon or dash separated, Cisco dotted, or 12 bare hex digits. */
@@ -21,12 +21,13 @@ export const HostName = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be an install entry name (letters, digits, . _ -; at most 63)')
   .describe('Install entry name (install_config.yaml key)');
 export const State = z.enum(MACHINE_STATES);
-export const InstallModeSchema = z.enum(['once', 'always']).describe("'once': boot the local disk after installed; 'always': reinstall on every netboot");
+export const InstallModeSchema = z.enum(INSTALL_MODES).describe("'once': boot the local disk after installed; 'always': reinstall on every netboot");
 
 export const Overrides = z
   .object({
     efiBinary: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a file name').optional(),
-    uefiStrategy: z.enum(['binl', 'direct']).optional(),
+    uefiStrategy: z.enum(UEFI_STRATEGIES).optional(),
+    bootChain: z.enum(BOOT_CHAINS).optional(),
   })
   .strict();
 
@@ -89,13 +90,16 @@ export const ListQuery = z
   .strict();
 export const EventsQuery = z.object({ after: Count.optional(), limit: Count.optional() }).strict();
 
+const Force = z
+  .boolean()
+  .describe("Register even though the install entry's configuration names other MACs (refused otherwise: the installed system would not configure this NIC)");
 export const MachineCreateBody = z
-  .object({ mac: Mac, host: HostName, installMode: InstallModeSchema.optional(), overrides: Overrides.optional() })
+  .object({ mac: Mac, host: HostName, installMode: InstallModeSchema.optional(), overrides: Overrides.optional(), force: Force.optional() })
   .strict();
 export const MachinePatchBody = z
-  .object({ host: HostName.optional(), installMode: InstallModeSchema.optional(), overrides: Overrides.optional() })
+  .object({ host: HostName.optional(), installMode: InstallModeSchema.optional(), overrides: Overrides.optional(), force: Force.optional() })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, { message: 'at least one of host, installMode, overrides' });
+  .refine((b) => Object.keys(b).some((k) => k !== 'force'), { message: 'at least one of host, installMode, overrides' });
 export const ReinstallBody = z.object({ reason: z.string().max(200).optional() }).strict();
 
 export const PhoneHomeBody = z

@@ -1,11 +1,11 @@
 // The HTTP service: builds the app in start() (constructors only assign) and listens on host:port; stop() closes
-// the app, which ends SSE streams and drops open connections.
+// the app, which ends SSE streams and drops open connections; drain() first lets running downloads finish.
 
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { PxedError } from '../errors.js';
 import type { Service } from '../service.js';
-import { buildHttpApp } from './app.js';
+import { buildHttpApp, endStreams } from './app.js';
 import type { HttpDeps, HttpServiceOptions } from './types.js';
 
 export class HttpService implements Service {
@@ -34,6 +34,25 @@ export class HttpService implements Service {
     const app = this.app;
     this.app = null;
     if (app) await app.close();
+  }
+
+  /**
+   * Graceful stop, first half (Service.drain): stops accepting connections, ends the admin page's event streams and
+   * resolves once every connection is gone (downloads finished; idle keep-alive connections are closed as they go
+   * idle), or at `deadline` (epoch ms); stop() then closes whatever is left.
+   */
+  async drain(deadline: number): Promise<void> {
+    const app = this.app;
+    if (!app) return;
+    const server = app.server;
+    server.close();
+    endStreams(app);
+    while (Date.now() < deadline) {
+      server.closeIdleConnections();
+      const open = await new Promise<number>((resolve) => server.getConnections((err, n) => resolve(err ? 0 : n)));
+      if (open === 0) return;
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.min(50, deadline - Date.now()))));
+    }
   }
 
   /** The bound port (useful with port 0); throws before start(). */

@@ -79,12 +79,16 @@ export interface AdminMachineCreate {
   host: string;
   installMode?: InstallMode;
   overrides?: MachineOverrides;
+  /** Register even though the entry's configuration names other MACs (refused with the reason otherwise). */
+  force?: boolean;
 }
 
 export interface AdminMachinePatch {
   host?: string;
   installMode?: InstallMode;
   overrides?: MachineOverrides;
+  /** As AdminMachineCreate.force, for a change of install entry. */
+  force?: boolean;
 }
 
 export interface AdminEventQuery {
@@ -125,6 +129,19 @@ export interface AdminApi {
   preview(mac: string, artifact: PreviewArtifact, query?: Record<string, string | undefined>): MaybePromise<HttpDocument | null>;
   /** Optional: machine counts by state for /metrics (otherwise derived from list()). */
   counts?(): MaybePromise<Partial<Record<MachineState, number>>>;
+  /** Optional: the install entries of the provisioning config, for the admin page's add/adopt/edit forms. */
+  entries?(): MaybePromise<readonly EntrySummary[]>;
+}
+
+/** One install entry as the admin page lists it. */
+export interface EntrySummary {
+  name: string;
+  os: string;
+  version: string | null;
+  /** The installed system's hostname. */
+  hostname: string;
+  /** The MACs the entry's configuration names (its NICs); registering another MAC for it needs `force`. */
+  macs: string[];
 }
 
 export interface HttpDeps {
@@ -143,6 +160,8 @@ export interface HttpDeps {
   ready: () => boolean;
   /** /readyz: null while the registry can be written, else why not (→ 503 "unhealthy"). */
   health?: () => string | null;
+  /** The admin page's files (default: the repository's ui/ folder). */
+  uiDir?: string;
   /** SSE heartbeat comment interval; default 15 s. */
   sseHeartbeatMs?: number;
   /** Connection caps, timeouts and body limits; DEFAULT_HTTP_LIMITS (limits.ts) for what is not given. */

@@ -9,9 +9,12 @@
 //   MACHINE_NOT_FOUND (404) — no such machine
 //   MACHINE_CONFLICT (409) — the MAC is already registered, or the lifecycle refuses (reinstalling a discovered
 //     machine, which has nothing to re-arm)
+//   MACHINE_MAC_MISMATCH (409) — the install entry's configuration names other MACs (its installed system matches
+//     its network config to those NICs, so this machine would be unreachable after its install); `force` overrides
 
 import type { HostSpec, Provisioning } from '../config/provisioning.js';
 import { PxedError, isPxedError } from '../errors.js';
+import { BootEvents } from '../model/events.js';
 import { REINSTALLABLE_STATES, isMachineState } from '../model/machine.js';
 import type { InstallMode, Machine, MachineOverrides, MachinePatch } from '../model/machine.js';
 import { parseMac } from '../net/mac.js';
@@ -28,12 +31,16 @@ export interface MachineInput {
   /** Default: the entry's install_mode, else the daemon's policy.install_mode. */
   installMode?: InstallMode;
   overrides?: MachineOverrides;
+  /** Register even though the entry's configuration names other MACs (MACHINE_MAC_MISMATCH otherwise). */
+  force?: boolean;
 }
 
 export interface MachineChange {
   host?: string;
   installMode?: InstallMode;
   overrides?: MachineOverrides;
+  /** As MachineInput.force, for a change of install entry. */
+  force?: boolean;
 }
 
 export interface MachineOperationsDeps {
@@ -49,6 +56,12 @@ export interface SyncReport {
   created: string[];
   /** Existing machines whose install entry the config changed (discovered ones are also registered). */
   renamed: string[];
+  /** Machines whose entry's install_mode changed. */
+  modeChanged: string[];
+  /** Machines deleted: their entry left the config (or now names another MAC) and they were only `registered`. */
+  removed: string[];
+  /** Same, but the machine has a history beyond `registered`: kept, with a `config` event on its timeline. */
+  orphaned: string[];
 }
 
 const REASON_ASSIGNED = 'install entry assigned';
@@ -111,8 +124,10 @@ export class MachineOperations {
 
   /** Gives a discovered machine its install entry (discovered → registered). MACHINE_CONFLICT for any other state. */
   adopt(rawMac: string, hostName: string, by: Actor, change: Omit<MachineChange, 'host'> = {}): Machine {
+    const mac = this.mac(rawMac);
+    checkEntry(this.deps.provisioning, mac, hostName, change.force === true);
     return this.deps.registry.atomically(() => {
-      const m = this.get(rawMac);
+      const m = this.get(mac);
       if (m.state !== 'discovered') throw new PxedError('MACHINE_CONFLICT', `machine ${m.mac} is ${m.state}, not discovered`, { mac: m.mac, state: m.state });
       return this.update(m.mac, { ...change, host: hostName }, by);
     });
@@ -124,8 +139,8 @@ export class MachineOperations {
    */
   update(rawMac: string, change: MachineChange, by: Actor): Machine {
     const mac = this.mac(rawMac);
-    if (change.host !== undefined) this.checkEntry(mac, change.host);
     this.checkChange(change);
+    if (change.host !== undefined) checkEntry(this.deps.provisioning, mac, change.host, change.force === true);
     const patch: MachinePatch = {};
     if (change.host !== undefined) patch.host = change.host;
     if (change.installMode !== undefined) patch.installMode = change.installMode;
@@ -154,24 +169,58 @@ export class MachineOperations {
   }
 
   /**
-   * Registers every configured host that netboots (boot_method pxe) and has a MAC, so it boots without a CLI step.
-   * Existing machines keep their state; one the config now gives another install entry is updated (and a
-   * discovered one registered). The config wins: it is the operator's declared intent.
+   * Brings the registry in line with the provisioning config (at start-up and on SIGHUP), in one transaction:
+   * every configured host that netboots (boot_method pxe) and has a MAC is registered; an existing machine the config
+   * gives another install entry is moved to it (a discovered one is also registered), and one whose entry sets
+   * install_mode gets that mode. A machine naming an entry that left the config, or an entry the config now gives
+   * to another MAC (the MAC was changed), is stale: deleted when it is only `registered` (nothing happened to it
+   * yet), else kept with a `config` event saying why (its history stays; `pxed machines rm` deletes it).
+   * The config wins: it is the operator's declared intent. Every change but a creation or deletion leaves a
+   * `config` event on the machine's timeline (creation leaves its `state` event).
    */
   syncFromConfig(hosts: readonly HostSpec[]): SyncReport {
-    const report: SyncReport = { created: [], renamed: [] };
+    const report: SyncReport = { created: [], renamed: [], modeChanged: [], removed: [], orphaned: [] };
     const { registry } = this.deps;
+    const byName = new Map(hosts.map((h) => [h.name, h]));
+    const wanted = new Map<string, HostSpec>();
+    for (const h of hosts) if (h.mac !== null && h.boot_method === 'pxe') wanted.set(h.mac, h);
     registry.atomically(() => {
-      for (const host of hosts) {
-        if (host.mac === null || host.boot_method !== 'pxe') continue;
-        const m = registry.machineGet(host.mac);
+      for (const [mac, host] of wanted) {
+        const m = registry.machineGet(mac);
         if (m === null) {
-          registry.machineCreate({ mac: host.mac, host: host.name, state: 'registered', ...(host.install_mode ? { installMode: host.install_mode } : {}) });
-          report.created.push(host.mac);
-        } else if (m.host !== host.name) {
-          this.assign(m, { host: host.name }, 'config');
-          report.renamed.push(host.mac);
+          registry.machineCreate({ mac, host: host.name, state: 'registered', ...(host.install_mode ? { installMode: host.install_mode } : {}) });
+          report.created.push(mac);
+          continue;
         }
+        if (m.host !== host.name) {
+          this.assign(m, { host: host.name }, 'config');
+          registry.eventAppend(mac, BootEvents.config({ change: 'entry', host: host.name, reason: `install entry ${m.host ?? '(none)'} -> ${host.name}` }));
+          report.renamed.push(mac);
+        }
+        if (host.install_mode !== null && m.installMode !== host.install_mode) {
+          registry.machineUpdate(mac, { installMode: host.install_mode });
+          registry.eventAppend(mac, BootEvents.config({ change: 'install-mode', host: host.name, reason: `install mode ${m.installMode} -> ${host.install_mode}` }));
+          report.modeChanged.push(mac);
+        }
+      }
+      for (const m of registry.machineList()) {
+        if (m.host === null || wanted.has(m.mac)) continue;
+        const entry = byName.get(m.host);
+        let why: string | null = null;
+        if (entry === undefined) why = `install entry ${m.host} is no longer in the config`;
+        else if (entry.mac !== null && entry.mac !== m.mac) why = `install entry ${m.host} now belongs to ${entry.mac}`;
+        if (why === null) continue;
+        if (m.state === 'registered') {
+          registry.machineDelete(m.mac);
+          report.removed.push(m.mac);
+          continue;
+        }
+        // Flag once: a later sync with the same finding adds nothing.
+        const last = registry.eventList(m.mac).filter((e) => e.kind === 'config').at(-1);
+        if (!(last?.kind === 'config' && last.detail.change === 'orphaned' && last.detail.reason === why)) {
+          registry.eventAppend(m.mac, BootEvents.config({ change: 'orphaned', host: m.host, reason: why }));
+        }
+        report.orphaned.push(m.mac);
       }
     });
     return report;
@@ -187,10 +236,6 @@ export class MachineOperations {
     return updated;
   }
 
-  private checkEntry(mac: string, name: string): HostSpec {
-    return checkEntry(this.deps.provisioning, mac, name);
-  }
-
   private checkChange(c: MachineChange): void {
     checkChange(c);
   }
@@ -203,18 +248,44 @@ export class MachineOperations {
 export function checkMachineInput(provisioning: MachineOperationsDeps['provisioning'], input: MachineInput): { mac: string; host: HostSpec } {
   const mac = parseMac(input.mac);
   if (mac === null) throw bad('mac', `"${String(input.mac)}" is not a MAC address (aa:bb:cc:dd:ee:ff, aa-bb-..., aabb.ccdd.eeff)`);
-  const host = checkEntry(provisioning, mac, input.host);
+  // Bad input (400) before conflicts with the config (409).
   checkChange(input);
+  const host = checkEntry(provisioning, mac, input.host, input.force === true);
   return { mac, host };
 }
 
-/** The install entry `name`, checked against the entry the config gives the MAC to (if any). */
-function checkEntry(provisioning: MachineOperationsDeps['provisioning'], mac: string, name: string): HostSpec {
+/**
+ * The MACs an install entry's installed system configures by MAC: its NICs with a MAC (else its PXE MAC). Empty when
+ * the entry names its interfaces by kernel name (install.network.interfaces) or names no MAC: any machine fits then.
+ * The same rule as the network renderers (src/boot/os/network.ts).
+ */
+export function entryMacs(host: Pick<HostSpec, 'mac' | 'netifs' | 'install'>): string[] {
+  if (host.install.network.interfaces.length > 0) return [];
+  const nics = host.netifs.flatMap((n) => (n.mac === null ? [] : [n.mac]));
+  if (nics.length > 0) return [...new Set(nics)];
+  return host.mac === null ? [] : [host.mac];
+}
+
+/**
+ * The install entry `name`, checked against the entry the config gives the MAC to (if any, never overridable: the
+ * config sync would move the machine back), then against the MACs the entry's own configuration names (overridable
+ * with `force`).
+ */
+function checkEntry(provisioning: MachineOperationsDeps['provisioning'], mac: string, name: string, force: boolean): HostSpec {
   const host = provisioning.hostByName(name);
   if (host === null) throw bad('host', `unknown install entry "${name}"`);
   const owner = provisioning.hostByMac?.(mac) ?? null;
   if (owner !== null && owner.name !== host.name) {
     throw bad('host', `MAC ${mac} belongs to "${owner.name}" in the provisioning config, not to "${host.name}"`);
+  }
+  const named = entryMacs(host);
+  if (!force && named.length > 0 && !named.includes(mac)) {
+    throw new PxedError(
+      'MACHINE_MAC_MISMATCH',
+      `install entry "${host.name}" configures the NIC ${named.join(', ')}, not ${mac}: the installed system matches its ` +
+        `network config to that NIC, so this machine would be unreachable after its install (force to register it anyway)`,
+      { field: 'mac', mac, host: host.name, entryMacs: named },
+    );
   }
   return host;
 }
@@ -229,5 +300,8 @@ function checkChange(c: MachineChange): void {
   }
   if (o.uefiStrategy !== undefined && o.uefiStrategy !== 'binl' && o.uefiStrategy !== 'direct') {
     throw bad('overrides.uefiStrategy', 'must be binl or direct');
+  }
+  if (o.bootChain !== undefined && o.bootChain !== 'ipxe' && o.bootChain !== 'signed') {
+    throw bad('overrides.bootChain', 'must be ipxe or signed');
   }
 }

@@ -3,6 +3,7 @@
 // consumers narrow on `kind` and read typed details. Details keep any extra keys a producer adds (JSON objects).
 
 import type { MachineState } from './machine.js';
+import type { SecureBootStage } from './secure-boot.js';
 
 type Extra = Readonly<Record<string, unknown>>;
 
@@ -41,12 +42,22 @@ export interface TftpDetail extends Extra {
   durationMs: number;
   outcome: string;
   client: string;
+  /** Set when the file is one of the signed Secure Boot chain's (model/secure-boot.ts). */
+  secureBootStage?: SecureBootStage;
 }
 
 export interface ScriptDetail extends Extra {
   variant: string;
   client: string;
   repeats?: number;
+}
+
+/** The signed chain's per-MAC grub.cfg (src/boot/signed.ts): the same variants as the iPXE script. */
+export interface GrubConfigDetail extends Extra {
+  variant: string;
+  client: string;
+  /** Present for an install: the boot the config armed (the token's boot). */
+  bootId?: string;
 }
 
 export interface TokenDetail extends Extra {
@@ -84,6 +95,15 @@ export interface PostInstallDetail extends Extra {
   phase: 'started' | 'ok' | 'failed' | 'interrupted';
 }
 
+/** The config sync (start-up and SIGHUP, machines/operations.ts) changed or flagged this machine. */
+export interface ConfigDetail extends Extra {
+  /** entry: the config gave it another install entry; install-mode: the entry's install_mode changed; orphaned:
+   *  its entry left the config (or names another MAC) and the machine has history, so it was kept. */
+  change: 'entry' | 'install-mode' | 'orphaned';
+  host: string | null;
+  reason: string;
+}
+
 /** What a producer hands the registry: the kind and its detail. */
 export type BootEventBody =
   | { kind: 'state'; detail: StateDetail }
@@ -92,12 +112,14 @@ export type BootEventBody =
   | { kind: 'discovered'; detail: DiscoveredDetail }
   | { kind: 'tftp'; detail: TftpDetail }
   | { kind: 'ipxe-script'; detail: ScriptDetail }
+  | { kind: 'grub-cfg'; detail: GrubConfigDetail }
   | { kind: 'token'; detail: TokenDetail }
   | { kind: 'artifact'; detail: ArtifactDetail }
   | { kind: 'error'; detail: ErrorDetail }
   | { kind: 'phone-home'; detail: PhoneHomeDetail }
   | { kind: 'asset'; detail: AssetDetail }
-  | { kind: 'post-install'; detail: PostInstallDetail };
+  | { kind: 'post-install'; detail: PostInstallDetail }
+  | { kind: 'config'; detail: ConfigDetail };
 
 export type BootEventKind = BootEventBody['kind'];
 
@@ -108,12 +130,14 @@ export const BOOT_EVENT_KINDS: readonly BootEventKind[] = [
   'discovered',
   'tftp',
   'ipxe-script',
+  'grub-cfg',
   'token',
   'artifact',
   'error',
   'phone-home',
   'asset',
   'post-install',
+  'config',
 ];
 
 export function isBootEventKind(value: unknown): value is BootEventKind {
@@ -139,12 +163,14 @@ export const BootEvents = {
   discovered: (detail: DiscoveredDetail): BootEventBody => ({ kind: 'discovered', detail }),
   tftp: (detail: TftpDetail): BootEventBody => ({ kind: 'tftp', detail }),
   script: (detail: ScriptDetail): BootEventBody => ({ kind: 'ipxe-script', detail }),
+  grubConfig: (detail: GrubConfigDetail): BootEventBody => ({ kind: 'grub-cfg', detail }),
   token: (detail: TokenDetail): BootEventBody => ({ kind: 'token', detail }),
   artifact: (detail: ArtifactDetail): BootEventBody => ({ kind: 'artifact', detail }),
   error: (reason: string, extra: Extra = {}): BootEventBody => ({ kind: 'error', detail: { ...extra, reason } }),
   phoneHome: (detail: PhoneHomeDetail): BootEventBody => ({ kind: 'phone-home', detail }),
   asset: (detail: AssetDetail): BootEventBody => ({ kind: 'asset', detail }),
   postInstall: (detail: PostInstallDetail): BootEventBody => ({ kind: 'post-install', detail }),
+  config: (detail: ConfigDetail): BootEventBody => ({ kind: 'config', detail }),
 } as const;
 
 /** A one-line human summary of an event (CLI `machines events`, logs). */

@@ -17,13 +17,28 @@ export const MACHINE_STATES = [
 export type MachineState = (typeof MACHINE_STATES)[number];
 
 /** 'once': after `installed` the machine boots its local disk; 'always': every netboot reinstalls. */
-export type InstallMode = 'once' | 'always';
+export const INSTALL_MODES = ['once', 'always'] as const;
+export type InstallMode = (typeof INSTALL_MODES)[number];
+
+/**
+ * UEFI PXE anchor strategies on :67 (docs/protocol.md §3).
+ * - 'binl': no option 43 in the :67 proxy OFFER; EDK2 follows with a REQUEST to :4011 which we ACK with the boot file.
+ * - 'direct': 43 = {6: 8} ("boot file present, no discovery") plus siaddr/file in the :67 OFFER.
+ * BIOS PXE ROMs always get 'direct'.
+ */
+export const UEFI_STRATEGIES = ['binl', 'direct'] as const;
+export type UefiStrategy = (typeof UEFI_STRATEGIES)[number];
+/** Boot chains (src/boot/chain.ts): iPXE, or the signed Secure Boot chain shim → GRUB. */
+export const BOOT_CHAINS = ['ipxe', 'signed'] as const;
+export type BootChain = (typeof BOOT_CHAINS)[number];
 
 export interface MachineOverrides {
   /** UEFI iPXE binary handed to native PXE ('snponly.efi' default; 'ipxe.efi' for firmware without a usable SNP). */
   efiBinary?: string;
-  /** UEFI :67 anchor strategy for this machine (see boot/types.ts UefiStrategy). */
-  uefiStrategy?: 'binl' | 'direct';
+  /** UEFI :67 anchor strategy for this machine (UefiStrategy above). */
+  uefiStrategy?: UefiStrategy;
+  /** Boot chain for this machine (src/boot/chain.ts): 'ipxe' or 'signed' (Secure Boot shim → GRUB). */
+  bootChain?: BootChain;
 }
 
 /** A machine as the registry holds it. Read-only: machineGet hands out its cached (frozen) objects. */

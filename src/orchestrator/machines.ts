@@ -2,13 +2,17 @@
 // local registry database (the daemon's registry.database; SQLite WAL lets a running daemon share it).
 // Registering is idempotent: a new MAC is created `registered`; a known one that finished or failed an earlier
 // install is re-armed (reinstall); one already registered or mid-install is left as it is.
+// Arming a seed boot (boot_method iso/image): remotely, the orchestrator fetches the machine's iPXE script as a
+// netbooting machine would (the daemon mints the boot's token and moves it to booting) and reads the NoCloud seed
+// URL from it; locally, the same steps on the registry.
 
 import { PxedError } from '../errors.js';
 import { MachineOperations } from '../machines/operations.js';
 import type { InstallMode } from '../model/machine.js';
 import { openRegistry } from '../registry/sqlite.js';
 import type { HostSpec, Provisioning } from '../config/provisioning.js';
-import type { MachinePort, MachineStatus } from './types.js';
+import { hashToken, mintToken, newBootId } from '../boot/tokens.js';
+import type { MachinePort, MachineStatus, SeedArm } from './types.js';
 
 const REARM = new Set<string>(['installed', 'configured', 'failed', 'stalled']);
 
@@ -55,6 +59,12 @@ export function remoteMachines(server: string, token: string | undefined, fetchI
       }
       return macs[0]!;
     },
+    async armSeed(mac: string): Promise<SeedArm> {
+      const res = await fetchImpl(`${server.replace(/\/+$/, '')}/ipxe/${mac}`, { signal: AbortSignal.timeout(15_000) });
+      const script = await res.text();
+      if (res.status !== 200) throw new PxedError('ORCH_API', `arm ${mac}: GET /ipxe/${mac}: HTTP ${res.status}`);
+      return seedArmFromScript(mac, script);
+    },
     async status(mac: string): Promise<MachineStatus | null> {
       const r = await call('GET', `/machines/${mac}`);
       if (r.status === 404) return null;
@@ -67,7 +77,22 @@ export function remoteMachines(server: string, token: string | undefined, fetchI
   };
 }
 
-export function localMachines(dbPath: string, prov: Readonly<Provisioning>, installMode: InstallMode = 'once'): MachinePort {
+/** pxed's URL and the boot token out of an Ubuntu install script (its `ds=nocloud;s=<url>/nocloud/<token>/`). */
+export function seedArmFromScript(mac: string, script: string): SeedArm {
+  const m = /(http:\/\/[A-Za-z0-9.:[\]-]+)\/nocloud\/([A-Za-z0-9_-]{22,128})\//.exec(script);
+  if (!m) throw new PxedError('ORCH_API', `arm ${mac}: the daemon's script for it has no NoCloud seed URL (is its install entry an Ubuntu one, and the machine registered?)`);
+  return { serverUrl: m[1]!, token: m[2]! };
+}
+
+export interface LocalMachineOptions {
+  installMode?: InstallMode;
+  /** pxed's URL as installers reach it (defaults http.public_url, else the daemon's address and port); null: unknown. */
+  serverUrl?: () => string | null;
+  tokenTtlMinutes?: number;
+}
+
+export function localMachines(dbPath: string, prov: Readonly<Provisioning>, lo: LocalMachineOptions = {}): MachinePort {
+  const installMode = lo.installMode ?? 'once';
   const reg = openRegistry(dbPath);
   // The one set of machine operations (src/machines/operations.ts): the same checks as the CLI and the API.
   const ops = new MachineOperations({ registry: reg, provisioning: prov, installMode });
@@ -84,6 +109,19 @@ export function localMachines(dbPath: string, prov: Readonly<Provisioning>, inst
         if (REARM.has(m.state)) ops.reinstall(mac, 'orchestrator', 'pxed provision');
       });
       return Promise.resolve(mac);
+    },
+    armSeed(mac: string) {
+      const serverUrl = lo.serverUrl?.() ?? null;
+      if (serverUrl === null) return Promise.reject(new PxedError('ORCH_API', `arm ${mac}: pxed's URL for the installer is unknown: set http.public_url in defaults.yaml or server.address in the daemon config`));
+      const token = mintToken();
+      const bootId = newBootId();
+      reg.atomically(() => {
+        const now = new Date();
+        reg.machineTransition(mac, 'booting', 'seed boot armed by pxed provision (boot_method iso/image)', { bootId });
+        reg.tokenRevokeAll(mac, now.toISOString());
+        reg.tokenInsert({ hash: hashToken(token), mac, bootId, createdAt: now.toISOString(), expiresAt: new Date(now.getTime() + (lo.tokenTtlMinutes ?? 240) * 60_000).toISOString(), revokedAt: null });
+      });
+      return Promise.resolve({ serverUrl: serverUrl.replace(/\/+$/, ''), token });
     },
     status(mac: string) {
       const m = reg.machineGet(mac);

@@ -1,14 +1,18 @@
 // One host's way through the stages (infra → pxe → os → post), and the bounded fan-out over hosts. Hosts are
-// independent: a failure ends that host's run only. Cancelling (the signal) stops every host promptly; a host
+// independent: a failure ends that host's run only. A Proxmox host with boot_method iso or image registers first
+// (pxe → infra → os → post): its cloud-init seed, uploaded by Terraform, carries the token of the boot pxe armed. Cancelling (the signal) stops every host promptly; a host
 // that was cut short reports `cancelled` with the stage it was in.
 
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { WriteStream } from 'node:fs';
+import { PREVIEW_TOKEN } from '../boot/os-profile.js';
+import { describeError } from '../errors.js';
 import { openLog } from './exec.js';
+import { buildSeedIso, checkSeedable, imageSeedDocuments, isoSeedDocuments } from './seed.js';
 import { runInfra } from './terraform/infra.js';
 import type { HostSpec, Provisioning } from '../config/provisioning.js';
-import type { HostSummaryRow, MachinePort, PostInstallRunner, Stage } from './types.js';
+import type { HostSummaryRow, MachinePort, PostInstallRunner, SeedArm, Stage } from './types.js';
 
 export interface PipelineOptions {
   prov: Readonly<Provisioning>;
@@ -22,6 +26,10 @@ export interface PipelineOptions {
   planOnly: boolean;
   machines: MachinePort | null;
   post: PostInstallRunner | null;
+  /** pxed's URL written into plan-only seeds (no boot is armed then); null: a placeholder. */
+  seedServerUrl?: string | null;
+  /** xorriso binary for the cidata seed ISO (default xorriso). */
+  xorriso?: string;
   /** How long `os` waits for `installed`. */
   osTimeoutMs: number;
   pollMs: number;
@@ -69,12 +77,16 @@ export async function provisionHost(host: HostSpec, o: PipelineOptions): Promise
     failedStage: null,
     error: null,
     durationMs: 0,
+    state: null,
+    ansible: null,
     ip: host.install.network.dhcp ? null : (host.install.network.address_cidr?.split('/')[0] ?? null),
     ssh: null,
     log: logs,
   };
   let macs = configuredMacs(host);
-  for (const stage of ['infra', 'pxe', 'os', 'post'] as const) {
+  let arm: SeedArm | null = null;
+  const order = seeded(host) ? (['pxe', 'infra', 'os', 'post'] as const) : (['infra', 'pxe', 'os', 'post'] as const);
+  for (const stage of order) {
     if (!o.targets.includes(stage)) continue;
     if (stage === 'infra' && host.hypervisor === 'baremetal') continue;
     if (o.planOnly && stage !== 'infra') continue;
@@ -92,10 +104,20 @@ export async function provisionHost(host: HostSpec, o: PipelineOptions): Promise
     };
     try {
       status('started');
-      if (stage === 'infra') macs = await infra(host, o, dir, log, status, macs);
-      else if (stage === 'pxe') await pxe(host, o, macs, status);
-      else if (stage === 'os') row.ip = (await waitInstalled(host, o, macs, status)) ?? row.ip;
-      else await post(host, o, dir, logFile, row.ip, status);
+      if (stage === 'infra') {
+        macs = await infra(host, o, dir, log, status, macs, arm);
+        row.state = o.planOnly ? 'planned' : 'created';
+      } else if (stage === 'pxe') {
+        arm = await pxe(host, o, macs, status);
+        row.state = arm === null ? 'registered' : 'booting';
+      } else if (stage === 'os') {
+        const seen = await waitInstalled(host, o, macs, status);
+        row.ip = seen.ip ?? row.ip;
+        row.state = seen.state;
+      } else {
+        await post(host, o, dir, logFile, row, macs[0], status);
+        row.state = 'configured';
+      }
       row.stagesDone.push(stage);
       status('ok');
     } catch (err) {
@@ -121,11 +143,33 @@ export async function provisionHost(host: HostSpec, o: PipelineOptions): Promise
   return row;
 }
 
-async function infra(host: HostSpec, o: PipelineOptions, dir: string, log: WriteStream, status: (t: string) => void, macs: string[]): Promise<string[]> {
-  // The module takes iso (cidata seed ISO) and image (user-data snippet) hosts, but pxed does not build their
-  // cloud-init inputs yet: plan them, never create a VM that would boot without its configuration.
-  if (host.boot_method !== 'pxe' && !o.planOnly) {
-    throw new StageError(`boot_method ${host.boot_method}: not supported by pxed provision yet (plan with --plan-only, or use boot_method pxe)`);
+/** A Proxmox VM that does not netboot: its install is driven by a cloud-init seed pxed builds. */
+function seeded(host: HostSpec): boolean {
+  return host.hypervisor === 'proxmox' && host.boot_method !== 'pxe';
+}
+
+async function infra(host: HostSpec, o: PipelineOptions, dir: string, log: WriteStream, status: (t: string) => void, macs: string[], arm: SeedArm | null): Promise<string[]> {
+  const seed: { cidataIsoPath?: string; userData?: string; networkConfig?: string | null } = {};
+  if (seeded(host)) {
+    try {
+      checkSeedable(host);
+      const mac = macs[0];
+      if (!mac) throw new StageError('no MAC known for this host');
+      if (arm === null) status(o.planOnly ? 'seed with a placeholder token (plan only: no boot armed)' : 'seed not armed (pxe not in --targets): its install will not report to pxed');
+      const a = arm ?? { serverUrl: o.seedServerUrl ?? 'http://pxed.invalid', token: PREVIEW_TOKEN };
+      if (host.boot_method === 'iso') {
+        const iso = path.join(dir, 'tf', 'cidata.iso');
+        status('building the cidata seed ISO');
+        await buildSeedIso(iso, isoSeedDocuments(host, mac, a), { log, redact: o.redact, signal: o.signal, env: o.env, ...(o.xorriso ? { xorriso: o.xorriso } : {}) });
+        seed.cidataIsoPath = iso;
+      } else {
+        const docs = imageSeedDocuments(host, mac, a);
+        seed.userData = docs.userData;
+        seed.networkConfig = docs.networkConfig;
+      }
+    } catch (err) {
+      throw err instanceof StageError ? err : new StageError(o.redact(describeError(err)));
+    }
   }
   const r = await runInfra({
     host,
@@ -139,20 +183,29 @@ async function infra(host: HostSpec, o: PipelineOptions, dir: string, log: Write
     signal: o.signal,
     planOnly: o.planOnly,
     onStep: status,
+    ...seed,
   });
   if (!r.ok) throw new StageError(`${r.step} ${r.cancelled ? 'cancelled' : 'failed'}`, r.exitCode, r.tail, r.cancelled);
   if (r.applied) status(`vm_id ${r.vmId ?? '?'}, MAC ${r.macs.join(', ') || '?'}`);
   return r.macs.length > 0 ? r.macs : macs;
 }
 
-async function pxe(host: HostSpec, o: PipelineOptions, macs: string[], status: (t: string) => void): Promise<void> {
+async function pxe(host: HostSpec, o: PipelineOptions, macs: string[], status: (t: string) => void): Promise<SeedArm | null> {
   if (!o.machines) throw new StageError('no machine registry: pass --server URL (and PXED_TOKEN) or --daemon-config');
   if (macs.length === 0) throw new StageError('no MAC known for this host');
   const mac = await o.machines.register(host, macs);
-  status(`registered ${mac} for ${host.install.os}${host.install.version ? ` ${host.install.version}` : ''} (install armed)`);
+  const what = `${host.install.os}${host.install.version ? ` ${host.install.version}` : ''}`;
+  if (!seeded(host)) {
+    status(`registered ${mac} for ${what} (install armed)`);
+    return null;
+  }
+  checkSeedable(host);
+  const arm = await o.machines.armSeed(mac);
+  status(`registered ${mac} for ${what} (boot armed for its ${host.boot_method === 'iso' ? 'cidata seed ISO' : 'cloud-init snippet'})`);
+  return arm;
 }
 
-async function waitInstalled(host: HostSpec, o: PipelineOptions, macs: string[], status: (t: string) => void): Promise<string | null> {
+async function waitInstalled(host: HostSpec, o: PipelineOptions, macs: string[], status: (t: string) => void): Promise<{ ip: string | null; state: string }> {
   if (!o.machines) throw new StageError('no machine registry: pass --server URL (and PXED_TOKEN) or --daemon-config');
   const mac = macs[0];
   if (!mac) throw new StageError('no MAC known for this host');
@@ -167,7 +220,7 @@ async function waitInstalled(host: HostSpec, o: PipelineOptions, macs: string[],
       const text = `${s.state}${s.lastEvent ? ` (last event: ${s.lastEvent})` : ''}`;
       if (text !== last) status(text);
       last = text;
-      if (s.state === 'installed' || s.state === 'configured') return s.ip;
+      if (s.state === 'installed' || s.state === 'configured') return { ip: s.ip, state: s.state };
       if (s.state === 'failed') throw new StageError(`install failed (last event: ${s.lastEvent ?? 'none'})`);
     }
     if (Date.now() >= deadline) {
@@ -178,10 +231,10 @@ async function waitInstalled(host: HostSpec, o: PipelineOptions, macs: string[],
   throw new StageError(`cancelled while ${seen.state}`, null, [], true);
 }
 
-async function post(host: HostSpec, o: PipelineOptions, dir: string, logFile: string, ip: string | null, status: (t: string) => void): Promise<void> {
+async function post(host: HostSpec, o: PipelineOptions, dir: string, logFile: string, row: HostSummaryRow, mac: string | undefined, status: (t: string) => void): Promise<void> {
   if (!o.post) throw new StageError('no post-install runner available');
-  if (!ip) throw new StageError('no address known for the host (static address_cidr or the address the daemon recorded)');
-  const r = await o.post.run({ host, prov: o.prov, ip, dir: path.join(dir, 'ansible'), logFile, env: o.env, signal: o.signal, progress: status });
+  const r = await o.post.run({ host, prov: o.prov, ip: row.ip, ...(mac !== undefined ? { mac } : {}), dir: path.join(dir, 'ansible'), logFile, env: o.env, signal: o.signal, progress: status });
+  row.ansible = r.stats;
   if (!r.ok) throw new StageError(r.message, r.exitCode, [], o.signal.aborted);
   status(r.message);
 }

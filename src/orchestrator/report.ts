@@ -1,7 +1,12 @@
 // What `pxed provision` shows: live status (TTY: one redrawn line per host with stage, elapsed time and the last
 // event; otherwise one timestamped line per change) and the summary table at the end.
 
-import type { HostSummaryRow, Stage } from './types.js';
+import type { AnsibleStats, HostSummaryRow, Stage } from './types.js';
+
+/** Ansible's play recap for one host, as its PLAY RECAP line names the counters. */
+export function recap(s: AnsibleStats): string {
+  return `ok=${s.ok} changed=${s.changed} unreachable=${s.unreachable} failed=${s.failed} skipped=${s.skipped}`;
+}
 
 export interface StatusBoard {
   update(host: string, stage: Stage | 'done', text: string): void;
@@ -54,11 +59,12 @@ export function statusBoard(hosts: readonly string[], write: (t: string) => void
 }
 
 export function summaryTable(rows: readonly HostSummaryRow[]): string {
-  const head = ['HOST', 'STAGES', 'RESULT', 'DURATION', 'IP', 'SSH', 'LOG'];
+  const head = ['HOST', 'STAGES', 'RESULT', 'STATE', 'DURATION', 'IP', 'SSH', 'LOG'];
   const cells = rows.map((r) => [
     r.host,
     r.stagesDone.join(',') || '-',
     r.result === 'ok' ? 'ok' : `${r.result} (${r.failedStage ?? '-'})`,
+    r.state ?? '-',
     secs(r.durationMs),
     r.ip ?? '-',
     r.ssh ?? '-',
@@ -67,11 +73,13 @@ export function summaryTable(rows: readonly HostSummaryRow[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i]!))).join('  ');
   const failed = rows.filter((r) => r.error !== null).map((r) => r.error!);
+  const recaps = rows.filter((r) => r.ansible !== null).map((r) => `${r.host}: ansible ${recap(r.ansible!)}`);
   const ok = rows.filter((r) => r.result === 'ok').length;
   return [
     line(head),
     ...cells.map(line),
     '',
+    ...(recaps.length > 0 ? [...recaps, ''] : []),
     ...(failed.length > 0 ? [...failed, ''] : []),
     `${ok}/${rows.length} host${rows.length === 1 ? '' : 's'} ok`,
     '',

@@ -18,8 +18,13 @@ export interface PostInstallRunner {
 export interface PostInstallRequest {
   host: HostSpec;
   prov: Readonly<Provisioning>;
-  /** Address to reach the installed host (ssh); from the static config or the address the daemon recorded. */
-  ip: string;
+  /**
+   * Address to reach the installed host (ssh): the address the daemon recorded, else the static one; null when
+   * neither is known (the runner fails saying so unless it needs no address, e.g. a chroot).
+   */
+  ip: string | null;
+  /** The MAC the host installed with (a NixOS host's generated network configuration matches it). */
+  mac?: string;
   /** build/<host>/ansible: inventory.yaml, vars.yaml and any scratch files go here. */
   dir: string;
   /** Full path of build/<host>/logs/post.log; the runner writes the command's output there. */
@@ -57,7 +62,19 @@ export interface MachinePort {
   register(host: HostSpec, macs: readonly string[]): Promise<string>;
   /** The machine's state and the last timeline event, or null when unknown. */
   status(mac: string): Promise<MachineStatus | null>;
+  /**
+   * Arms a registered machine's install boot for a seed (boot_method iso/image: no netboot fetches a script) and
+   * returns pxed's URL and the boot's token for the seed's phone-home. The machine moves to `booting`, its
+   * earlier tokens revoked, as when a netbooting machine fetches its iPXE script.
+   */
+  armSeed(mac: string): Promise<SeedArm>;
   close?(): Promise<void>;
+}
+
+export interface SeedArm {
+  /** http://<address>[:port] as the installer reaches pxed. */
+  serverUrl: string;
+  token: string;
 }
 
 export interface MachineStatus {
@@ -78,6 +95,13 @@ export interface HostSummaryRow {
   failedStage: Stage | null;
   error: string | null;
   durationMs: number;
+  /**
+   * Where the host got to: planned (plan only), created (VM applied), registered/booting (armed with pxed), the
+   * machine state the os stage saw last (installed, ...), configured (post ok); null before any stage finished.
+   */
+  state: string | null;
+  /** Ansible's play recap for the host (post stage), also when it failed; null without one. */
+  ansible: AnsibleStats | null;
   ip: string | null;
   ssh: string | null;
   log: string;

@@ -2,6 +2,7 @@
 // (better-sqlite3), every write in one transaction. MACs are lower-case colon form in and out.
 
 import type { BootEvent, BootEventBody } from '../model/events.js';
+import type { Lease } from '../model/lease.js';
 import type { Machine, MachineCreate, MachinePatch, MachineState } from '../model/machine.js';
 
 export interface BootToken {
@@ -16,14 +17,7 @@ export interface BootToken {
   revokedAt: string | null;
 }
 
-export interface Lease {
-  ip: string;
-  mac: string;
-  hostname: string | null;
-  state: 'offered' | 'bound' | 'released' | 'declined';
-  expiresAt: string;
-  updatedAt: string;
-}
+export type { Lease };
 
 export interface MachineRegistry {
   /**

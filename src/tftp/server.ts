@@ -108,6 +108,17 @@ export class TftpService implements Service {
     await new Promise((r) => setImmediate(r));
   }
 
+  /**
+   * Graceful stop, first half (Service.drain): closes the listening sockets, so new requests go unanswered, and
+   * resolves once the running transfers have ended, or at `deadline` (epoch ms); stop() aborts what is left.
+   */
+  async drain(deadline: number): Promise<void> {
+    await this.closeListeners();
+    while ((this.transfers.size > 0 || this.pendingCount > 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.min(50, deadline - Date.now()))));
+    }
+  }
+
   private async realPaths(dirs: readonly string[], warning: string | null): Promise<string[]> {
     const out: string[] = [];
     for (const d of dirs) {

@@ -50,7 +50,7 @@ void test('a discovered machine is registered by create or by update with a host
     assert.equal(m.state, 'registered');
     assert.equal(m.host, 'lab1');
     r.registry.machineCreate({ mac: '52:54:00:00:00:02', host: null, state: 'discovered' });
-    assert.equal(r.admin.update('52:54:00:00:00:02', { host: 'ubu1' }).state, 'registered');
+    assert.equal(r.admin.update('52:54:00:00:00:02', { host: 'ubu1', force: true }).state, 'registered');
   } finally {
     r.close();
   }
@@ -83,7 +83,7 @@ void test('preview renders without minting a token, changing state or recording 
   const r = rig();
   try {
     r.admin.create({ mac: MAC, host: 'ubu1' });
-    r.admin.create({ mac: '52:54:00:00:00:02', host: 'nix1' });
+    r.admin.create({ mac: '52:54:00:00:00:02', host: 'nix1', force: true });
     const before = r.registry.eventListAll().length;
     const ipxe = String(r.admin.preview(MAC, 'ipxe').body);
     assert.match(ipxe, new RegExp(`/nocloud/${PREVIEW_TOKEN}/`));

@@ -25,7 +25,8 @@ export function hostSpec(name: string, os: 'ubuntu' | 'nixos' | 'custom', extra:
     cpus: 2,
     memory_mb: 2048,
     disks: [{ size_gb: 16, storage: null, type: 'virtio' }],
-    netifs: [{ bridge: 'vmbr0', vlan: null, mac: MAC, model: 'virtio', mtu: null }],
+    // The NIC has the host's MAC (none when extra.mac is null): registering another MAC for it needs `force`.
+    netifs: [{ bridge: 'vmbr0', vlan: null, mac: extra.mac === undefined ? MAC : extra.mac, model: 'virtio', mtu: null }],
     proxmox: null,
     baremetal: null,
     mac: MAC,
@@ -54,8 +55,8 @@ export function hostSpec(name: string, os: 'ubuntu' | 'nixos' | 'custom', extra:
   };
 }
 
-export function provisioningOf(hosts: HostSpec[]): { hostByName(name: string): HostSpec | null } {
-  return { hostByName: (name) => hosts.find((h) => h.name === name) ?? null };
+export function provisioningOf(hosts: HostSpec[]): { hostByName(name: string): HostSpec | null; hosts: readonly HostSpec[] } {
+  return { hostByName: (name) => hosts.find((h) => h.name === name) ?? null, hosts };
 }
 
 /** Ubuntu-like and NixOS-like stubs with the shapes the real profiles produce (the policy is what is under test). */

@@ -1,13 +1,16 @@
 // The closed loop: a real `pxed serve` in a network namespace this test creates, `pxed provision --hosts web-01
-// --targets infra pxe os --server` in a second namespace with the fake terraform, and a simulated installer that
-// fetches its iPXE script and NoCloud artifact with the minted token and phones home over HTTP. The os stage sees
-// `installed`; summary ok, exit 0.
+// --targets infra pxe os post --server` in a second namespace with the fake terraform, and a simulated installer
+// that fetches its iPXE script and NoCloud artifact with the minted token and phones home over HTTP. The os stage
+// sees `installed`; then Ansible runs post_config_common.yml for real against a throwaway Debian root (a copy of
+// the debootstrap root test/orchestrator's chroot run caches under test/.cache/) over its chroot connection, never
+// this machine. Summary: ok, configured, Ansible's recap; exit 0.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { derivedMac } from '../../src/config/merge.js';
+import { debianRoot, removeRoot, throwawayRoot } from '../helpers/debootstrap.js';
 import { Netns, vethPair, waitFor } from '../helpers/netns.js';
 import { cliMain, fixtures, repoRoot } from '../helpers/paths.js';
 
@@ -15,15 +18,21 @@ const SERVER = '10.67.0.2';
 const URL = `http://${SERVER}:8080`;
 const TOKEN = 'loop-admin-token-0123456789abcdefghijkl';
 const FAKE_TF = path.join(repoRoot, 'test', 'orchestrator', 'bin', 'terraform');
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIILmBPOixGkAZGsNrK1Zmd/XorWuLVOvhhj/efZu9qT9 devops@laptop';
 let dir: string;
+let root = '';
 let server: Netns;
 let client: Netns;
 
-before(() => {
+before(async () => {
+  root = await throwawayRoot(await debianRoot());
   dir = mkdtempSync(path.join(os.tmpdir(), 'pxed-loop-'));
   copyFileSync(fixtures('config', 'base', 'defaults.yaml'), path.join(dir, 'defaults.yaml'));
   writeFileSync(path.join(dir, 'vm_specs.yaml'), 'vms:\n  - name: web-01\n    boot_method: pxe\n    netifs: [{ bridge: vmbr0 }]\n    proxmox: { node: pve1, storage: local-lvm }\n');
-  writeFileSync(path.join(dir, 'install_config.yaml'), 'installs:\n  web-01: { os: ubuntu, version: "24.04" }\n');
+  writeFileSync(
+    path.join(dir, 'install_config.yaml'),
+    `installs:\n  web-01:\n    os: ubuntu\n    version: "24.04"\n    users: [{ username: devops, sudo: true, ssh_authorized_keys: ["${KEY}"] }]\n    network: { hostname: web-01, domain: lab.local }\n`,
+  );
   writeFileSync(path.join(dir, 'admin.token'), TOKEN + '\n', { mode: 0o600 });
   writeFileSync(
     path.join(dir, 'pxed.yaml'),
@@ -45,10 +54,11 @@ before(() => {
 after(async () => {
   await server.destroy();
   await client.destroy();
+  if (root !== '') await removeRoot(root);
   rmSync(dir, { recursive: true, force: true });
 });
 
-void test('provision → plan/apply → MAC registered → installer fetches with its token and phones home → installed, exit 0', async () => {
+void test('provision → plan/apply → MAC registered → installer fetches with its token and phones home → installed → Ansible → configured, exit 0', async () => {
   const serve = server.spawn('node', [cliMain, 'serve', '--config', path.join(dir, 'pxed.yaml')]);
   let log = '';
   serve.stderr!.on('data', (d: Buffer) => (log += d.toString()));
@@ -70,8 +80,10 @@ void test('provision → plan/apply → MAC registered → installer fetches wit
     '--defaults', path.join(dir, 'defaults.yaml'),
     '--vm-specs', path.join(dir, 'vm_specs.yaml'),
     '--install-config', path.join(dir, 'install_config.yaml'),
-    '--hosts', 'web-01', '--targets', 'infra', 'pxe', 'os',
+    '--hosts', 'web-01', '--targets', 'infra', 'pxe', 'os', 'post',
     '--server', URL, '--timeout', '60s',
+    '--playbook', path.join(repoRoot, 'ansible', 'playbooks', 'post_config_common.yml'),
+    '--post-chroot', root,
     '--build-dir', path.join(dir, 'build'),
   ]);
   let out = '';
@@ -91,7 +103,13 @@ void test('provision → plan/apply → MAC registered → installer fetches wit
   const code = await exited;
   assert.equal(code, 0, out);
   assert.match(out, /web-01 +os +(booting|installing) /, 'the os stage showed the stage reached');
-  assert.match(out, /^web-01 +infra,pxe,os +ok /m);
+  assert.match(out, /web-01 +post +ansible-playbook/);
+  assert.match(out, /^web-01 +infra,pxe,os,post +ok +configured /m);
+  assert.match(out, /^web-01: ansible ok=\d+ changed=[1-9]\d* unreachable=0 failed=0 skipped=\d+$/m);
   assert.match(out, /1\/1 host ok/);
+  // Ansible changed the throwaway root (and only it).
+  assert.equal(readFileSync(path.join(root, 'etc', 'hostname'), 'utf8'), 'web-01\n');
+  assert.match(readFileSync(path.join(root, 'etc', 'passwd'), 'utf8'), /^devops:/m);
+  assert.match(readFileSync(path.join(dir, 'build', 'web-01', 'ansible', 'inventory.yaml'), 'utf8'), /"ansible_connection": "chroot"/);
   assert.doesNotMatch(out, /loop-secret-1|loop-admin-token/);
 });

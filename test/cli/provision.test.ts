@@ -138,6 +138,34 @@ void describe('pxed provision with the fake terraform', () => {
     assert.equal(tfvars.node_name, 'pve2');
   });
 
+  void it('boot methods iso and image applied (--targets infra): the seed ISO and the cloud-config reach the root', () => {
+    const vms = readFileSync(ORIG('vm_specs.yaml'), 'utf8').replace('      node: pve2\n      storage: local-lvm\n', '      node: pve2\n      storage: local-lvm\n      template_vm_id: 9000\n      snippets_storage: snippets\n');
+    writeFileSync(path.join(dir, 'vm_specs_orig.yaml'), vms);
+    const r = spawnSync(
+      process.execPath,
+      [cliMain, 'provision', '--defaults', ORIG('defaults.yaml'), '--vm-specs', path.join(dir, 'vm_specs_orig.yaml'), '--install-config', ORIG('install_config.yaml'), '--hosts', 'web-01', 'ci-runner-01', '--targets', 'infra', '--build-dir', path.join(dir, 'seeds', 'build')],
+      { env: env('seeds'), encoding: 'utf8', timeout: 60_000 },
+    );
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /web-01 +infra building the cidata seed ISO/);
+    assert.match(r.stdout, /seed not armed \(pxe not in --targets\)/);
+    const b = (h: string, f: string) => path.join(dir, 'seeds', 'build', h, 'tf', f);
+    const web = JSON.parse(readFileSync(b('web-01', 'terraform.tfvars.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(web.boot_method, 'iso');
+    assert.equal(web.cidata_iso_path, b('web-01', 'cidata.iso'));
+    assert.match(String(web.iso_url), /live-server-amd64\.iso$/);
+    assert.match(spawnSync('xorriso', ['-indev', b('web-01', 'cidata.iso'), '-pvd_info'], { encoding: 'utf8' }).stdout, /^Volume Id\s*:\s*cidata\s*$/m);
+    const ci = JSON.parse(readFileSync(b('ci-runner-01', 'terraform.tfvars.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(ci.template_vm_id, 9000);
+    assert.equal(ci.image_url, null, 'a clone imports no image');
+    assert.equal(ci.snippets_datastore_id, 'snippets');
+    assert.equal(ci.network_config, null, 'DHCP: ip_config, no network snippet');
+    assert.match(String(ci.user_data), /^#cloud-config\n[\s\S]*hostname: ci-runner-01/);
+    const main = JSON.parse(readFileSync(b('ci-runner-01', 'main.tf.json'), 'utf8')) as { variable: Record<string, { sensitive?: boolean }> };
+    assert.equal(main.variable.user_data?.sensitive, true);
+    assert.equal(records('seeds').filter((x) => x.argv[0] === 'apply').length, 2, 'both applied');
+  });
+
   void it('usage: unknown stage and bad concurrency exit 2', () => {
     for (const bad of [['--targets', 'deploy'], ['--concurrency', '0'], ['--hosts', 'nope']]) {
       const r = spawnSync(process.execPath, args('usage', ['--plan-only', ...bad]), { env: env('usage'), encoding: 'utf8' });

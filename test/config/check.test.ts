@@ -53,21 +53,35 @@ const FILES = [
   ['install_config.yaml', '--install-config'],
 ] as const;
 
+/** The NixOS example's netboot.ipxe (test fixture, without a checksum record). */
+const ASSET_ROOT = ['--asset-root', path.relative(repoRoot, fixtures('os', 'assets'))];
+
 void describe('pxed config check on the shipped examples', () => {
-  void it('prints one summary line per host and exits 0', () => {
+  void it('prints one summary line per host; without the NixOS netboot.ipxe ci-runner-01 cannot boot (exit 1)', () => {
     const r = pxed(['config', 'check']);
     assert.equal(r.stderr, '');
-    assert.equal(r.status, 0);
+    assert.equal(r.status, 1);
     const lines = r.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^HOST\s+HYPERVISOR\s+BOOT\s+OS\s+MAC\s+IP$/);
     assert.match(lines[1]!, /^web-01\s+proxmox\s+pxe\s+ubuntu 24\.04\s+52:54:00:12:34:01\s+192\.0\.2\.10\/24$/);
     assert.match(lines[2]!, /^ci-runner-01\s+proxmox\s+pxe\s+nixos \S+\s+52:54:00:12:34:02\s+dhcp$/);
     assert.match(lines[3]!, /^baremetal-01\s+baremetal\s+pxe\s+ubuntu 22\.04\s+00:25:90:ab:cd:01\s+198\.51\.100\.20\/24$/);
-    assert.equal(lines[4], '3 hosts OK');
+    assert.equal(lines[4], 'ci-runner-01: error: asset nixos/25.05/netboot.ipxe is missing: no asset roots are configured (http.asset_roots)');
+    assert.equal(lines[5], '  fix: set http.asset_roots, then pxed assets fetch nixos/25.05/netboot.ipxe');
+    assert.equal(lines[6], '3 hosts valid; 1 cannot boot (1 error)');
+  });
+
+  void it('with the netboot.ipxe in an asset root: OK, and a warning that it is not verified', () => {
+    const r = pxed(['config', 'check', ...ASSET_ROOT]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.equal(lines[4], 'ci-runner-01: warning: asset nixos/25.05/netboot.ipxe is not verified: no checksum record (or the file changed since it was verified)');
+    assert.equal(lines[5], '  fix: pxed assets fetch nixos/25.05/netboot.ipxe');
+    assert.equal(lines[6], '3 hosts OK; 1 warning');
   });
 
   void it('reads install_config from standard input with --install-config -', () => {
-    const r = pxed(['config', 'check', '--install-config', '-'], readFileSync(path.join(repoRoot, 'configs/install_config.yaml'), 'utf8'));
+    const r = pxed(['config', 'check', ...ASSET_ROOT, '--install-config', '-'], readFileSync(path.join(repoRoot, 'configs/install_config.yaml'), 'utf8'));
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^web-01 /m);
     assert.match(r.stdout, /3 hosts OK/);
@@ -81,16 +95,17 @@ void describe('pxed config check on the shipped examples', () => {
   });
 
   void it('validates the daemon config and takes its provisioning paths', () => {
-    const r = pxed(['config', 'check', '--daemon-config', 'configs/pxed.yaml']);
+    const r = pxed(['config', 'check', '--daemon-config', 'configs/pxed.yaml', ...ASSET_ROOT]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /3 hosts OK; daemon config OK/);
   });
 
   void it('prints JSON with --json', () => {
-    const r = pxed(['config', 'check', '--json']);
+    const r = pxed(['config', 'check', '--json', ...ASSET_ROOT]);
     assert.equal(r.status, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { ok: boolean; hosts: Array<{ host: string; mac: string; ip: string; os: string }> };
+    const out = JSON.parse(r.stdout) as { ok: boolean; hosts: Array<{ host: string; mac: string; ip: string; os: string }>; boot: Array<{ host: string; severity: string }> };
     assert.equal(out.ok, true);
+    assert.deepEqual(out.boot.map((b) => [b.host, b.severity]), [['ci-runner-01', 'warning']]);
     assert.deepEqual(
       out.hosts.map((h) => [h.host, h.mac, h.ip]),
       [

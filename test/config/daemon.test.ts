@@ -27,7 +27,7 @@ void describe('daemon config schema', () => {
     assert.equal(c.dhcp.boot_server_port, 4011);
     assert.deepEqual(c.dhcp.vendor_prefixes, ['PXEClient', 'HTTPClient']);
     assert.equal(c.dhcp.uefi_strategy, 'binl');
-    assert.deepEqual(c.tftp, { enabled: true, port: 69, roots: ['/usr/lib/ipxe'], max_blksize: 1468, max_transfers: 200, max_per_client: 8, timeout_ms: 1000, retries: 5, cache_mb: 64 });
+    assert.deepEqual(c.tftp, { enabled: true, port: 69, roots: ['/usr/lib/ipxe'], max_blksize: 1468, max_transfers: 200, max_per_client: 8, timeout_ms: 1000, retries: 5, cache_mb: 64, signed_roots: ['/usr/lib/shim', '/usr/lib/grub/x86_64-efi-signed', '/usr/lib/grub/arm64-efi-signed'] });
     assert.deepEqual(c.http, { port: 8080, asset_roots: [], limits: {} });
     assert.equal(c.registry.database, '/etc/pxed/var/pxed.db');
     assert.deepEqual(c.policy, {
@@ -81,7 +81,7 @@ void describe('daemon config schema', () => {
 
   void it('a commented-out section reads as absent', () => {
     const c = parseDaemonConfig('server:\n  # interface: eth0\nadmin: { token_env: T }\n', '/x/pxed.yaml');
-    assert.deepEqual(c.server, {});
+    assert.deepEqual(c.server, { drain_seconds: 10 });
   });
 });
 
@@ -109,7 +109,7 @@ void describe('loadDaemonConfig', () => {
       install_config: '-',
       cwd: '/srv',
     });
-    assert.deepEqual(c.server, { interface: 'veth0', address: '192.0.2.2' });
+    assert.deepEqual(c.server, { interface: 'veth0', address: '192.0.2.2', drain_seconds: 10 });
     assert.equal(c.http.port, 0);
     assert.deepEqual(c.tftp.roots, ['/srv/a', '/b']);
     assert.equal(c.registry.database, '/srv/db/x.db');

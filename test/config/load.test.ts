@@ -247,3 +247,24 @@ void describe('loadProvisioning on files and standard input', () => {
     );
   });
 });
+
+void describe('pxe.boot_chain and pxe.signed_loaders (Secure Boot, docs/secure-boot.md)', () => {
+  void it('merge like the other pxe knobs: install entry > VM > defaults.pxe', () => {
+    const p = parse(
+      DEFAULTS.replace('  install_mode: once', '  boot_chain: signed\n  install_mode: once'),
+      VMS,
+      INSTALLS.replace('    pxe: { uefi_strategy: direct }', '    pxe: { uefi_strategy: direct, boot_chain: ipxe, signed_loaders: ubuntu/24.04/netboot/amd64 }'),
+    );
+    assert.deepEqual(p.hostByName('web-01')!.pxe, { efi_binary: 'ipxe.efi', uefi_strategy: 'direct', boot_chain: 'ipxe', signed_loaders: 'ubuntu/24.04/netboot/amd64' });
+    assert.deepEqual(p.hostByName('metal')!.pxe, { efi_binary: 'snponly.efi', uefi_strategy: 'binl', boot_chain: 'signed' });
+  });
+
+  void it('hostile values are refused with their key path', () => {
+    for (const bad of ['/etc', '../x', 'a/../../b', 'a b', 'a//b', '"x\\ny"']) {
+      const issues = issuesOf(() => parse(DEFAULTS, VMS, INSTALLS.replace('    pxe: { uefi_strategy: direct }', `    pxe: { signed_loaders: ${bad} }`)));
+      assert.ok(issues.some((i) => i.path.includes('signed_loaders')), `${bad}: ${JSON.stringify(issues)}`);
+    }
+    const chain = issuesOf(() => parse(DEFAULTS, VMS, INSTALLS.replace('    pxe: { uefi_strategy: direct }', '    pxe: { boot_chain: unsigned }')));
+    assert.ok(chain.some((i) => i.path.includes('boot_chain')));
+  });
+});

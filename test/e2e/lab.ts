@@ -28,6 +28,11 @@ export interface LabOptions {
   /** Where logs and the capture go; the caller keeps or removes it. */
   artifacts: string;
   relay?: boolean;
+  /**
+   * siaddr ("next server") the LAN router's DHCP hands out (dnsmasq --dhcp-boot with no file name): GRUB's network
+   * stack takes its TFTP server from the LAN ACK, not from the proxy offer (docs/secure-boot.md).
+   */
+  lanNextServer?: string;
 }
 
 /** Labs alive in this process, torn down on SIGINT/SIGTERM so an interrupted run leaves nothing behind. */
@@ -62,6 +67,7 @@ export class Lab {
   readonly guestTap: string;
   private readonly namespaces: Netns[];
   private destroyed = false;
+  private readonly lanNextServer: string | null;
 
   private constructor(opts: LabOptions, namespaces: Netns[]) {
     this.artifacts = opts.artifacts;
@@ -69,6 +75,7 @@ export class Lab {
     [this.router, this.net, this.server] = namespaces as [Netns, Netns, Netns];
     this.relay = namespaces[3] ?? null;
     this.guestTap = this.relay ? 'tap1' : 'tap0';
+    this.lanNextServer = opts.lanNextServer ?? null;
   }
 
   /** Builds the topology and starts the router's dnsmasq (and the relay). On any failure everything is removed. */
@@ -131,6 +138,7 @@ export class Lab {
       '--pid-file=',
       '--log-dhcp',
       '--log-facility=-',
+      ...(this.lanNextServer !== null ? [`--dhcp-boot=,,${this.lanNextServer}`] : []),
     ];
 
     if (this.relay) {

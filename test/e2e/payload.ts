@@ -110,11 +110,15 @@ function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** The real kernel package the linux-image-amd64 metapackage depends on (runs apt-get update once if needed). */
-export function kernelPackageName(): string {
+/** Guest architectures: amd64 (the host's) or arm64 (kernel, modules and busybox from Debian's arm64 packages). */
+export type PayloadArch = 'amd64' | 'arm64';
+
+/** The real kernel package the linux-image-<arch> metapackage depends on (runs apt-get update once if needed). */
+export function kernelPackageName(arch: PayloadArch = 'amd64'): string {
+  const meta = arch === 'amd64' ? 'linux-image-amd64' : `linux-image-${arch}:${arch}`;
   const read = (): string | null => {
-    const out = sh('apt-cache', ['depends', 'linux-image-amd64'], { allowFail: true });
-    const m = /Depends:\s+(linux-image-[0-9][^\s]*-amd64)\b/.exec(out);
+    const out = sh('apt-cache', ['depends', meta], { allowFail: true });
+    const m = new RegExp(`Depends:\\s+(linux-image-[0-9][^\\s:]*-${arch})\\b`).exec(out);
     return m?.[1] ?? null;
   };
   let name = read();
@@ -122,13 +126,16 @@ export function kernelPackageName(): string {
     sh('apt-get', ['update', '-q']);
     name = read();
   }
-  if (!name) throw new Error('cannot resolve linux-image-amd64 to a kernel package with apt-cache depends');
-  return name;
+  if (!name) throw new Error(`cannot resolve ${meta} to a kernel package with apt-cache depends`);
+  return arch === 'amd64' ? name : `${name}:${arch}`;
 }
 
 function downloadDeb(pkg: string, debDir: string): string {
   fs.mkdirSync(debDir, { recursive: true });
-  const existing = fs.readdirSync(debDir).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
+  const [base, arch] = pkg.split(':');
+  const existing = fs
+    .readdirSync(debDir)
+    .find((f) => f.startsWith(`${base}_`) && f.endsWith('.deb') && (arch === undefined || f.endsWith(`_${arch}.deb`)));
   if (existing) return path.join(debDir, existing);
   const tmp = fs.mkdtempSync(path.join(debDir, '.dl-'));
   try {
@@ -165,15 +172,31 @@ function readModule(file: string): Buffer {
   return fs.readFileSync(file);
 }
 
-/** Builds (or reuses) the payload. Synchronous; the first build takes ~10 s (download + extraction). */
-export function ensurePayload(): Payload {
+/** busybox for the guest: the host's for amd64, else the static binary from busybox-static:<arch>. */
+function busyboxFor(arch: PayloadArch, root: string): Buffer {
+  if (arch === 'amd64') return fs.readFileSync(BUSYBOX);
+  const deb = downloadDeb(`busybox-static:${arch}`, path.join(root, 'debs'));
+  const work = fs.mkdtempSync(path.join(root, '.bb-'));
+  try {
+    extract(deb, work, ['./bin/busybox']);
+    return fs.readFileSync(path.join(work, 'bin', 'busybox'));
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Builds (or reuses) the payload. Synchronous; the first build takes ~10 s (download + extraction). arm64 needs
+ * arm64 as a dpkg foreign architecture (scripts/test-deps.sh).
+ */
+export function ensurePayload(arch: PayloadArch = 'amd64'): Payload {
   const root = path.join(cacheDir, 'e2e');
-  const kernelPackage = kernelPackageName();
-  const busybox = fs.readFileSync(BUSYBOX);
+  const kernelPackage = kernelPackageName(arch);
+  const busybox = busyboxFor(arch, root);
   const key = sha256(
     JSON.stringify({ kernelPackage, busybox: sha256(busybox), INIT, UDHCPC_SCRIPT, ROOT_MODULES, v: 1 }),
   ).slice(0, 16);
-  const dir = path.join(root, `payload-${key}`);
+  const dir = path.join(root, arch === 'amd64' ? `payload-${key}` : `payload-${arch}-${key}`);
   const manifestFile = path.join(dir, 'manifest.json');
   if (fs.existsSync(manifestFile)) {
     const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as Omit<Payload, 'dir' | 'kernel' | 'initrd'>;
@@ -201,7 +224,10 @@ export function ensurePayload(): Payload {
       for (const dep of depends.split(',').filter(Boolean)) visit(dep.replace(/-/g, '_'), [...stack, name]);
       order.push(name);
     };
-    for (const m of ROOT_MODULES) visit(m, []);
+    // arm64 (qemu virt + virtio-net-pci): only the virtio modules, those the package builds as modules (the rest
+    // are built in).
+    const roots = arch === 'amd64' ? ROOT_MODULES : ['virtio_pci', 'virtio_net'].filter((m) => index.has(m));
+    for (const m of roots) visit(m, []);
 
     const bootDir = path.join(work, 'boot');
     const vmlinuz = fs.readdirSync(bootDir).find((f) => f.startsWith('vmlinuz-'));

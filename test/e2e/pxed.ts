@@ -16,6 +16,10 @@ export interface PxedOptions {
   /** Registry file; reused across cases to boot the same machine twice. */
   db: string;
   unknownMacs?: 'ignore' | 'discover';
+  /** tftp.signed_roots (the signed shim/GRUB of the Secure Boot chain); the daemon's default when absent. */
+  signedRoots?: string[];
+  /** More http.asset_roots after the payload's own (e.g. an arm64 payload under arm64/). */
+  assetRoots?: string[];
 }
 
 export interface MachineView {
@@ -40,13 +44,14 @@ export interface EventView {
 export function writeConfig(lab: Lab, payload: Payload, opts: PxedOptions): string {
   const cfg = parse(fs.readFileSync(BASE_CONFIG, 'utf8')) as Record<string, Record<string, unknown>>;
   cfg.registry = { ...cfg.registry, database: opts.db };
-  cfg.http = { ...cfg.http, asset_roots: [payload.dir] };
+  cfg.http = { ...cfg.http, asset_roots: [payload.dir, ...(opts.assetRoots ?? [])] };
   cfg.admin = { token_file: path.join(lab.artifacts, 'admin.token') };
   cfg.provisioning = {
     defaults: path.join(FIXTURES, 'defaults.yaml'),
     vm_specs: path.join(FIXTURES, 'vm_specs.yaml'),
     install_config: path.join(FIXTURES, 'install_config.yaml'),
   };
+  if (opts.signedRoots) cfg.tftp = { ...cfg.tftp, signed_roots: opts.signedRoots };
   if (opts.unknownMacs) cfg.policy = { ...cfg.policy, unknown_macs: opts.unknownMacs };
   const file = path.join(lab.artifacts, 'pxed.yaml');
   fs.writeFileSync(file, stringify(cfg));

@@ -8,10 +8,16 @@ import { killGroup } from '../helpers/netns.js';
 import { type Lab, readTail } from './lab.js';
 import { MARKER_FAILED, MARKER_OK } from './payload.js';
 
-export type Firmware = 'bios' | 'uefi';
+/** 'uefi-arm64': qemu-system-aarch64 `virt` with AAVMF (qemu-efi-aarch64), TCG. */
+export type Firmware = 'bios' | 'uefi' | 'uefi-arm64';
 
 const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd';
 const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS.fd';
+/** Secure Boot build (needs SMM and a secure pflash) and the variable store with Microsoft's keys enrolled. */
+const OVMF_SB_CODE = '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd';
+const OVMF_SB_VARS = '/usr/share/OVMF/OVMF_VARS_4M.ms.fd';
+const AAVMF_CODE = '/usr/share/AAVMF/AAVMF_CODE.fd';
+const AAVMF_VARS = '/usr/share/AAVMF/AAVMF_VARS.fd';
 
 export interface VmOptions {
   firmware: Firmware;
@@ -25,6 +31,10 @@ export interface VmOptions {
    * or a path to a ROM file.
    */
   rom?: 'default' | 'none' | string;
+  /** UEFI only: OVMF's Secure Boot build with Microsoft keys enrolled (docs/secure-boot.md), enforcing. */
+  secureBoot?: boolean;
+  /** UEFI only: OVMF fw_cfg knobs, e.g. {'opt/org.tianocore/IPv4PXESupport': 'n'} (QEMU -fw_cfg name=...,string=...). */
+  fwCfg?: Record<string, string>;
 }
 
 export interface BootOptions {
@@ -73,16 +83,31 @@ export function qemuArgs(vm: VmOptions, tap: string, serialFile: string, varsFil
     nicProps.join(','),
   ];
   if (vm.uuid) args.push('-uuid', vm.uuid);
-  if (vm.firmware === 'bios') {
+  for (const [name, value] of Object.entries(vm.fwCfg ?? {})) args.push('-fw_cfg', `name=${name},string=${value}`);
+  if (vm.firmware === 'uefi-arm64') {
+    if (!varsFile) throw new Error('UEFI boot needs a copy of AAVMF_VARS');
+    // pflash units must be 64 MiB on virt: Debian's AAVMF images are padded to that size.
+    args.push(
+      '-machine',
+      'virt',
+      '-cpu',
+      'cortex-a57',
+      '-drive',
+      `if=pflash,format=raw,unit=0,readonly=on,file=${AAVMF_CODE}`,
+      '-drive',
+      `if=pflash,format=raw,unit=1,file=${varsFile}`,
+    );
+  } else if (vm.firmware === 'bios') {
     // sga mirrors SeaBIOS/iPXE text-mode output to the serial port.
     args.push('-machine', 'pc', '-device', 'sga');
   } else {
     if (!varsFile) throw new Error('UEFI boot needs a copy of OVMF_VARS');
+    if (vm.secureBoot) args.push('-global', 'driver=cfi.pflash01,property=secure,value=on');
     args.push(
       '-machine',
-      'q35',
+      vm.secureBoot ? 'q35,smm=on' : 'q35',
       '-drive',
-      `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
+      `if=pflash,format=raw,unit=0,readonly=on,file=${vm.secureBoot ? OVMF_SB_CODE : OVMF_CODE}`,
       '-drive',
       `if=pflash,format=raw,unit=1,file=${varsFile}`,
     );
@@ -95,15 +120,16 @@ export async function bootVm(lab: Lab, vm: VmOptions, opts: BootOptions, name = 
   const serialFile = path.join(lab.artifacts, `${name}-serial.log`);
   fs.rmSync(serialFile, { force: true });
   let varsFile: string | null = null;
-  if (vm.firmware === 'uefi') {
+  if (vm.firmware !== 'bios') {
     // A fresh NVRAM per boot: boot order and variables from an earlier boot must not leak into this one.
-    varsFile = path.join(lab.artifacts, `${name}-OVMF_VARS.fd`);
-    fs.copyFileSync(OVMF_VARS, varsFile);
+    varsFile = path.join(lab.artifacts, `${name}-VARS.fd`);
+    fs.copyFileSync(vm.firmware === 'uefi-arm64' ? AAVMF_VARS : vm.secureBoot ? OVMF_SB_VARS : OVMF_VARS, varsFile);
   }
+  const qemu = vm.firmware === 'uefi-arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64';
   const args = qemuArgs(vm, lab.guestTap, serialFile, varsFile);
-  fs.writeFileSync(path.join(lab.artifacts, `${name}-cmdline.txt`), `qemu-system-x86_64 ${args.join(' ')}\n`);
+  fs.writeFileSync(path.join(lab.artifacts, `${name}-cmdline.txt`), `${qemu} ${args.join(' ')}\n`);
   const startedAt = Date.now();
-  const proc = lab.spawn(lab.net, name, 'qemu-system-x86_64', args);
+  const proc = lab.spawn(lab.net, name, qemu, args);
   let exitCode: number | null | undefined;
   void proc.exited.then((c) => (exitCode = c));
 

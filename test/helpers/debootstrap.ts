@@ -11,8 +11,9 @@ const run = promisify(execFile);
 
 export const DEBIAN_SUITE = 'bookworm';
 export const DEBIAN_MIRROR = 'http://deb.debian.org/debian';
-/** What post_config_common.yml installs or calls, so a run needs no network. Sorted: it names the cache dir. */
-export const ROOT_PACKAGES = ['chrony', 'openssh-server', 'python3', 'sudo', 'tzdata'] as const;
+/** What post_config_common.yml installs or calls (python3-apt: Ansible's apt module installs it first when it is
+ * missing), so a run needs no network. Sorted: it names the cache dir. */
+export const ROOT_PACKAGES = ['chrony', 'openssh-server', 'python3', 'python3-apt', 'sudo', 'tzdata'] as const;
 
 export interface DebianRoot {
   /** The pristine cached root: never modify it. */

@@ -21,10 +21,13 @@ void describe('bearer authentication', () => {
     const names = routes.map((r) => `${r.method} ${r.url}`).sort();
     assert.deepEqual(names, [
       'DELETE /machines/:mac',
+      'GET /config/entries',
+      'GET /events',
       'GET /events/stream',
       'GET /machines',
       'GET /machines/:mac',
       'GET /machines/:mac/events',
+      'GET /machines/:mac/page',
       'GET /machines/:mac/render/:artifact',
       'GET /openapi.json',
       'PATCH /machines/:mac',

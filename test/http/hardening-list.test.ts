@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
 import { buildHttpApp } from '../../src/http/app.js';
-import { UI_JS } from '../../src/http/ui.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from '../helpers/paths.js';
 import { auth, makeDeps } from './fakes.js';
 
 const deps = makeDeps({ limits: { sseClients: 3 }, sseHeartbeatMs: 60_000 });
@@ -43,8 +45,9 @@ void test('SSE clients beyond the cap answer 503', async () => {
   assert.deepEqual(statuses, [200, 200, 200, 503]);
 });
 
-void test('the admin page loads one page through a debounced loader, never a fetch per event', () => {
-  assert.match(UI_JS, /if \(loading\) \{ queued = true; return loading; \}/);
-  assert.match(UI_JS, /'\/machines\?limit=500'/);
-  assert.doesNotMatch(UI_JS, /api\('GET', '\/machines'\)/);
+void test('the admin page loads one page through a coalesced loader, never a fetch per event', () => {
+  const js = readFileSync(path.join(repoRoot, 'ui', 'list.js'), 'utf8');
+  assert.match(js, /const refresh = coalesced\(async \(\) => \{/);
+  assert.match(js, /new URLSearchParams\(\{ limit: String\(PAGE\), offset: String\(offset\) \}\)/);
+  assert.doesNotMatch(js, /api\('GET', '\/machines'\)/);
 });

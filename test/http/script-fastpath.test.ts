@@ -71,7 +71,7 @@ void describe('fast path vs the fastify route, over a listening socket', () => {
   let throwingSyncBase: string;
 
   before(async () => {
-    r = rig({}, [hostSpec('lab1', 'custom')]);
+    r = rig({}, [hostSpec('lab1', 'custom', { mac: null })]);
     r.admin.create({ mac: INSTALLED, host: 'lab1' });
     r.registry.machineTransition(INSTALLED, 'booting', 'test');
     r.registry.machineTransition(INSTALLED, 'installed', 'test');

@@ -76,12 +76,63 @@ void it('reinstall re-arms and revokes live tokens in the same transaction', () 
 void it('syncFromConfig registers configured PXE hosts and follows renames; the config wins', () => {
   const hosts = [hostSpec('lab1', 'custom'), hostSpec('iso1', 'ubuntu', { mac: OTHER, boot_method: 'iso' })];
   const { registry, ops } = setup(hosts);
-  assert.deepEqual(ops.syncFromConfig(hosts), { created: [MAC], renamed: [] });
-  assert.deepEqual(ops.syncFromConfig(hosts), { created: [], renamed: [] });
+  const none = { created: [], renamed: [], modeChanged: [], removed: [], orphaned: [] };
+  assert.deepEqual(ops.syncFromConfig(hosts), { ...none, created: [MAC] });
+  assert.deepEqual(ops.syncFromConfig(hosts), none);
   registry.machineDelete(MAC);
   registry.machineCreate({ mac: MAC, host: null });
-  assert.deepEqual(ops.syncFromConfig(hosts), { created: [], renamed: [MAC] });
+  assert.deepEqual(ops.syncFromConfig(hosts), { ...none, renamed: [MAC] });
   assert.equal(registry.machineGet(MAC)?.state, 'registered');
   assert.equal(registry.machineGet(OTHER), null, 'iso hosts are not netbooted');
+  const ev = registry.eventList(MAC).filter((e) => e.kind === 'config');
+  assert.deepEqual(ev.map((e) => e.kind === 'config' && [e.detail.change, e.detail.host]), [['entry', 'lab1']]);
+  registry.close();
+});
+
+void it('syncFromConfig: a changed MAC, a removed entry and a changed install mode, each with its timeline trace', () => {
+  const M1 = '52:54:00:00:00:11';
+  const M2 = '52:54:00:00:00:12';
+  const M3 = '52:54:00:00:00:13';
+  const before = [hostSpec('a', 'custom', { mac: M1 }), hostSpec('b', 'custom', { mac: M2 }), hostSpec('t', 'ubuntu', { mac: null })];
+  const { registry, ops } = setup(before);
+  ops.syncFromConfig(before);
+  ops.create({ mac: M3, host: 't' }, 'api');
+  registry.machineTransition(M2, 'booting', 'test'); // b has a history now
+  // a gets install_mode always; b's entry leaves the config; t (no MAC) is untouched.
+  const after1 = [hostSpec('a', 'custom', { mac: M1, install_mode: 'always' }), hostSpec('t', 'ubuntu', { mac: null })];
+  const r1 = ops.syncFromConfig(after1);
+  assert.deepEqual(r1, { created: [], renamed: [], modeChanged: [M1], removed: [], orphaned: [M2] });
+  assert.equal(registry.machineGet(M1)?.installMode, 'always');
+  assert.equal(registry.machineGet(M2)?.state, 'booting', 'a machine with history is kept');
+  assert.equal(registry.machineGet(M3)?.host, 't', 'machines of entries without a MAC are left alone');
+  // Flagged once: the same finding again adds no event.
+  ops.syncFromConfig(after1);
+  const flags = registry.eventList(M2).filter((e) => e.kind === 'config');
+  assert.equal(flags.length, 1);
+  assert.match(JSON.stringify(flags[0]!.detail), /"change":"orphaned".*"reason":"install entry b is no longer in the config"/);
+  // a's MAC changes to a new one: the old row was only registered, so it goes; the new one is registered.
+  const M4 = '52:54:00:00:00:14';
+  const r2 = ops.syncFromConfig([hostSpec('a', 'custom', { mac: M4, install_mode: 'always' }), hostSpec('t', 'ubuntu', { mac: null })]);
+  assert.deepEqual(r2, { created: [M4], renamed: [], modeChanged: [], removed: [M1], orphaned: [M2] });
+  assert.equal(registry.machineGet(M1), null);
+  assert.equal(registry.machineGet(M4)?.installMode, 'always');
+  registry.close();
+});
+
+void it("a MAC the entry's configuration does not name is refused with the reason unless forced (create, adopt, update)", () => {
+  const named = hostSpec('web1', 'ubuntu', { mac: '52:54:00:00:00:10' });
+  const byName = hostSpec('web2', 'ubuntu', { mac: '52:54:00:00:00:20' });
+  byName.install.network.interfaces = ['eth0'];
+  const { registry, ops } = setup([named, byName]);
+  const mismatch = (e: unknown) => isPxedError(e, 'MACHINE_MAC_MISMATCH') && /configures the NIC 52:54:00:00:00:10, not 52:54:00:00:00:02: .*unreachable/.test(e.message);
+  assert.throws(() => ops.create({ mac: OTHER, host: 'web1' }, 'api'), mismatch);
+  assert.equal(registry.machineList().length, 0);
+  assert.equal(ops.create({ mac: OTHER, host: 'web1', force: true }, 'api').host, 'web1');
+  // Interfaces matched by name: any machine fits the entry.
+  assert.equal(ops.create({ mac: '52:54:00:00:00:03', host: 'web2' }, 'cli').host, 'web2');
+  registry.machineCreate({ mac: '52:54:00:00:00:04', host: null });
+  assert.throws(() => ops.adopt('52:54:00:00:00:04', 'web1', 'cli'), code('MACHINE_MAC_MISMATCH'));
+  assert.throws(() => ops.update('52:54:00:00:00:04', { host: 'web1' }, 'api'), code('MACHINE_MAC_MISMATCH'));
+  assert.equal(ops.adopt('52:54:00:00:00:04', 'web1', 'cli', { force: true }).state, 'registered');
   registry.close();
 });

@@ -1,12 +1,18 @@
 // The local MachinePort on a real SQLite registry: register creates `registered`, registering again leaves a
 // machine mid-install alone and re-arms one that finished; status gives the state and the last timeline event.
+// Arming a seed boot (boot_method iso/image): a live token for the machine, which moves to booting; the remote form
+// reads the NoCloud seed URL out of the install script the daemon renders.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseProvisioning } from '../../src/config/load.js';
-import { localMachines } from '../../src/orchestrator/machines.js';
+import { installContext } from '../../src/boot/os-profile.js';
+import { createUbuntuProfile } from '../../src/boot/os/index.js';
+import { hashToken, isTokenShaped, mintToken } from '../../src/boot/tokens.js';
+import { localMachines, seedArmFromScript } from '../../src/orchestrator/machines.js';
+import { hostSpec } from '../boot/fixtures.js';
 import { openRegistry } from '../../src/registry/sqlite.js';
 import { fixtures } from '../helpers/paths.js';
 
@@ -41,5 +47,36 @@ void describe('localMachines', () => {
     assert.equal((await port.status(web.mac!))?.state, 'registered', 'finished: re-armed');
     reg.close();
     await port.close?.();
+  });
+
+  void it('armSeed: a live token for the boot, the machine booting; refused without pxed\'s URL', async () => {
+    const web = prov.hostByName('web-01')!;
+    const db = path.join(dir, 'arm.db');
+    const port = localMachines(db, prov, { serverUrl: () => 'http://10.0.0.2:8080/', tokenTtlMinutes: 90 });
+    await port.register(web, [web.mac!]);
+    const arm = await port.armSeed(web.mac!);
+    assert.equal(arm.serverUrl, 'http://10.0.0.2:8080');
+    assert.ok(isTokenShaped(arm.token));
+    const reg = openRegistry(db);
+    assert.equal(reg.machineGet(web.mac!)?.state, 'booting');
+    const t = reg.tokenGet(hashToken(arm.token));
+    assert.equal(t?.mac, web.mac);
+    assert.equal(t?.revokedAt, null);
+    assert.ok(Math.abs(Date.parse(t!.expiresAt) - Date.parse(t!.createdAt) - 90 * 60_000) < 1000);
+    reg.close();
+    await port.close?.();
+
+    const none = localMachines(path.join(dir, 'arm2.db'), prov, { serverUrl: () => null });
+    await none.register(web, [web.mac!]);
+    await assert.rejects(none.armSeed(web.mac!), /http\.public_url/);
+    await none.close?.();
+  });
+
+  void it('seedArmFromScript: pxed\'s URL and the token from an Ubuntu install command line; anything else refused', () => {
+    const token = mintToken();
+    const host = { ...hostSpec('ubu1', 'ubuntu'), image: { os: 'ubuntu' as const, version: '24.04', iso_url: 'http://m/u.iso', kernel_url: 'k', initrd_url: 'i', codename: null } };
+    const cmdline = createUbuntuProfile().renderInstall(host, installContext('http://10.0.0.2:8080', token, '52:54:00:12:34:56', 'ubu1')).cmdline;
+    assert.deepEqual(seedArmFromScript('52:54:00:12:34:56', `#!ipxe\nkernel k ${cmdline}\nboot\n`), { serverUrl: 'http://10.0.0.2:8080', token });
+    assert.throws(() => seedArmFromScript('52:54:00:12:34:56', '#!ipxe\nsanboot --no-describe --drive 0x80\n'), /no NoCloud seed URL/);
   });
 });

@@ -32,11 +32,15 @@ void describe('status board', () => {
 void describe('summary', () => {
   void it('a row per host, failures with their details, the count', () => {
     const row = (over: Partial<HostSummaryRow>): HostSummaryRow => ({
-      host: 'web-01', stagesDone: ['infra', 'pxe', 'os'], result: 'ok', failedStage: null, error: null, durationMs: 61_000, ip: '192.0.2.10', ssh: 'ssh ops@192.0.2.10', log: '/b/web-01/logs/os.log', ...over,
+      host: 'web-01', stagesDone: ['infra', 'pxe', 'os'], result: 'ok', failedStage: null, error: null, durationMs: 61_000, state: 'installed', ansible: null, ip: '192.0.2.10', ssh: 'ssh ops@192.0.2.10', log: '/b/web-01/logs/os.log', ...over,
     });
-    const t = summaryTable([row({}), row({ host: 'web-02', stagesDone: [], result: 'failed', failedStage: 'infra', error: 'web-02: infra failed: terraform apply failed (exit 1)', ip: null, ssh: null })]);
-    assert.match(t, /^HOST +STAGES +RESULT +DURATION +IP +SSH +LOG$/m);
-    assert.match(t, /^web-01 +infra,pxe,os +ok +61s +192\.0\.2\.10 +ssh ops@192\.0\.2\.10 +\/b\/web-01\/logs\/os\.log$/m);
+    const t = summaryTable([
+      row({ stagesDone: ['infra', 'pxe', 'os', 'post'], state: 'configured', ansible: { ok: 12, changed: 3, unreachable: 0, failed: 0, skipped: 2 } }),
+      row({ host: 'web-02', stagesDone: [], result: 'failed', failedStage: 'infra', state: null, error: 'web-02: infra failed: terraform apply failed (exit 1)', ip: null, ssh: null }),
+    ]);
+    assert.match(t, /^HOST +STAGES +RESULT +STATE +DURATION +IP +SSH +LOG$/m);
+    assert.match(t, /^web-01 +infra,pxe,os,post +ok +configured +61s +192\.0\.2\.10 +ssh ops@192\.0\.2\.10 +\/b\/web-01\/logs\/os\.log$/m);
+    assert.match(t, /^web-01: ansible ok=12 changed=3 unreachable=0 failed=0 skipped=2$/m);
     assert.match(t, /^web-02 +- +failed \(infra\) /m);
     assert.match(t, /^web-02: infra failed: terraform apply failed \(exit 1\)$/m);
     assert.match(t, /^1\/2 hosts ok$/m);

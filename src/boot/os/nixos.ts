@@ -1,14 +1,15 @@
 // NixOS network install: the iPXE install boot (kernel + initrd of a NixOS netboot image, `init=` taken from that
 // image's own netboot.ipxe) and the documents under /nixos/<token>/: install.sh, configuration.nix, host.json.
-// Facts: shared/docs/os-install.md §D. Per-host values travel as JSON (host.json) read by a static
+// Facts: docs/os-install.md §4. Per-host values travel as JSON (host.json) read by a static
 // configuration.nix with builtins.fromJSON; install.sh is a static body (templates/nixos/install.sh) after a header
 // of variables quoted by shQuote. No user string is spliced into Nix source or unquoted into shell.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PxedError } from '../../errors.js';
+import { shippedDir } from '../../shipped.js';
+import { assetPathOf } from '../../assets/catalog.js';
 import type { HostSpec, ImageCatalog } from '../../config/provisioning.js';
 import type { InstallBoot, InstallContext } from '../os-profile.js';
 import type { HttpDocument } from '../types.js';
@@ -78,17 +79,20 @@ export function parseNetbootIpxe(text: string): NetbootIpxe {
   return { kernel, init, params, initrds };
 }
 
-/** Where a pre-fetched copy of a catalog image's netboot.ipxe lives under an asset root. */
-export function netbootIpxeAssetPath(version: string): string {
-  return path.join('nixos', version, 'netboot.ipxe');
+/**
+ * Where a pre-fetched copy of a catalog image's netboot.ipxe lives under an asset root: the entry itself when it is
+ * asset-relative, else nixos/<version>/netboot.ipxe (src/assets/catalog.ts, where `pxed assets fetch` writes it).
+ */
+export function netbootIpxeAssetPath(version: string, entry?: string): string {
+  return entry !== undefined ? assetPathOf('nixos', version, 'netboot.ipxe', entry) : `nixos/${version}/netboot.ipxe`;
 }
 
 /**
  * Reads `<asset root>/nixos/<version>/netboot.ipxe` for every NixOS image in the catalog (first root that has it
  * wins) and parses it. Startup I/O, kept out of the pure profile. Missing copies are reported in `missing` (installs
  * of that version then fail with ARTIFACT_INVALID); a copy that does not parse throws.
- * Obtain the copy with `curl -fo <root>/nixos/<version>/netboot.ipxe <netboot_ipxe_url>`, or copy
- * `result/netboot.ipxe` of your own build next to its bzImage and initrd (README "NixOS").
+ * Obtain the copy with `pxed assets fetch nixos/<version>/netboot.ipxe`, or copy `result/netboot.ipxe` of your own
+ * build next to its bzImage and initrd (README "NixOS").
  */
 export async function loadNetbootIpxe(
   images: ImageCatalog,
@@ -96,10 +100,10 @@ export async function loadNetbootIpxe(
 ): Promise<{ byVersion: Map<string, NetbootIpxe>; missing: string[] }> {
   const byVersion = new Map<string, NetbootIpxe>();
   const missing: string[] = [];
-  for (const version of Object.keys(images.nixos ?? {})) {
+  for (const [version, image] of Object.entries(images.nixos ?? {})) {
     let found = false;
     for (const root of assetRoots) {
-      const file = path.join(root, netbootIpxeAssetPath(version));
+      const file = path.join(root, netbootIpxeAssetPath(version, image.netboot_ipxe_url));
       let text: string;
       try {
         text = await readFile(file, 'utf8');
@@ -129,16 +133,9 @@ export interface NixosTemplates {
   installBody: string;
 }
 
-/** The repository's templates/ folder: found upwards from this module, else under the working directory. */
+/** The repository's templates/ folder (src/shipped.ts). */
 export function defaultTemplatesDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, 'templates', 'nixos', 'configuration.nix'))) return path.join(dir, 'templates');
-    const up = path.dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  return path.join(process.cwd(), 'templates');
+  return shippedDir('templates', path.join('nixos', 'configuration.nix'));
 }
 
 export function loadNixosTemplates(dir = defaultTemplatesDir()): NixosTemplates {
@@ -166,7 +163,7 @@ export function nixosInstall(host: HostSpec, ctx: InstallContext, opts: NixosOpt
   if (netboot === undefined) {
     throw invalid(
       'netboot.ipxe',
-      `no netboot.ipxe for NixOS ${image.version}: put a copy of ${image.netboot_ipxe_url} at <asset root>/${netbootIpxeAssetPath(image.version)}`,
+      `no netboot.ipxe for NixOS ${image.version} at <asset root>/${netbootIpxeAssetPath(image.version, image.netboot_ipxe_url)}: run \`pxed assets fetch nixos/${image.version}/netboot.ipxe\``,
     );
   }
   const extra = opts.extraArgs ?? [];

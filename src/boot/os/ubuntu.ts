@@ -1,12 +1,13 @@
 // Ubuntu live-server autoinstall over the network (22.04, 24.04): the iPXE install boot (casper kernel/initrd of the
 // ISO's release, the ISO fetched into RAM by url=) and the NoCloud documents under /nocloud/<token>/.
-// Facts: shared/docs/os-install.md §A (cmdline), §B (autoinstall keys, reporting), §C (NoCloud files).
+// Facts: docs/os-install.md §1 (cmdline), §2 (autoinstall keys, reporting), §3 (NoCloud files).
 // user-data is built as a plain object, serialised with `yaml`, parsed back and validated before it is returned.
 
 import { createHash } from 'node:crypto';
 import type { HostSpec } from '../../config/provisioning.js';
 import type { InstallBoot, InstallContext } from '../os-profile.js';
 import type { HttpDocument } from '../types.js';
+import { assetUrl } from '../scripts.js';
 import { checkContext, checkHost, imageFor, invalid } from './context.js';
 import { planNetwork, type LinkPlan, type NetworkPlan } from './network.js';
 import { shCommand } from './shell.js';
@@ -34,7 +35,7 @@ export function ubuntuRelease(version: string): [number, number] {
 
 /**
  * The NoCloud `ds=` token. `ds=nocloud;s=http://` picks network mode from the URL scheme only since cloud-init 23.2,
- * so 22.04 ISOs (older cloud-init) get the deprecated-but-honoured `nocloud-net` (os-install.md §A.5).
+ * so 22.04 ISOs (older cloud-init) get the deprecated-but-honoured `nocloud-net` (docs/os-install.md §1.3).
  */
 export function nocloudDsArg(version: string, seedUrl: string): string {
   const [major] = ubuntuRelease(version);
@@ -54,7 +55,8 @@ export function ubuntuInstall(host: HostSpec, ctx: InstallContext, opts: UbuntuO
   // the ISO a second time; everything before `---` stays out of the installed system's cmdline (curtin carryover).
   const args = [
     'ip=dhcp',
-    `url=${image.iso_url}`,
+    // An asset-relative ISO is served by pxed itself: casper needs the absolute URL of this boot's server.
+    `url=${assetUrl(ctx.serverUrl, image.iso_url)}`,
     'cloud-config-url=/dev/null',
     'autoinstall',
     nocloudDsArg(image.version, ctx.nocloudUrl),
@@ -133,7 +135,7 @@ export function dockerScript(): string {
 type User = HostSpec['install']['users'][number];
 
 /** A cloud-init `users:` entry for the installed system. */
-function cloudInitUser(u: User, docker: boolean): Obj {
+export function cloudInitUser(u: User, docker: boolean): Obj {
   const groups: string[] = [];
   const out: Obj = { name: u.username, shell: u.shell };
   if (u.password_hash !== null) {
@@ -231,7 +233,7 @@ export function renderMetaData(host: HostSpec, ctx: InstallContext): string {
 
 /**
  * NoCloud documents by name. vendor-data and network-config are optional for NoCloud (a 404 is only logged at debug,
- * os-install.md §C) and pxed does not use them: the installer's network comes from `ip=dhcp`, the target's from
+ * docs/os-install.md §3) and pxed does not use them: the installer's network comes from `ip=dhcp`, the target's from
  * autoinstall.network. They return null (→ 404), as does any other name.
  */
 export function ubuntuArtifact(family: string, name: string, host: HostSpec, ctx: InstallContext): HttpDocument | null {

@@ -3,6 +3,7 @@
 import { AnsiblePostInstallRunner } from '../../orchestrator/ansible/port.js';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
+import { resolveServerAddress } from '../../config/daemon.js';
 import { loadDaemonConfig, loadProvisioning } from '../../config/load.js';
 import { proxmoxEndpoint } from '../../config/original.js';
 import { proxmoxEnv, redactor, secretValues } from '../../orchestrator/credentials.js';
@@ -30,6 +31,9 @@ Options:
   --daemon-config F     without --server: use this pxed.yaml's registry (default configs/pxed.yaml)
   --timeout DUR         how long the os stage waits for "installed", e.g. 45m, 90s (default 60m)
   --build-dir D         work directories build/<host>/{tf,ansible,logs} (default build)
+  --playbook F          the post stage's playbook for Ubuntu hosts (default ansible/playbooks/site.yml)
+  --post-chroot DIR     post: configure the root file system DIR over Ansible's chroot connection instead of
+                        ssh to the host (one host only; image builds)
   --json                print the summary as JSON on stdout
 Environment:
   PROXMOX_VE_API_TOKEN (user@realm!id=secret) or PM_API_TOKEN_ID + PM_API_TOKEN_SECRET; PROXMOX_VE_ENDPOINT
@@ -80,6 +84,8 @@ async function provision(argv: string[], io: CliIO): Promise<number> {
       'daemon-config': { type: 'string' },
       timeout: { type: 'string', default: '60m' },
       'build-dir': { type: 'string', default: 'build' },
+      playbook: { type: 'string' },
+      'post-chroot': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
     false,
@@ -99,6 +105,7 @@ async function provision(argv: string[], io: CliIO): Promise<number> {
   const wanted = values.hosts ?? prov.hosts.map((h) => h.name);
   for (const h of wanted) if (prov.hostByName(h) === null) throw usageError(`--hosts: no host "${h}" in ${prov.sources.vmSpecs}`);
   const hosts = prov.hosts.filter((h) => wanted.includes(h.name));
+  if (values['post-chroot'] !== undefined && hosts.length !== 1) throw usageError('--post-chroot: select exactly one host with --hosts');
 
   const env: Record<string, string | undefined> = { ...io.env };
   const secrets = secretValues(io.env);
@@ -119,7 +126,18 @@ async function provision(argv: string[], io: CliIO): Promise<number> {
       const cfgFile = abs(values['daemon-config'] ?? 'configs/pxed.yaml');
       if (!existsSync(cfgFile)) throw usageError(`the pxe/os stages need --server URL or a daemon config (${cfgFile} not found)`);
       const daemon = loadDaemonConfig(cfgFile, { cwd: io.cwd });
-      machines = localMachines(daemon.registry.database, prov, daemon.policy.install_mode);
+      machines = localMachines(daemon.registry.database, prov, {
+        installMode: daemon.policy.install_mode,
+        tokenTtlMinutes: daemon.policy.token_ttl_minutes,
+        serverUrl: () => {
+          if (prov.defaults.http?.public_url) return prov.defaults.http.public_url;
+          try {
+            return `http://${resolveServerAddress(daemon.server).address}:${daemon.http.port}`;
+          } catch {
+            return null;
+          }
+        },
+      });
     }
   }
 
@@ -141,7 +159,14 @@ async function provision(argv: string[], io: CliIO): Promise<number> {
         redact,
         planOnly: values['plan-only'],
         machines,
-        post: postRunners.current ?? new AnsiblePostInstallRunner({ stateDir: path.join(abs(values['build-dir']), '.ansible') }),
+        post:
+          postRunners.current ??
+          new AnsiblePostInstallRunner({
+            stateDir: path.join(abs(values['build-dir']), '.ansible'),
+            ...(values.playbook !== undefined ? { playbook: abs(values.playbook) } : {}),
+            ...(values['post-chroot'] !== undefined ? { chrootRoot: abs(values['post-chroot']) } : {}),
+          }),
+        seedServerUrl: server ?? prov.defaults.http?.public_url ?? null,
         osTimeoutMs,
         pollMs: Number(io.env.PXED_POLL_MS ?? 2000),
         signal: controller.signal,

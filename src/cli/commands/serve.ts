@@ -1,8 +1,10 @@
-// `pxed serve`: builds the daemon from the config, starts it, and stops it in reverse order on SIGTERM/SIGINT
-// within a deadline. The only signal handler in pxed lives here.
+// `pxed serve`: builds the daemon from the config, starts it, reloads it on SIGHUP, and on SIGTERM/SIGINT lets
+// running transfers finish (server.drain_seconds) and stops it in reverse order within a deadline. The only signal
+// handler in pxed lives here.
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { reloadFromFiles } from '../../appliance/reload.js';
 import { systemdNotifier } from '../../appliance/sd-notify.js';
 import { buildApp } from '../../app.js';
 import { loadDaemonConfig, loadProvisioning, type DaemonOverrides } from '../../config/load.js';
@@ -28,7 +30,10 @@ const options = {
 const help = `Usage: pxed serve [--config FILE] [overrides]
 
 Runs the daemon: registry, HTTP, TFTP, proxy-DHCP (or full DHCP), install watchdog.
-Logs are JSON lines on stderr (human-readable on a terminal); PXED_LOG_LEVEL sets the level unless --log-level does. SIGTERM/SIGINT stop it in reverse start order within ${STOP_DEADLINE_MS / 1000} s.
+Logs are JSON lines on stderr (human-readable on a terminal); PXED_LOG_LEVEL sets the level unless --log-level does.
+SIGHUP re-reads the config and the provisioning files (an invalid config is refused and the old one keeps serving).
+SIGTERM/SIGINT stop accepting, give running TFTP transfers and HTTP downloads server.drain_seconds to finish, then
+stop in reverse start order within ${STOP_DEADLINE_MS / 1000} s.
 
 Options:
   -c, --config FILE         daemon config (default: ./configs/pxed.yaml if present, else /etc/pxed/pxed.yaml)
@@ -91,7 +96,18 @@ async function run(argv: string[], io: CliIO): Promise<number> {
     log.info('signal received, stopping', { signal: sig });
     wake();
   };
-  const onHup = (): void => log.info('SIGHUP ignored: configuration is read once at start; restart pxed to apply changes');
+  const notifier = systemdNotifier(io.env);
+  // Reloads run one at a time; a SIGHUP during one runs another after it (the files may have changed again).
+  let reloadApp: (() => Promise<void>) | null = null;
+  let reloading: Promise<void> = Promise.resolve();
+  const onHup = (): void => {
+    if (reloadApp === null) {
+      log.warn('SIGHUP before pxed is ready: ignored');
+      return;
+    }
+    const run = reloadApp;
+    reloading = reloading.then(run, run);
+  };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   process.on('SIGHUP', onHup);
@@ -119,19 +135,29 @@ async function run(argv: string[], io: CliIO): Promise<number> {
       http: `${listen}:${app.http.port}`,
       admin: `http://${host.includes(':') ? `[${host}]` : host}:${app.http.port}/`,
     });
-    const notifier = systemdNotifier(io.env);
+    reloadApp = async () => {
+      log.info('SIGHUP: reloading the configuration', { config: configFile });
+      notifier.reloading();
+      await reloadFromFiles(app, { configFile, overrides }, log);
+      notifier.ready();
+    };
     notifier.ready();
     const stopWatchdog = notifier.startWatchdog();
     await stopRequested;
+    reloadApp = null;
+    await reloading;
     stopWatchdog();
     notifier.stopping();
     // One deadline for the whole shutdown; a stop that hangs past it must not keep the unit from stopping.
+    // A fatal socket error skips the drain: the daemon is already broken.
+    const drainMs = fatal === null ? app.snapshot().config.server.drain_seconds * 1000 : 0;
     const hard = setTimeout(() => {
-      log.error('shutdown deadline passed; exiting', { deadlineMs: STOP_DEADLINE_MS });
+      log.error('shutdown deadline passed; exiting', { deadlineMs: drainMs + STOP_DEADLINE_MS });
       process.exit(EXIT_FAILURE);
-    }, STOP_DEADLINE_MS + 1000);
+    }, drainMs + STOP_DEADLINE_MS + 1000);
     hard.unref();
-    const clean = await app.stop(STOP_DEADLINE_MS);
+    if (drainMs > 0) log.info('stopping: no new requests; running transfers and downloads may finish', { drainMs });
+    const clean = await app.stop(STOP_DEADLINE_MS, drainMs);
     clearTimeout(hard);
     log.info('pxed stopped', { clean });
     if (fatal !== null) return EXIT_FAILURE;

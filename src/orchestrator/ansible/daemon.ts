@@ -29,7 +29,7 @@ export interface PostInstallServiceDeps {
   /** How to reach the installed machine; null when no address is known (the job fails saying so). */
   connection(host: HostSpec, machine: Machine): Connection | null;
   /** Runs the stage (runPostInstall with the daemon's paths and options bound). Never throws for a failed run. */
-  run(host: HostSpec, conn: Connection, signal: AbortSignal): Promise<PostInstallOutcome>;
+  run(host: HostSpec, conn: Connection, signal: AbortSignal, machine: Machine): Promise<PostInstallOutcome>;
   concurrency: number;
   log: Logger;
 }
@@ -119,7 +119,7 @@ export class PostInstallService implements Service {
       this.finish(mac, host, null, 'no address known for the installed machine');
       return;
     }
-    const out = await this.deps.run(host, conn, this.abort.signal);
+    const out = await this.deps.run(host, conn, this.abort.signal, m);
     if (out.aborted) {
       // The daemon is stopping: leave post-installing; the next start-up marks it interrupted.
       this.note(mac, { phase: 'interrupted', reason: 'daemon stopping', logPath: out.logPath });

@@ -1,9 +1,12 @@
 // NixOS post-config is declarative: the configuration pxed generated is the source of truth, applied to the
 // installed machine with `nixos-rebuild switch --target-host`. The command is an argv (no shell): every value is
 // validated so none can be read as an option (no leading "-") or carry whitespace.
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { appendFileSync, createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
+import { installContext, PREVIEW_TOKEN } from '../../boot/os-profile.js';
+import { renderHostJson, type NixosTemplates } from '../../boot/os/nixos.js';
+import type { HostSpec } from '../../config/provisioning.js';
 import { PxedError } from '../../errors.js';
 
 export interface NixosRebuild {
@@ -79,4 +82,58 @@ export async function runNixosRebuild(r: NixosRebuildRun): Promise<{ exitCode: n
     r.signal?.removeEventListener('abort', onAbort);
     await new Promise<void>((resolve) => log.end(resolve));
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The configuration nixos-rebuild evaluates (on the daemon's machine): the static configuration.nix and the host.json
+// pxed serves the installer (same generator), plus hardware-configuration.nix (and pxed-install.json, firmware and
+// disk) read back from the installed machine, since configuration.nix imports them from beside itself.
+
+export interface NixosConfigDir {
+  host: HostSpec;
+  /** The MAC the machine installed with (host.json's network links match it). */
+  mac: string;
+  /** build/<host>/nixos: written fresh each run. */
+  dir: string;
+  address: string;
+  user: string;
+  privateKeyFile?: string;
+  /** ansible_defaults.ssh_common_args (whitespace-separated ssh options). */
+  sshOptions?: string;
+  templates: NixosTemplates;
+  logPath: string;
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+  home: string;
+  /** Default 'ssh' from PATH. */
+  sshCommand?: string;
+}
+
+/** ssh argv that prints one file of the target's /etc/nixos (fixed names only: nothing user-supplied runs remotely). */
+export function sshCatArgv(c: Pick<NixosConfigDir, 'address' | 'user' | 'privateKeyFile' | 'sshOptions'>, file: 'hardware-configuration.nix' | 'pxed-install.json'): string[] {
+  nixosRebuildArgv({ address: c.address, user: c.user, configFile: '/x' }); // validates address and user
+  const opts = (c.sshOptions ?? '').split(/\s+/).filter((s) => s !== '');
+  const key = c.privateKeyFile !== undefined ? ['-i', c.privateKeyFile] : [];
+  return ['-o', 'BatchMode=yes', ...key, ...opts, '--', `${c.user}@${c.address}`, 'cat', `/etc/nixos/${file}`];
+}
+
+/** Writes build/<host>/nixos/{configuration.nix,host.json,hardware-configuration.nix[,pxed-install.json]}; returns configuration.nix's path. */
+export async function prepareNixosConfig(c: NixosConfigDir): Promise<string> {
+  rmSync(c.dir, { recursive: true, force: true });
+  mkdirSync(c.dir, { recursive: true, mode: 0o700 });
+  mkdirSync(path.dirname(c.logPath), { recursive: true, mode: 0o700 });
+  const ctx = installContext('http://pxed.invalid', PREVIEW_TOKEN, c.mac, c.host.install.network.hostname); // host.json holds no URL
+  writeFileSync(path.join(c.dir, 'host.json'), renderHostJson(c.host, ctx), { mode: 0o600 });
+  writeFileSync(path.join(c.dir, 'configuration.nix'), c.templates.configurationNix, { mode: 0o600 });
+  const src = c.env ?? process.env;
+  const env: Record<string, string> = { PATH: src.PATH ?? '/usr/bin:/bin', HOME: c.home, LANG: 'C.UTF-8' };
+  if (src.SSH_AUTH_SOCK !== undefined) env.SSH_AUTH_SOCK = src.SSH_AUTH_SOCK;
+  mkdirSync(c.home, { recursive: true, mode: 0o700 });
+  for (const file of ['hardware-configuration.nix', 'pxed-install.json'] as const) {
+    const r = await execa(c.sshCommand ?? 'ssh', sshCatArgv(c, file), { env, extendEnv: false, stdin: 'ignore', reject: false, detached: true, ...(c.signal ? { cancelSignal: c.signal } : {}) });
+    appendFileSync(c.logPath, `# ssh ${c.user}@${c.address} cat /etc/nixos/${file}: exit ${String(r.exitCode ?? r.signal)}\n${typeof r.stderr === 'string' ? r.stderr : ''}`);
+    if (r.exitCode === 0 && typeof r.stdout === 'string') writeFileSync(path.join(c.dir, file), r.stdout + '\n', { mode: 0o600 });
+    else if (file === 'hardware-configuration.nix') throw new PxedError('ORCH_NIXOS_SPAWN', `reading /etc/nixos/${file} from ${c.address} failed (exit ${String(r.exitCode ?? r.signal)})`);
+  }
+  return path.join(c.dir, 'configuration.nix');
 }

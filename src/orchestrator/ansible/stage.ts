@@ -1,11 +1,10 @@
 // The post-install stage of one host: Ubuntu hosts get pxed's playbooks (ansible/playbooks/site.yml by default),
 // NixOS hosts get their generated configuration applied with nixos-rebuild. Writes build/<host>/ansible/ and
 // appends to build/<host>/logs/post.log (the paths are the caller's: see hostPaths). Never throws for a failing run: the outcome says what happened.
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { HostSpec } from '../../config/provisioning.js';
 import { describeError } from '../../errors.js';
+import { shippedDir } from '../../shipped.js';
 import { writeAnsibleWorkdir, type Connection } from './inventory.js';
 import { runNixosRebuild } from './nixos.js';
 import { runPlaybook, type HostStats, type TaskFailure } from './runner.js';
@@ -31,8 +30,11 @@ export interface PostInstallOptions {
   site?: SiteSettings;
   ansibleCommand?: string;
   nixosRebuildCommand?: string;
-  /** The generated configuration.nix of a NixOS host (null: none, the stage fails saying so). */
-  nixosConfig?: (host: HostSpec) => string | null;
+  /**
+   * The generated configuration.nix of a NixOS host, written for this run (prepareNixosConfig); null: none, the
+   * stage fails saying so.
+   */
+  nixosConfig?: (host: HostSpec, conn: Extract<Connection, { kind: 'ssh' }>, signal?: AbortSignal) => string | null | Promise<string | null>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -51,16 +53,9 @@ export interface PostInstallOutcome {
   error: string | null;
 }
 
-/** The repository's ansible/ folder, found upwards from this module, else under the working directory. */
+/** The repository's ansible/ folder (src/shipped.ts). */
 export function defaultAnsibleDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, 'ansible', 'playbooks', 'post_config_common.yml'))) return path.join(dir, 'ansible');
-    const up = path.dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  return path.join(process.cwd(), 'ansible');
+  return shippedDir('ansible', path.join('playbooks', 'post_config_common.yml'));
 }
 
 export async function runPostInstall(
@@ -76,9 +71,9 @@ export async function runPostInstall(
   const fail = (method: PostInstallOutcome['method'], error: string): PostInstallOutcome => ({ ...base, method, ok: false, durationMs: Date.now() - t0, error });
   try {
     if (host.install.os === 'nixos') {
-      const configFile = opts.nixosConfig?.(host) ?? null;
-      if (configFile === null) return fail('nixos-rebuild', `host ${host.name}: no generated NixOS configuration to apply`);
       if (conn.kind !== 'ssh') return fail('nixos-rebuild', `host ${host.name}: nixos-rebuild needs an ssh target`);
+      const configFile = (await opts.nixosConfig?.(host, conn, signal)) ?? null;
+      if (configFile === null) return fail('nixos-rebuild', `host ${host.name}: no generated NixOS configuration to apply`);
       const r = await runNixosRebuild({
         address: conn.address,
         user: conn.user,

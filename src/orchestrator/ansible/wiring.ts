@@ -1,13 +1,17 @@
 // Builds the daemon's PostInstallService from the frozen configs (app.ts only calls this). The ssh user, key and
 // arguments come from defaults.yaml's ansible section; the address from the registry (last IP seen) or the
-// entry's static address.
+// entry's static address. Ubuntu entries get the playbooks; NixOS entries get their generated configuration
+// (the one the installer got) applied with nixos-rebuild switch --target-host.
+import path from 'node:path';
+import { loadNixosTemplates, type NixosTemplates } from '../../boot/os/nixos.js';
 import type { DaemonConfig } from '../../config/daemon.js';
 import type { HostSpec, Provisioning } from '../../config/provisioning.js';
 import type { Logger } from '../../log.js';
 import type { Machine } from '../../model/machine.js';
 import { PostInstallService, type PostInstallRegistry } from './daemon.js';
 import type { Connection } from './inventory.js';
-import { hostPaths, runPostInstall } from './stage.js';
+import { prepareNixosConfig } from './nixos.js';
+import { hostPaths, runPostInstall, type PostInstallOptions } from './stage.js';
 
 /** The ssh target of an installed host; null when no address is known. */
 export function sshConnection(host: HostSpec, machine: Pick<Machine, 'ip'>, prov: Readonly<Provisioning>): Connection | null {
@@ -40,10 +44,34 @@ export function createPostInstallService(
   return new PostInstallService({
     registry,
     hostByName: (n) => prov.hostByName(n),
-    wants: (h) => (all || pi.hosts.includes(h.name)) && h.install.os === 'ubuntu',
+    wants: (h) => (all || pi.hosts.includes(h.name)) && (h.install.os === 'ubuntu' || h.install.os === 'nixos'),
     connection: (h, m) => sshConnection(h, m, prov),
-    run: (h, conn, signal) => runPostInstall(h, conn, hostPaths(pi.build_dir, h.name), { stateDir: pi.state_dir, site, env }, signal),
+    run: (h, conn, signal, m) =>
+      runPostInstall(h, conn, hostPaths(pi.build_dir, h.name), { stateDir: pi.state_dir, site, env, nixosConfig: nixosConfigFor(pi.build_dir, pi.state_dir, m.mac, env) }, signal),
     concurrency: pi.concurrency,
     log,
   });
+}
+
+let templates: NixosTemplates | null = null;
+
+/** The post stage's NixOS configuration for one run: build/<host>/nixos/, hardware facts read from the target. */
+export function nixosConfigFor(buildDir: string, stateDir: string, mac: string, env: NodeJS.ProcessEnv, tpl?: NixosTemplates): NonNullable<PostInstallOptions['nixosConfig']> {
+  return (host, conn, signal) => {
+    const t = tpl ?? (templates ??= loadNixosTemplates());
+    return prepareNixosConfig({
+      host,
+      mac,
+      dir: path.join(buildDir, host.name, 'nixos'),
+      address: conn.address,
+      user: conn.user,
+      ...(conn.privateKeyFile !== undefined ? { privateKeyFile: conn.privateKeyFile } : {}),
+      ...(conn.sshCommonArgs !== undefined ? { sshOptions: conn.sshCommonArgs } : {}),
+      templates: t,
+      logPath: hostPaths(buildDir, host.name).logFile,
+      home: path.join(stateDir, 'home'),
+      env,
+      ...(signal !== undefined ? { signal } : {}),
+    });
+  };
 }

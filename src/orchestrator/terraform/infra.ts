@@ -22,6 +22,7 @@ export interface InfraOptions {
   onStep: (step: string) => void;
   cidataIsoPath?: string | null;
   userData?: string | null;
+  networkConfig?: string | null;
 }
 
 export type InfraResult =
@@ -41,7 +42,7 @@ function outputsOf(stdout: string): { vmId: number | null; macs: string[] } {
 
 export async function runInfra(o: InfraOptions): Promise<InfraResult> {
   await mkdir(o.tfDir, { recursive: true });
-  const root = buildRoot(o.host, o.prov, { moduleDir: o.moduleDir, cidataIsoPath: o.cidataIsoPath, userData: o.userData });
+  const root = buildRoot(o.host, o.prov, { moduleDir: o.moduleDir, cidataIsoPath: o.cidataIsoPath, userData: o.userData, networkConfig: o.networkConfig });
   await writeFile(path.join(o.tfDir, 'main.tf.json'), JSON.stringify(root.main, null, 2) + '\n');
   // tfvars may hold cloud-init user-data (no credentials ever): owner-only.
   await writeFile(path.join(o.tfDir, 'terraform.tfvars.json'), JSON.stringify(root.tfvars, null, 2) + '\n', { mode: 0o600 });

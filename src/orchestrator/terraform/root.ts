@@ -23,6 +23,8 @@ export interface RootOptions {
   cidataIsoPath?: string | null;
   /** cloud-init user-data (boot_method image). */
   userData?: string | null;
+  /** cloud-init network config v2 (boot_method image, static address); null: DHCP. */
+  networkConfig?: string | null;
 }
 
 /** The module inputs for one host (names = variables in terraform/modules/proxmox_vm/variables.tf). */
@@ -43,7 +45,7 @@ export function moduleInputs(host: HostSpec, prov: Readonly<Provisioning>, o: Ro
     network_devices: host.netifs.map((n) => ({ bridge: n.bridge, vlan_id: n.vlan, model: n.model, mac_address: n.mac, mtu: n.mtu })),
     boot_method: host.boot_method,
     iso_datastore_id: px.iso_storage ?? 'local',
-    snippets_datastore_id: px.iso_storage ?? 'local',
+    snippets_datastore_id: px.snippets_storage ?? px.iso_storage ?? 'local',
     agent_enabled: host.boot_method !== 'pxe',
   };
   if (host.boot_method === 'iso') {
@@ -51,8 +53,10 @@ export function moduleInputs(host: HostSpec, prov: Readonly<Provisioning>, o: Ro
     inputs.cidata_iso_path = o.cidataIsoPath ?? null;
   }
   if (host.boot_method === 'image') {
-    inputs.image_url = cloudImageUrl(prov.defaults, host);
+    inputs.template_vm_id = px.template_vm_id ?? null;
+    inputs.image_url = px.template_vm_id === undefined ? cloudImageUrl(prov.defaults, host) : null;
     inputs.user_data = o.userData ?? null;
+    inputs.network_config = o.networkConfig ?? null;
   }
   return inputs;
 }

@@ -2,8 +2,10 @@
 # - UEFI (ovmf) keeps an efi_disk: without it OVMF's boot entries live in volatile vars and are lost on every stop.
 #   pre_enrolled_keys = false leaves Secure Boot off so unsigned iPXE boots.
 # - boot_order disk first, then network: an empty disk falls through to PXE, an installed one boots itself.
-# - boot_method iso adds the installer ISO (ide2) and the cidata seed ISO (ide3); image imports a cloud image as
-#   the first disk and hands cloud-init a user-data snippet through the initialization block.
+# - boot_method iso: the installer ISO in the one cdrom drive (ide2), the NoCloud seed pxed built (volume id cidata)
+#   uploaded to the ISO datastore and attached as a small raw disk (sata5); see terraform/README.md for why.
+# - boot_method image: a full clone of a cloud-image template (template_vm_id), or the cloud image imported as the
+#   first disk; cloud-init gets pxed's user-data (and network config) as snippets through the initialization block.
 
 locals {
   disk_interfaces = [for i, d in var.disks : "${d.interface}${i}"]
@@ -12,6 +14,7 @@ locals {
     var.boot_method == "iso" ? ["ide2"] : [],
     [for i, n in var.network_devices : "net${i}"],
   )
+  cloned = var.boot_method == "image" && var.template_vm_id != null
 }
 
 resource "proxmox_virtual_environment_download_file" "iso" {
@@ -30,12 +33,12 @@ resource "proxmox_virtual_environment_file" "cidata" {
   node_name    = var.node_name
   source_file {
     path      = var.cidata_iso_path
-    file_name = "${var.name}-cidata.iso"
+    file_name = "${var.name}-cidata.img"
   }
 }
 
 resource "proxmox_virtual_environment_download_file" "image" {
-  count        = var.boot_method == "image" ? 1 : 0
+  count        = var.boot_method == "image" && !local.cloned ? 1 : 0
   content_type = "iso"
   datastore_id = var.iso_datastore_id
   node_name    = var.node_name
@@ -52,6 +55,17 @@ resource "proxmox_virtual_environment_file" "user_data" {
   source_raw {
     data      = var.user_data
     file_name = "${var.name}-user-data.yaml"
+  }
+}
+
+resource "proxmox_virtual_environment_file" "network_data" {
+  count        = var.boot_method == "image" && var.network_config != null ? 1 : 0
+  content_type = "snippets"
+  datastore_id = var.snippets_datastore_id
+  node_name    = var.node_name
+  source_raw {
+    data      = var.network_config
+    file_name = "${var.name}-network-config.yaml"
   }
 }
 
@@ -94,6 +108,14 @@ resource "proxmox_virtual_environment_vm" "vm" {
 
   scsi_hardware = "virtio-scsi-single"
 
+  dynamic "clone" {
+    for_each = local.cloned ? [1] : []
+    content {
+      vm_id = var.template_vm_id
+      full  = true
+    }
+  }
+
   dynamic "disk" {
     for_each = var.disks
     content {
@@ -101,7 +123,19 @@ resource "proxmox_virtual_environment_vm" "vm" {
       interface    = local.disk_interfaces[disk.key]
       size         = disk.value.size_gb
       file_format  = "raw"
-      file_id      = var.boot_method == "image" && disk.key == 0 ? proxmox_virtual_environment_download_file.image[0].id : null
+      file_id      = var.boot_method == "image" && !local.cloned && disk.key == 0 ? proxmox_virtual_environment_download_file.image[0].id : null
+    }
+  }
+
+  # The cidata seed as a raw disk: cloud-init's NoCloud datasource finds the label on any block device.
+  dynamic "disk" {
+    for_each = var.boot_method == "iso" ? [1] : []
+    content {
+      datastore_id = var.disks[0].datastore_id
+      interface    = "sata5"
+      size         = 1
+      file_format  = "raw"
+      file_id      = proxmox_virtual_environment_file.cidata[0].id
     }
   }
 
@@ -116,6 +150,7 @@ resource "proxmox_virtual_environment_vm" "vm" {
     }
   }
 
+  # bpg allows one cdrom block; on q35 it must be ide0 or ide2 (terraform/README.md).
   dynamic "cdrom" {
     for_each = var.boot_method == "iso" ? [1] : []
     content {
@@ -124,20 +159,22 @@ resource "proxmox_virtual_environment_vm" "vm" {
     }
   }
 
-  # The NoCloud seed (volume id "cidata") on a second drive; cloud-init in the installer finds it by label.
-  dynamic "cdrom" {
-    for_each = var.boot_method == "iso" ? [1] : []
-    content {
-      file_id   = proxmox_virtual_environment_file.cidata[0].id
-      interface = "ide3"
-    }
-  }
-
+  # network_data_file_id and ip_config exclude each other: pxed's network config when the host has a static
+  # address, else DHCP on the first NIC.
   dynamic "initialization" {
     for_each = var.boot_method == "image" ? [1] : []
     content {
-      datastore_id      = var.snippets_datastore_id
-      user_data_file_id = proxmox_virtual_environment_file.user_data[0].id
+      datastore_id         = var.disks[0].datastore_id
+      user_data_file_id    = proxmox_virtual_environment_file.user_data[0].id
+      network_data_file_id = var.network_config != null ? proxmox_virtual_environment_file.network_data[0].id : null
+      dynamic "ip_config" {
+        for_each = var.network_config == null ? [1] : []
+        content {
+          ipv4 {
+            address = "dhcp"
+          }
+        }
+      }
     }
   }
 

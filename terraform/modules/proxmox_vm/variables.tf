@@ -103,13 +103,25 @@ variable "iso_url" {
 }
 
 variable "cidata_iso_path" {
-  description = "Local path of the NoCloud seed ISO (volume id cidata) pxed built (boot_method iso)."
+  description = "Local path of the NoCloud seed ISO (volume id cidata) pxed built (boot_method iso); uploaded to iso_datastore_id."
   type        = string
   default     = null
 }
 
 variable "image_url" {
-  description = "Cloud image URL imported as the boot disk (boot_method image)."
+  description = "Cloud image URL imported as the boot disk (boot_method image without template_vm_id)."
+  type        = string
+  default     = null
+}
+
+variable "template_vm_id" {
+  description = "boot_method image: the cloud-image template VM to clone in full; null imports image_url as the first disk instead."
+  type        = number
+  default     = null
+}
+
+variable "network_config" {
+  description = "boot_method image: cloud-init network config (v2) uploaded as a snippet; null for DHCP on the first NIC."
   type        = string
   default     = null
 }

@@ -1,0 +1,52 @@
+// The tokens table: per-boot install tokens, stored as their sha256 (types.ts BootToken).
+
+import { PxedError } from '../errors.js';
+import { parseMacOrThrow } from '../net/mac.js';
+import { invalid, notFound } from './checks.js';
+import { machineRow, rowToToken, type TokenRow } from './rows.js';
+import type { SqliteStore } from './store.js';
+import type { BootToken } from './types.js';
+
+/** Revoked tokens are kept this long (so a late installer request is still recognised and recorded), then pruned. */
+const REVOKED_TOKEN_KEEP_MS = 30 * 24 * 3600 * 1000;
+
+export function tokenInsert(s: SqliteStore, token: BootToken): void {
+  const mac = parseMacOrThrow(token.mac);
+  if (!/^[0-9a-f]{64}$/.test(token.hash)) throw invalid('token hash must be 64 lower-case hex digits (sha256)');
+  s.write('tokenInsert', null, () => {
+    if (!machineRow(s, mac)) throw notFound(mac);
+    if (s.stmt('SELECT 1 FROM tokens WHERE hash = ?').get(token.hash)) {
+      throw new PxedError('REGISTRY_EXISTS', 'a token with this hash already exists', { mac });
+    }
+    s.stmt('INSERT INTO tokens (hash, mac, boot_id, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)').run(
+      token.hash,
+      mac,
+      token.bootId,
+      token.createdAt,
+      token.expiresAt,
+      token.revokedAt,
+    );
+  });
+}
+
+export function tokenGet(s: SqliteStore, hash: string): BootToken | null {
+  return s.read('tokenGet', () => {
+    const r = s.stmt<[string], TokenRow>('SELECT * FROM tokens WHERE hash = ?').get(hash);
+    return r ? rowToToken(r) : null;
+  });
+}
+
+export function tokenRevokeAll(s: SqliteStore, mac: string, at?: string): number {
+  const m = parseMacOrThrow(mac);
+  return s.write('tokenRevokeAll', null, () => revokeTokens(s, m, at ?? s.stamp()));
+}
+
+/**
+ * Inside a write: revokes the MAC's live tokens at `at` and prunes its tokens revoked longer than the keep time ago;
+ * returns how many it revoked. Both statements reach their rows through an index (schema.ts migrations 2 and 3).
+ */
+export function revokeTokens(s: SqliteStore, mac: string, at: string): number {
+  const cutoff = new Date(Date.parse(at) - REVOKED_TOKEN_KEEP_MS).toISOString();
+  s.stmt('DELETE FROM tokens WHERE mac = ? AND revoked_at IS NOT NULL AND revoked_at < ?').run(mac, cutoff);
+  return s.stmt('UPDATE tokens SET revoked_at = ? WHERE mac = ? AND revoked_at IS NULL').run(at, mac).changes;
+}

@@ -1,0 +1,126 @@
+// The daemon's event-driven post-install for a NixOS host, wired as app.ts wires it (createPostInstallService): when
+// the machine is installed, pxed writes the generated configuration (configuration.nix + host.json, the documents
+// the installer got) with the target's hardware-configuration.nix read back over ssh, and runs
+// `nixos-rebuild switch --target-host` through the same runner and timeline as Ansible. ssh and nixos-rebuild are
+// stand-ins on PATH (no NixOS machine here); they record what they were asked.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { daemonConfigSchema } from '../../../src/config/daemon.js';
+import type { HostSpec, Provisioning } from '../../../src/config/provisioning.js';
+import { silentLogger } from '../../../src/log.js';
+import type { MachineState } from '../../../src/model/machine.js';
+import { POST_INSTALL_EVENT } from '../../../src/orchestrator/ansible/daemon.js';
+import { createPostInstallService } from '../../../src/orchestrator/ansible/wiring.js';
+import { openRegistry, type SqliteRegistry } from '../../../src/registry/sqlite.js';
+import { hostSpec } from '../../boot/fixtures.js';
+import { fakeCommand, KEY, scratch, withPath } from './fixtures.js';
+
+const MAC = '52:54:00:00:16:01';
+
+function nixHost(): HostSpec {
+  const h = hostSpec('nix-01', 'nixos');
+  return {
+    ...h,
+    mac: MAC,
+    netifs: [{ ...h.netifs[0]!, mac: MAC }],
+    image: { os: 'nixos', version: '24.11', kernel_url: 'nixos/bzImage', initrd_url: 'nixos/initrd', netboot_ipxe_url: 'https://example.invalid/netboot.ipxe' },
+    install: { ...h.install, users: [{ username: 'ops', sudo: true, shell: '/bin/bash', password_hash: null, ssh_authorized_keys: [KEY] }], packages: ['htop'] },
+  };
+}
+
+/** ssh and nixos-rebuild stand-ins: both log their argv beside HOME; ssh prints the target's /etc/nixos files. */
+function fakes(sshExit = 0): string {
+  const bin = fakeCommand(
+    'ssh',
+    `#!/bin/sh
+echo "$*" >> "$HOME/../ssh-args"
+[ ${sshExit} -eq 0 ] || { echo "ssh: connect to host: No route to host" >&2; exit ${sshExit}; }
+case "$*" in
+  *hardware-configuration.nix) echo '{ ... }: { boot.initrd.availableKernelModules = [ "virtio_pci" ]; }' ;;
+  *pxed-install.json) echo '{"efi": true, "disk": "/dev/vda"}' ;;
+esac
+`,
+  );
+  const rebuild = fakeCommand(
+    'nixos-rebuild',
+    `#!/bin/sh
+echo "$*" > "$HOME/../rebuild-args"
+cfg=$(echo "$*" | sed -n 's/.*nixos-config=\\([^ ]*\\).*/\\1/p')
+d=$(dirname "$cfg")
+for f in configuration.nix host.json hardware-configuration.nix pxed-install.json; do [ -f "$d/$f" ] || { echo "missing $f" >&2; exit 3; }; done
+echo "building the system configuration..."
+echo "activating the configuration..."
+`,
+  );
+  return `${bin}:${rebuild}`;
+}
+
+async function waitState(reg: SqliteRegistry, mac: string, want: MachineState, ms = 20_000): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (reg.machineGet(mac)?.state === want) return;
+  assert.fail(`${mac} never reached ${want} (is ${reg.machineGet(mac)?.state})`);
+}
+
+function rig(binPath: string) {
+  const build = scratch('build');
+  const state = scratch('state');
+  const cfg = daemonConfigSchema.parse({ admin: { token_env: 'X' }, post_install: { hosts: ['nix-01'], build_dir: build, state_dir: state } });
+  const host = nixHost();
+  const prov = { hostByName: (n: string) => (n === host.name ? host : null), defaults: {} } as unknown as Provisioning;
+  const reg = openRegistry(path.join(scratch('db'), 'pxed.db'));
+  const svc = createPostInstallService(cfg, prov, reg, silentLogger, { PATH: withPath(binPath).PATH });
+  assert.ok(svc !== null);
+  reg.machineCreate({ mac: MAC, host: 'nix-01', state: 'registered' });
+  reg.machineUpdate(MAC, { ip: '192.0.2.60' });
+  return { build, state, reg, svc };
+}
+
+function install(reg: SqliteRegistry): void {
+  reg.machineTransition(MAC, 'booting', 'iPXE install script rendered');
+  reg.machineTransition(MAC, 'installed', 'phone-home');
+}
+
+const postEvents = (reg: SqliteRegistry) => reg.eventList(MAC).filter((e) => e.kind === POST_INSTALL_EVENT).map((e) => e.detail);
+
+void test('a NixOS host: installed → post-installing → configured by nixos-rebuild with the generated configuration', async () => {
+  const r = rig(fakes());
+  await r.svc.start();
+  install(r.reg);
+  await waitState(r.reg, MAC, 'configured');
+  const cfgDir = path.join(r.build, 'nix-01', 'nixos');
+  assert.equal(
+    readFileSync(path.join(r.state, 'rebuild-args'), 'utf8').trim(),
+    `switch --target-host ops@192.0.2.60 -I nixos-config=${cfgDir}/configuration.nix --use-remote-sudo`,
+  );
+  // The installer's documents: the static configuration.nix and host.json from the same generator.
+  assert.equal(readFileSync(path.join(cfgDir, 'configuration.nix'), 'utf8'), readFileSync(path.resolve('templates', 'nixos', 'configuration.nix'), 'utf8'));
+  const hj = JSON.parse(readFileSync(path.join(cfgDir, 'host.json'), 'utf8')) as { hostname: string; users: Array<{ name: string; keys: string[] }>; packages: string[] };
+  assert.equal(hj.hostname, 'nix-01');
+  assert.deepEqual(hj.users.map((u) => [u.name, u.keys]), [['ops', [KEY]]]);
+  assert.deepEqual(hj.packages, ['htop']);
+  assert.match(readFileSync(path.join(cfgDir, 'hardware-configuration.nix'), 'utf8'), /virtio_pci/);
+  assert.match(readFileSync(path.join(r.state, 'ssh-args'), 'utf8'), /^-o BatchMode=yes -- ops@192\.0\.2\.60 cat \/etc\/nixos\/hardware-configuration\.nix$/m);
+  // Timeline as for Ansible: started, ok with method, log path and duration.
+  const ev = postEvents(r.reg);
+  assert.deepEqual(ev.map((d) => d.phase), ['started', 'ok']);
+  assert.equal(ev[1]!.method, 'nixos-rebuild');
+  assert.equal(ev[1]!.logPath, path.join(r.build, 'nix-01', 'logs', 'post.log'));
+  assert.match(readFileSync(String(ev[1]!.logPath), 'utf8'), /nixos-rebuild switch --target-host ops@192\.0\.2\.60[\s\S]*activating the configuration/);
+  await r.svc.stop();
+  r.reg.close();
+});
+
+void test('a NixOS host whose hardware configuration cannot be read: failed, saying why, nixos-rebuild never run', async () => {
+  const r = rig(fakes(255));
+  await r.svc.start();
+  install(r.reg);
+  await waitState(r.reg, MAC, 'failed');
+  const ev = postEvents(r.reg);
+  assert.deepEqual(ev.map((d) => d.phase), ['started', 'failed']);
+  assert.match(String(ev[1]!.error), /reading \/etc\/nixos\/hardware-configuration\.nix from 192\.0\.2\.60 failed \(exit 255\)/);
+  assert.ok(!existsSync(path.join(r.state, 'rebuild-args')));
+  await r.svc.stop();
+  r.reg.close();
+});
