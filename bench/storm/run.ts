@@ -60,13 +60,19 @@ function summary(o: StormOutcome): string {
   const ok = o.run.results.filter((r) => r.ok).length;
   const corrupted = o.run.results.flatMap((r) => r.corrupted).length;
   const total = o.run.results.map((r) => (r.endedMs - r.startedMs) / 1000);
-  return `${o.name}: ${ok}/${o.run.results.length} complete, ${corrupted} corrupted files, storm ${o.run.seconds.toFixed(1)} s (per machine p50 ${percentile(total, 0.5).toFixed(1)} s, max ${Math.max(...total).toFixed(1)} s); link ${o.link ? `${o.link.frames} frames, ${o.link.dropped} dropped (${((100 * o.link.dropped) / o.link.frames).toFixed(2)} %), ${o.link.overflow} queue overflows` : 'netem'}`;
+  const errors = new Map<string, number>();
+  for (const r of o.run.results) if (r.error) errors.set(r.error.replace(/52:54:00:88:[0-9a-f:]+|10\.88\.\d+\.\d+|ref\d+/g, '…').slice(0, 120), (errors.get(r.error) ?? 0) + 1);
+  const why = [...errors].map(([e, n]) => `${n}× ${e}`).join('; ');
+  return `${o.name}: ${ok}/${o.run.results.length} complete${why ? ` (failed: ${why})` : ''}, ${corrupted} corrupted files, storm ${o.run.seconds.toFixed(1)} s (per machine p50 ${percentile(total, 0.5).toFixed(1)} s, max ${Math.max(...total).toFixed(1)} s); link ${o.link ? `${o.link.frames} frames, ${o.link.dropped} dropped (${((100 * o.link.dropped) / o.link.frames).toFixed(2)} %), ${o.link.overflow} queue overflows` : 'netem'}`;
 }
 
 function memoryLines(samples: DaemonSample[]): string[] {
   if (samples.length === 0) return ['(no samples)'];
   const max = (xs: Array<number | null>): string => Math.max(...xs.filter((x): x is number => x !== null)).toFixed(1);
-  const out = [`pxed over the storm (${samples.length} samples, 1 s apart): RSS max ${max(samples.map((s) => s.rssMb))} MB, heap used max ${max(samples.map((s) => s.heapMb))} MB, event-loop delay p99 max ${max(samples.map((s) => s.loopP99Ms))} ms (per-second p99 median ${percentile(samples.map((s) => s.loopP99Ms ?? 0), 0.5).toFixed(1)} ms), max ${max(samples.map((s) => s.loopMaxMs))} ms.`];
+  const out = [
+    `pxed over the storm (${samples.length} samples, 1 s apart): RSS max ${max(samples.map((s) => s.rssMb))} MB, heap used max ${max(samples.map((s) => s.heapMb))} MB, event-loop delay p99 max ${max(samples.map((s) => s.loopP99Ms))} ms (per-second p99 median ${percentile(samples.map((s) => s.loopP99Ms ?? 0), 0.5).toFixed(1)} ms), max ${max(samples.map((s) => s.loopMaxMs))} ms.`,
+    'Event-loop figures are prom-client\'s (`nodejs_eventloop_lag_*`, monitorEventLoopDelay at 20 ms resolution): they include the 20 ms sampling interval itself (an idle Node process reads p50 ≈ 20 ms), so the delay added by work is the figure minus ~20 ms.',
+  ];
   const every = Math.max(1, Math.ceil(samples.length / 12));
   out.push('', '| t (s) | RSS MB | heap MB | loop p99 ms | loop max ms |', '|---:|---:|---:|---:|---:|');
   for (let i = 0; i < samples.length; i += every) {
@@ -94,7 +100,7 @@ function checkRegistry(files: StormFiles, results: MachineResult[]): StormOutcom
 function writeSection(section: string): void {
   const file = path.join(process.cwd(), 'docs', 'benchmarks.md');
   let text = fs.readFileSync(file, 'utf8');
-  const start = text.search(/^## Boot storm\s*$/m);
+  const start = text.search(new RegExp(`^## Boot storm, ${N} machines\\s*$`, 'm'));
   if (start === -1) text = `${text.trimEnd()}\n\n${section}`;
   else {
     const rest = text.slice(start + 1);
@@ -153,7 +159,7 @@ async function main(): Promise<void> {
   const cpu = (fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) ?? [])[1] ?? 'unknown';
   const reg = pxed.registry!;
   const lines = [
-    '## Boot storm',
+    `## Boot storm, ${N} machines`,
     '',
     `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: \`node dist/bench/storm/run.js --machines ${N} --kernel-mib ${KERNEL_MIB} --initrd-mib ${INITRD_MIB}\`.`,
     `Machine: ${os.cpus().length} vCPUs (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node ${process.version}; shared with other work: 1/5/15-min load averages ${loadBefore} before, ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')} after.`,

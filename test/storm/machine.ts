@@ -12,6 +12,9 @@ import { bootServerRequest, DhcpPort, personalise, request4011, type Identity, t
 import { httpFetch, type HttpResult } from './http.js';
 import { tftpRead } from './tftp.js';
 
+/** How long a TFTP read stays silent (re-sending its ACK) before it starts the transfer again, as a ROM does. */
+const TFTP_PATIENCE_MS = 8000;
+
 export type MachineKind = 'bios' | 'uefi' | 'ipxe-rom';
 export const STAGES = ['dhcp', 'tftp', 'ipxe-dhcp', 'bootstrap', 'script', 'kernel', 'initrd', 'config', 'phone-home'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -137,7 +140,7 @@ export async function runMachine(ctx: StormContext, m: MachineSpec, xidBase: num
     const first = await stage('dhcp', () => askBootFile(t.discover, t.request, fwDrop, m.kind !== 'ipxe-rom'));
     if (!/^https?:\/\//.test(first)) {
       await stage('tftp', async () => {
-        const r = await tftpRead({ localAddress: m.ip, server: ctx.server, file: first, blksize: 1468, windowsize: m.windowsize, timeoutMs: ctx.tftpTimeoutMs, retries: 6, attempts: 6, deadline: ctx.deadline });
+        const r = await tftpRead({ localAddress: m.ip, server: ctx.server, file: first, blksize: 1468, windowsize: m.windowsize, timeoutMs: ctx.tftpTimeoutMs, retries: Math.ceil(TFTP_PATIENCE_MS / ctx.tftpTimeoutMs), attempts: 6, deadline: ctx.deadline });
         if (ctx.expected[first] !== r.sha256) result.corrupted.push(first);
         return { value: r, resends: r.retransmits + r.restarts, bytes: r.bytes };
       });
