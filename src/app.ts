@@ -125,6 +125,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const hosts = {
     hostByName: (name: string) => current.provisioning.hostByName(name),
     hostByMac: (mac: string) => current.provisioning.hostByMac(mac),
+    /** The admin page's entry list (MachineAdmin.entries). */
+    get hosts() {
+      return current.provisioning.hosts;
+    },
   };
   try {
     const metrics = new PxedMetrics();
