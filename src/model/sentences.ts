@@ -82,23 +82,24 @@ function tftpSentence(d: Detail): string {
   return `TFTP ${file} ${outcome ?? 'ended'} after ${formatBytes(bytes)}${why !== null ? ` (${why})` : ''}`;
 }
 
-function scriptSentence(d: Detail): string {
+/** The iPXE script or, for the signed chain, the per-MAC grub.cfg (`what`): the same variants. */
+function scriptSentence(d: Detail, what: string): string {
   const rep = num(d.repeats);
   const times = rep !== null && rep > 0 ? ` (+${rep} repeats)` : '';
   const reason = str(d.reason);
   switch (d.variant) {
     case 'install':
-      return `iPXE script: ${str(d.os) ?? 'OS'} install${times}`;
+      return `${what}: ${str(d.os) ?? 'OS'} install${times}`;
     case 'local-boot':
-      return `iPXE script: boot the local disk${str(d.method) !== null ? ` (${str(d.method)})` : ''}${times}`;
+      return `${what}: boot the local disk${str(d.method) !== null ? ` (${str(d.method)})` : ''}${times}`;
     case 'discovered':
-      return `iPXE script: discovered machine, waiting to be adopted${times}`;
+      return `${what}: discovered machine, waiting to be adopted${times}`;
     case 'refused':
-      return `iPXE script: refused${reason !== null ? ` (${reason})` : ''}${times}`;
+      return `${what}: refused${reason !== null ? ` (${reason})` : ''}${times}`;
     case 'error':
-      return `iPXE script: cannot render the install script${reason !== null ? `: ${reason}` : ''}${times}`;
+      return `${what}: cannot render the install script${reason !== null ? `: ${reason}` : ''}${times}`;
     default:
-      return `iPXE script: ${str(d.variant) ?? 'unknown'}${times}`;
+      return `${what}: ${str(d.variant) ?? 'unknown'}${times}`;
   }
 }
 
@@ -146,7 +147,9 @@ export function eventSentence(ev: TimelineEvent, bootStartedAt?: number): string
     case 'tftp':
       return tftpSentence(d);
     case 'ipxe-script':
-      return scriptSentence(d);
+      return scriptSentence(d, 'iPXE script');
+    case 'grub-cfg':
+      return scriptSentence(d, 'GRUB config');
     case 'asset': {
       const status = num(d.status);
       return `HTTP ${str(d.path) ?? '?'} ${formatBytes(num(d.bytes) ?? 0)}${status !== null && status !== 200 && status !== 206 ? ` (status ${status})` : ''}`;
