@@ -12,7 +12,8 @@
 //     but `#` is refused anyway (no legitimate kernel argument or boot URL needs it; URL fragments never reach a
 //     server);
 //   - iPXE passes quotes through to the kernel, whose command-line parser gives `"` meaning (values with spaces);
-//     `"`, `'`, `\` and backticks are refused so the kernel sees the arguments we validated;
+//     `"`, `'`, `\` and backticks are refused so the kernel sees the arguments we validated; the one exception is
+//     ipxeQuotedArg's `key="w1 w2"`, built from validated words joined by single spaces;
 //   - non-ASCII is refused (percent-encode URLs; kernel arguments are ASCII by convention).
 // Echo text is informational, so it is sanitised (disallowed characters become `?`) instead of refused.
 
@@ -47,6 +48,36 @@ export function ipxeArg(value: string, field: string): string {
   const why = unsafeArgReason(value);
   if (why !== null) throw invalid(field, value, why);
   return value;
+}
+
+/**
+ * A kernel argument whose value is several words, `key="w1 w2 ..."` (systemd.run=, for instance). iPXE splits the
+ * line on whitespace and joins the kernel arguments back with single spaces, so the kernel, whose command-line
+ * parser groups a double-quoted value, and systemd's (which unquotes it) see the value whole. Each word must be a
+ * safe argument by itself (no quote, `$`, backslash, ...); words are joined with one space. Throws
+ * BOOT_SCRIPT_INVALID.
+ */
+export function ipxeQuotedArg(key: string, words: readonly string[], field: string): string {
+  const value = `${key}="${words.join(' ')}"`;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(key)) throw invalid(field, value, 'its key is not a plain kernel parameter name');
+  if (words.length === 0) throw invalid(field, value, 'it has no words');
+  for (const w of words) {
+    const why = unsafeArgReason(w);
+    if (why !== null) throw invalid(field, value, `the word ${describeValue(w)}: ${why}`);
+  }
+  return value;
+}
+
+/** One kernel argument as a cmdline holds it: `key="w1 w2"` (ipxeQuotedArg's form) or a plain ipxeArg. */
+export function ipxeKernelArg(value: string, field: string): string {
+  const m = /^([^"\s]+)="([^"]*)"$/.exec(value);
+  if (m === null) return ipxeArg(value, field);
+  return ipxeQuotedArg(m[1]!, m[2]!.split(' '), field);
+}
+
+/** Splits a kernel command line into arguments; a double-quoted part keeps its spaces (`key="a b"` is one). */
+export function splitKernelArgs(cmdline: string): string[] {
+  return cmdline.match(/(?:[^\s"]+|"[^"]*"?)+/g) ?? [];
 }
 
 /**

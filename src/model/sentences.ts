@@ -7,6 +7,7 @@
 // older or newer pxed may have written.
 
 import type { BootEvent } from './events.js';
+import { SECURE_BOOT_STAGE_TEXT, isSecureBootStage } from './secure-boot.js';
 
 /** A recorded event as the sentences read it: the kind may be one this version does not know. */
 export type TimelineEvent = BootEvent | { id: number; mac: string; time: string; kind: string; detail: Readonly<Record<string, unknown>> };
@@ -77,29 +78,30 @@ function tftpSentence(d: Detail): string {
   const bytes = num(d.bytes) ?? 0;
   const ms = num(d.durationMs);
   const outcome = str(d.outcome);
-  if (outcome === 'complete') return `TFTP ${file} ${formatBytes(bytes)}${ms !== null ? ` in ${formatDuration(ms)}` : ''}`;
+  // The signed Secure Boot chain's files say which step they are (model/secure-boot.ts).
+  const sb = isSecureBootStage(d.secureBootStage) ? ` (Secure Boot: ${SECURE_BOOT_STAGE_TEXT[d.secureBootStage]})` : '';
+  if (outcome === 'complete') return `TFTP ${file} ${formatBytes(bytes)}${ms !== null ? ` in ${formatDuration(ms)}` : ''}${sb}`;
   const why = str(d.detail);
   return `TFTP ${file} ${outcome ?? 'ended'} after ${formatBytes(bytes)}${why !== null ? ` (${why})` : ''}`;
 }
 
-/** The iPXE script or, for the signed chain, the per-MAC grub.cfg (`what`): the same variants. */
-function scriptSentence(d: Detail, what: string): string {
+function scriptSentence(d: Detail): string {
   const rep = num(d.repeats);
   const times = rep !== null && rep > 0 ? ` (+${rep} repeats)` : '';
   const reason = str(d.reason);
   switch (d.variant) {
     case 'install':
-      return `${what}: ${str(d.os) ?? 'OS'} install${times}`;
+      return `iPXE script: ${str(d.os) ?? 'OS'} install${times}`;
     case 'local-boot':
-      return `${what}: boot the local disk${str(d.method) !== null ? ` (${str(d.method)})` : ''}${times}`;
+      return `iPXE script: boot the local disk${str(d.method) !== null ? ` (${str(d.method)})` : ''}${times}`;
     case 'discovered':
-      return `${what}: discovered machine, waiting to be adopted${times}`;
+      return `iPXE script: discovered machine, waiting to be adopted${times}`;
     case 'refused':
-      return `${what}: refused${reason !== null ? ` (${reason})` : ''}${times}`;
+      return `iPXE script: refused${reason !== null ? ` (${reason})` : ''}${times}`;
     case 'error':
-      return `${what}: cannot render the install script${reason !== null ? `: ${reason}` : ''}${times}`;
+      return `iPXE script: cannot render the install script${reason !== null ? `: ${reason}` : ''}${times}`;
     default:
-      return `${what}: ${str(d.variant) ?? 'unknown'}${times}`;
+      return `iPXE script: ${str(d.variant) ?? 'unknown'}${times}`;
   }
 }
 
@@ -147,9 +149,10 @@ export function eventSentence(ev: TimelineEvent, bootStartedAt?: number): string
     case 'tftp':
       return tftpSentence(d);
     case 'ipxe-script':
-      return scriptSentence(d, 'iPXE script');
+      return scriptSentence(d);
     case 'grub-cfg':
-      return scriptSentence(d, 'GRUB config');
+      // The signed chain's per-MAC grub.cfg: the same decision as the iPXE script.
+      return scriptSentence(d).replace(/^iPXE script/, 'GRUB config');
     case 'asset': {
       const status = num(d.status);
       return `HTTP ${str(d.path) ?? '?'} ${formatBytes(num(d.bytes) ?? 0)}${status !== null && status !== 200 && status !== 206 ? ` (status ${status})` : ''}`;

@@ -5,16 +5,15 @@
 // The stages follow what pxed records (src/boot/*.ts):
 //   dhcp               dhcp-offer/dhcp-ack/discovered events from the machine's PXE firmware
 //   boot-file          a complete TFTP transfer, the iPXE binary over HTTP (asset under ipxe/), or iPXE's own DHCP
-//                      (the signed chain: shim, GRUB, grub.cfg over TFTP)
-//   ipxe-script        ipxe-script (or the signed chain's per-MAC grub-cfg) event with the install variant
-//   kernel-initrd      asset served with 200/206 (not an iPXE binary), or GRUB's kernel over TFTP
+//   ipxe-script        ipxe-script event with the install variant (signed Secure Boot chain: grub-cfg event)
+//   kernel-initrd      asset served with 200/206 (not an iPXE binary); signed chain: kernel/initrd over TFTP
 //   installer-config   artifact event (user-data, NixOS install script)
 //   installer-progress phone-home progress
 //   installed          state → installed
 //   post-install       state → configured (the post-install configuration confirmed)
 
-import { secureBootProgress, secureBootStageOf } from './secure-boot.js';
 import type { TimelineEvent } from './sentences.js';
+import { secureBootProgress } from './secure-boot.js';
 import { eventSentence } from './sentences.js';
 
 export const STAGES = ['dhcp', 'boot-file', 'ipxe-script', 'kernel-initrd', 'installer-config', 'installer-progress', 'installed', 'post-install'] as const;
@@ -65,10 +64,8 @@ export function stageOf(ev: TimelineEvent): Stage | null {
       if (typeof d.ignored === 'string') return null;
       return d.ipxe === true ? 'boot-file' : 'dhcp';
     case 'tftp':
-      // The signed chain (model/secure-boot.ts): shim, GRUB and grub.cfg are the boot file; GRUB's kernel fetch is
-      // the kernel stage.
       if (d.outcome !== 'complete') return null;
-      return secureBootStageOf(ev) === 'kernel' ? 'kernel-initrd' : 'boot-file';
+      return d.secureBootStage === 'kernel' ? 'kernel-initrd' : 'boot-file';
     case 'ipxe-script':
     case 'grub-cfg':
       return d.variant === 'install' ? 'ipxe-script' : null;
@@ -106,13 +103,8 @@ export const ADOPT_HINT = 'this machine is discovered: adopt it with an install 
 
 /** The hint for a boot that stopped while waiting for `waiting` (events: the current boot's). */
 export function hintFor(waiting: Stage, events: readonly TimelineEvent[], failed: boolean): string {
-  // A signed Secure Boot chain that stopped: what refused the next loader is the better hint.
-  const chain = secureBootProgress(events);
-  if (!failed && chain !== null && chain.stopped && chain.hint !== null && rank(waiting) <= rank('installer-config')) {
-    return `${chain.sentence}: ${chain.hint}`;
-  }
   const offer = lastOf(events, (e) => e.kind === 'dhcp-offer' || e.kind === 'dhcp-ack');
-  const script = lastOf(events, (e) => e.kind === 'ipxe-script' || e.kind === 'grub-cfg');
+  const script = lastOf(events, (e) => e.kind === 'ipxe-script');
   if (failed) {
     const failure = lastOf(events, (e) => (e.kind === 'state' && detailOf(e).to === 'failed') || e.kind === 'error');
     const why = failure !== undefined ? eventSentence(failure) : 'no reason recorded';
@@ -120,6 +112,9 @@ export function hintFor(waiting: Stage, events: readonly TimelineEvent[], failed
     if (waiting === 'installer-config') return `the installer config could not be generated (${why}): fix the install entry, then reinstall`;
     return `the installer reported a failure (${why}): read the machine's console or installer logs, fix, then reinstall`;
   }
+  // The signed Secure Boot chain names the step that was refused ("stopped after GRUB fetched the kernel").
+  const sb = secureBootProgress(events);
+  if (sb?.stopped === true && sb.hint !== null && waiting !== 'post-install') return `${sb.sentence}: ${sb.hint}`;
   switch (waiting) {
     case 'dhcp':
       return 'no DHCP request from this MAC yet: is the machine set to network boot first, on the LAN pxed serves, and is the MAC right?';
@@ -204,7 +199,7 @@ export function stageView(events: readonly TimelineEvent[], state?: string): Sta
     status = st === 'discovered' || reached === null ? 'idle' : 'running';
     stage = next;
   }
-  const script = lastOf(current, (e) => e.kind === 'ipxe-script' || e.kind === 'grub-cfg');
+  const script = lastOf(current, (e) => e.kind === 'ipxe-script');
   const variant = script === undefined ? null : detailOf(script).variant;
   const waitsOnOperator = variant !== null && variant !== 'install' && variant !== 'local-boot' && stage === 'ipxe-script';
   let hint: string | null = null;
