@@ -57,9 +57,9 @@ export interface AssetProblem {
 }
 
 /**
- * What is wrong with the asset at `rel` for a machine that boots it: missing (error) or present but unverified
- * (warning), with the `pxed assets fetch` command that fixes it; null when it is there and verified. `spec` is the
- * catalog asset stored at that path, if any.
+ * What is wrong with the asset at `rel` for a machine that boots it: missing (error) or, for a catalog asset,
+ * present but unverified (warning), with the `pxed assets fetch` command that fixes it; null when it is fine.
+ * `spec` is the catalog asset stored at that path, if any.
  */
 export async function assetProblem(rel: string, roots: readonly string[], spec: AssetSpec | null): Promise<AssetProblem | null> {
   const name = spec?.name ?? null;
@@ -74,9 +74,9 @@ export async function assetProblem(rel: string, roots: readonly string[], spec: 
           : fetchCommand(spec.name);
     return { severity: 'error', path: rel, name, message: `asset ${rel} is missing: ${where}`, fix };
   }
-  if (!st.verified) {
-    const fix = spec !== null ? fetchCommand(spec.name) : `check ${st.file} by hand`;
-    return { severity: 'warning', path: rel, name, message: `asset ${rel} is not verified: ${st.reason}`, fix };
+  // A file the catalog does not describe (os: custom) has no checksum to verify against: present is all we know.
+  if (!st.verified && spec !== null) {
+    return { severity: 'warning', path: rel, name, message: `asset ${rel} is not verified: ${st.reason}`, fix: fetchCommand(spec.name) };
   }
   return null;
 }

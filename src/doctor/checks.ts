@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { resolveServerAddress, type DaemonConfig, type NetworkInterfaces } from '../config/daemon.js';
 import { loadProvisioning } from '../config/load.js';
+import { assetChecks } from '../assets/doctor.js';
 import { describeError } from '../errors.js';
 import { SCHEMA_VERSION, openRegistry } from '../registry/sqlite.js';
 import { lanChecks, type DhcpProbe } from './lan.js';
@@ -196,6 +197,10 @@ export async function runDoctor(input: DoctorInput): Promise<Check[]> {
   try {
     const p = await loadProvisioning({ defaults: cfg.provisioning.defaults, vmSpecs: cfg.provisioning.vm_specs, installConfig: cfg.provisioning.install_config });
     checks.push(check('provisioning', 'ok', `${p.hosts.length} hosts in ${cfg.provisioning.install_config}`));
+    // Every catalog file a boot loads from pxed (src/assets/doctor.ts): missing fails, unverified warns.
+    const self = cfg.server.address !== undefined ? [`http://${cfg.server.address}:${cfg.http.port}`] : [];
+    if (p.defaults.http?.public_url !== undefined) self.push(p.defaults.http.public_url);
+    checks.push(...(await assetChecks(p.defaults.images, cfg.http.asset_roots, self)));
   } catch (err) {
     checks.push(check('provisioning', 'fail', describeError(err), 'pxed config check shows every error with file:line:col'));
   }

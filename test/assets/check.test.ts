@@ -2,7 +2,7 @@
 // `pxed config check` and `pxed render` say before and after `pxed assets fetch`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, utimesSync } from 'node:fs';
+import { mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeLab, pxed, sha256, SERVER, writeConfig, type Lab } from './lab.js';
 import { startServer, type TestServer } from './server.js';
@@ -96,4 +96,22 @@ void test('after fetching: OK; a file changed since verification is a warning wi
   const again = await pxed(lab, ['assets', 'fetch', 'nixos/25.05/kernel', ...flags]);
   assert.match(again.stdout, /present, verified now/);
   assert.equal((await check()).stdout.trimEnd().split('\n').at(-1), '2 hosts OK; daemon config OK');
+});
+
+void test('os custom: a missing kernel from the asset roots is an error (no fetch command to offer); a present initrd is fine', async () => {
+  writeFileSync(
+    path.join(lab.dir, 'install_config.yaml'),
+    JSON.stringify({
+      installs: {
+        alpha: { os: 'custom', custom: { kernel: 'custom/vmlinuz', initrds: [`http://${SERVER}:8080/assets/custom/initrd.img`], cmdline: 'console=ttyS0' } },
+        beta: { os: 'nixos', version: '25.05' },
+      },
+    }),
+  );
+  mkdirSync(path.join(lab.root, 'custom'), { recursive: true });
+  writeFileSync(path.join(lab.root, 'custom', 'initrd.img'), 'i');
+  const r = await check();
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(r.stdout, /^alpha: error: asset custom\/vmlinuz is missing: not in .*\n {2}fix: copy the file to <asset root>\/custom\/vmlinuz$/m);
+  assert.doesNotMatch(r.stdout, /initrd\.img/, 'present, and nothing describes its checksum');
 });

@@ -54,11 +54,12 @@ void test('a whole file, with progress ending at the total; through two redirect
 void test('interrupted: the .part keeps what arrived; the next run resumes with Range and completes', async () => {
   const file = part('cut');
   await assert.rejects(dl('/cut', file), isDownloadError(/run again to resume/));
-  // What reached the disk before the reset is a prefix of the body (under load it may be nothing: writes still
-  // queued when the socket fails are dropped, never half-written).
-  const kept = statSync(file).size;
+  // What reached the disk before the reset is a prefix of the body (each chunk is written before the next is read;
+  // under load the reset may come before the first chunk).
+  // An empty .part is removed (nothing to resume from).
+  const kept = existsSync(file) ? statSync(file).size : 0;
   assert.ok(kept <= 100_000, `kept ${kept}`);
-  assert.ok(readFileSync(file).equals(BODY.subarray(0, kept)));
+  if (kept > 0) assert.ok(readFileSync(file).equals(BODY.subarray(0, kept)));
   const r = await dl('/cut', file);
   assert.equal(r.resumedFrom, kept);
   assert.equal(srv.requests.filter((q) => q.path === '/cut').at(-1)!.range, kept > 0 ? `bytes=${kept}-` : undefined);

@@ -78,6 +78,7 @@ void describe('pxed doctor', () => {
     assert.match(r.stdout, /^FAIL admin-token: .*admin\.token is readable by others \(mode 644\)\n {5}fix: chmod 600 /m);
     assert.match(r.stdout, /^ok {3}registry: .*does not exist yet/m);
     assert.match(r.stdout, /^ok {3}provisioning: 3 hosts/m);
+    assert.match(r.stdout, /^FAIL asset:nixos\/25\.05\/netboot\.ipxe: asset nixos\/25\.05\/netboot\.ipxe is missing: .*\n {5}fix: pxed assets fetch nixos\/25\.05\/netboot\.ipxe$/m);
   });
 
   void it('passes with everything fixed and reports the registry; --json gives the same checks', async () => {
@@ -87,12 +88,16 @@ void describe('pxed doctor', () => {
     chmodSync(token, 0o600);
     for (const b of ['undionly.kpxe', 'ipxe.efi', 'snponly.efi']) writeFileSync(path.join(tftp, b), 'x');
     openRegistry(path.join(dir, 'pxed.db')).close();
+    // The NixOS example's netboot.ipxe, placed by hand (no checksum: a warning).
+    mkdirSync(path.join(dir, 'assets', 'nixos', '25.05'), { recursive: true });
+    copyFileSync(path.join(REPO, 'test', 'fixtures', 'os', 'assets', 'nixos', '25.05', 'netboot.ipxe'), path.join(dir, 'assets', 'nixos', '25.05', 'netboot.ipxe'));
     const r = await doctor(['--config', cfgFile, '--json']);
     assert.equal(r.code, 0, r.stdout);
     const doc = JSON.parse(r.stdout) as { ok: boolean; checks: { id: string; status: string; summary: string }[] };
     assert.equal(doc.ok, true);
     assert.match(doc.checks.find((c) => c.id === 'registry')!.summary, /schema \d+, integrity ok, 0 machines/);
     assert.equal(doc.checks.find((c) => c.id === 'port-http')!.status, 'ok');
+    assert.equal(doc.checks.find((c) => c.id === 'asset:nixos/25.05/netboot.ipxe')!.status, 'warn');
   });
 
   void it('fails on a registry file that is not a database', async () => {

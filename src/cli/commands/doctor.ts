@@ -19,7 +19,8 @@ const help = `Usage: pxed doctor [--config FILE] [--json] [--no-lan] [--lan-wait
 
 Checks what a machine needs to boot from this pxed and says how to fix what is wrong: the interface and its
 address, whether the DHCP/TFTP/HTTP ports are free (or who holds them), the capability to bind low ports, the TFTP
-roots and iPXE binaries, the asset roots, the registry (writable, migrated, integrity), the admin token's
+roots and iPXE binaries, the asset roots and every catalog file a boot loads from pxed (missing: the
+\`pxed assets fetch\` command), the registry (writable, migrated, integrity), the admin token's
 permissions, the provisioning files; and who else answers PXE on the LAN: it sends one PXE DISCOVER from the
 provisioning address (UDP 68, broadcast) and lists every DHCP or proxy-DHCP server that answers with the boot
 options it hands out (66/67/next-server/43), failing when those would make firmware or iPXE ignore pxed.
