@@ -18,6 +18,8 @@ PACKAGES=(
   # Secure Boot chain (test/e2e/secureboot.test.ts): signed shim + GRUB; ARM64 UEFI firmware and QEMU.
   shim-signed grub-efi-amd64-signed sbsigntool
   qemu-system-arm qemu-efi-aarch64
+  # The boot storm's lossy TAP bridge (test/storm/lossy-bridge.c) is compiled at test time.
+  gcc libc6-dev
 )
 
 # The ARM64 UEFI e2e case fetches Debian's signed arm64 shim/GRUB with `apt-get download <pkg>:arm64`

@@ -18,18 +18,15 @@
 // Echo text is informational, so it is sanitised (disallowed characters become `?`) instead of refused.
 
 import { PxedError } from '../errors.js';
+import { describeValue, unsafeWordReason } from './words.js';
 import { isHostname } from '../config/net.js';
 
 /** Printable ASCII without space and without the characters iPXE or the kernel would interpret (see above). */
 const SAFE_ARG = /^[!%&(-[\]-_a-z{|}~]+$/;
 const FORBIDDEN_IN_ARG = /[\s$"'\\`#]/;
 
-function describe(value: string): string {
-  return JSON.stringify(value.length > 120 ? `${value.slice(0, 120)}…` : value);
-}
-
 function invalid(field: string, value: string, why: string): PxedError {
-  return new PxedError('BOOT_SCRIPT_INVALID', `${field} ${describe(value)} cannot go into an iPXE script: ${why}`, {
+  return new PxedError('BOOT_SCRIPT_INVALID', `${field} ${describeValue(value)} cannot go into an iPXE script: ${why}`, {
     field,
     value,
   });
@@ -37,12 +34,8 @@ function invalid(field: string, value: string, why: string): PxedError {
 
 /** Why `value` is not a safe single iPXE argument, or null when it is. */
 export function unsafeArgReason(value: string): string | null {
-  if (value.length === 0) return 'it is empty';
-  if (value.length > 4096) return 'it is longer than 4096 characters';
-  if (/[\r\n]/.test(value)) return 'it contains a line break';
-  if (/[\x00-\x1f\x7f]/.test(value)) return 'it contains a control character';
-  if (/[^\x20-\x7e]/.test(value)) return 'it contains non-ASCII characters';
-  if (/\s/.test(value)) return 'it contains whitespace';
+  const why = unsafeWordReason(value);
+  if (why !== null) return why;
   if (value.includes('$')) return 'it contains "$" (iPXE expands ${...} settings)';
   if (value.includes('||') || value.includes('&&')) return 'it contains "||" or "&&" (iPXE command chaining)';
   if (FORBIDDEN_IN_ARG.test(value)) return 'it contains a quote, backslash, backtick or "#"';
@@ -146,7 +139,7 @@ export function imageName(urlOrPath: string): string {
 export function ipxeScript(lines: readonly string[]): string {
   const out = ['#!ipxe', ...lines];
   for (const l of out) {
-    if (/[\r\n]/.test(l)) throw new PxedError('BOOT_SCRIPT_INVALID', `internal: script line contains a line break: ${describe(l)}`);
+    if (/[\r\n]/.test(l)) throw new PxedError('BOOT_SCRIPT_INVALID', `internal: script line contains a line break: ${describeValue(l)}`);
   }
   return out.join('\n') + '\n';
 }

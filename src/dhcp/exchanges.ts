@@ -3,56 +3,51 @@
 // hint only when it continues one of these exchanges; a REQUEST out of nowhere (anyone on the LAN can forge one)
 // tells us nothing (docs/protocol.md §2.5).
 //
-// This sits on the proxy OFFER hot path, so it is a fixed ring (no per-packet key strings, no eviction iterator):
-// the newest `max` answers are remembered; an xid maps to the slot of its newest answer.
+// This sits on the proxy OFFER hot path, so it is a direct-mapped table (no Map, no per-packet key string): an
+// exchange lives in slot `xid mod slots` until a newer answer lands there. Clients pick xids at random, so that is
+// a bounded memory of the recent answers; a DISCOVER flood overwrites slots, it cannot grow memory.
 
 /** How long an answered exchange is remembered (a PXE client REQUESTs within seconds of the OFFER). */
 export const EXCHANGE_TTL_MS = 60_000;
-/** Bound on remembered exchanges; the oldest go first (a DISCOVER flood cannot grow memory). */
-export const EXCHANGE_MAX = 4096;
+/** Slots in the table (a power of two). */
+export const EXCHANGE_SLOTS = 8192;
 
 export class AnsweredExchanges {
   private readonly xids: Uint32Array;
+  /** '' = empty slot. */
   private readonly macs: string[];
   private readonly times: Float64Array;
-  /** xid -> slot of the newest answer with that xid. */
-  private readonly slotOf = new Map<number, number>();
-  private next = 0;
-  private filled = 0;
+  private readonly mask: number;
+  private used = 0;
 
   constructor(
     private readonly ttlMs = EXCHANGE_TTL_MS,
-    private readonly max = EXCHANGE_MAX,
+    slots = EXCHANGE_SLOTS,
   ) {
-    this.xids = new Uint32Array(max);
-    this.macs = new Array<string>(max).fill('');
-    this.times = new Float64Array(max);
+    if (slots < 1 || (slots & (slots - 1)) !== 0) throw new RangeError('slots must be a power of two');
+    this.mask = slots - 1;
+    this.xids = new Uint32Array(slots);
+    this.macs = new Array<string>(slots).fill('');
+    this.times = new Float64Array(slots);
   }
 
-  /** Remembers that we answered `mac` in exchange `xid` at `now` (the oldest answer makes room). */
+  /** Remembers that we answered `mac` in exchange `xid` at `now` (replacing whatever held that slot). */
   add(mac: string, xid: number, now: number): void {
-    const slot = this.next;
-    this.next = slot + 1 === this.max ? 0 : slot + 1;
-    if (this.filled === this.max) {
-      const old = this.xids[slot]!;
-      if (this.slotOf.get(old) === slot) this.slotOf.delete(old);
-    } else {
-      this.filled++;
-    }
+    const slot = xid & this.mask;
+    if (this.macs[slot] === '') this.used++;
     this.xids[slot] = xid;
     this.macs[slot] = mac;
     this.times[slot] = now;
-    this.slotOf.set(xid, slot);
   }
 
-  /** Did we answer `mac` in exchange `xid` within the TTL? (Two MACs on one xid: the newer answer counts.) */
+  /** Did we answer `mac` in exchange `xid` within the TTL? */
   has(mac: string, xid: number, now: number): boolean {
-    const slot = this.slotOf.get(xid);
-    return slot !== undefined && this.macs[slot] === mac && now - this.times[slot]! <= this.ttlMs;
+    const slot = xid & this.mask;
+    return this.xids[slot] === xid >>> 0 && this.macs[slot] === mac && now - this.times[slot]! <= this.ttlMs;
   }
 
-  /** Distinct xids remembered (at most `max`). */
+  /** Slots holding an exchange (at most the table size). */
   get size(): number {
-    return this.slotOf.size;
+    return this.used;
   }
 }

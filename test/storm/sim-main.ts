@@ -1,0 +1,36 @@
+// The rack, run inside the machines' namespace by test/storm and bench/storm: starts every machine of makeRack(n)
+// (spread over `rampMs`, as a rack's power-on is), waits for all, prints one JSON line {results, seconds}.
+// Usage: node sim-main.js '<SimArgs as JSON>'. Bounded: every machine stops at `deadlineMs` after the start.
+
+import { fixtures } from '../helpers/paths.js';
+import { DhcpPort, loadTemplates } from './dhcp.js';
+import { runMachine, type MachineResult } from './machine.js';
+import { makeRack } from './rack.js';
+
+export interface SimArgs {
+  machines: number;
+  server: string;
+  router: string;
+  expected: Record<string, string>;
+  tftpTimeoutMs: number;
+  installPauseMs?: number;
+  rampMs: number;
+  deadlineMs: number;
+  /** Only these machine indexes (default all): the crash test restarts a subset. */
+  only?: number[];
+}
+
+const a = JSON.parse(process.argv[2] ?? '{}') as SimArgs;
+const started = Date.now();
+const port = await DhcpPort.open();
+const ctx = { server: a.server, router: a.router, port, templates: loadTemplates(fixtures('dhcp')), expected: a.expected, tftpTimeoutMs: a.tftpTimeoutMs, installPauseMs: a.installPauseMs ?? 0, deadline: started + a.deadlineMs };
+const rack = makeRack(a.machines).filter((m) => !a.only || a.only.includes(m.index));
+const results: MachineResult[] = await Promise.all(
+  rack.map(async (m, k) => {
+    await new Promise((r) => setTimeout(r, Math.floor((k * a.rampMs) / Math.max(1, rack.length))));
+    // Unique xids per machine and boot (the low 8 bits count the machine's own exchanges).
+    return runMachine(ctx, m, (((m.index + 1) << 12) ^ ((started & 0xff) << 24)) >>> 0);
+  }),
+);
+port.close();
+process.stdout.write(`${JSON.stringify({ results, seconds: (Date.now() - started) / 1000 })}\n`);
