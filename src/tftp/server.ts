@@ -108,10 +108,7 @@ export class TftpService implements Service {
     await new Promise((r) => setImmediate(r));
   }
 
-  /**
-   * Graceful stop, first half (Service.drain): closes the listening sockets, so new requests go unanswered, and
-   * resolves once the running transfers have ended, or at `deadline` (epoch ms); stop() aborts what is left.
-   */
+  /** Service.drain: closes the listeners (new requests go unanswered); resolves when transfers end or at `deadline`. */
   async drain(deadline: number): Promise<void> {
     await this.closeListeners();
     while ((this.transfers.size > 0 || this.pendingCount > 0) && Date.now() < deadline) {

@@ -1,7 +1,13 @@
-// The pure half of SIGHUP reload: which changed settings need a restart, and which hosts changed.
+// SIGHUP reload: which changed settings need a restart, which hosts changed, and reloadFromFiles refusing an
+// invalid config (file:line:col) without touching the app.
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
-import { changedPaths, hostChanges, restartOnlyChanges } from '../../src/appliance/reload.js';
+import { changedPaths, hostChanges, reloadFromFiles, restartOnlyChanges } from '../../src/appliance/reload.js';
+import { createLogger } from '../../src/log.js';
+import { fixtures } from '../helpers/paths.js';
 import { parseDaemonConfig } from '../../src/config/load.js';
 import { hostSpec } from '../boot/fixtures.js';
 
@@ -33,4 +39,34 @@ void test('hostChanges names added, removed and changed entries', () => {
   const b2 = { ...b, mac: '52:54:00:00:00:0c' };
   assert.deepEqual(hostChanges([a, b], [a, b2, c]), { added: ['c'], removed: [], changed: ['b'] });
   assert.deepEqual(hostChanges([a, b], [b]), { added: [], removed: ['a'], changed: [] });
+});
+
+void test('reloadFromFiles: an invalid config is refused with file:line:col and the app is not touched; a valid one is applied and logged', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pxed-ops17-reload-'));
+  try {
+    for (const f of ['defaults.yaml', 'vm_specs.yaml', 'install_config.yaml']) copyFileSync(fixtures('config', 'base', f), path.join(dir, f));
+    const file = path.join(dir, 'pxed.yaml');
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ write: (l) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const calls: unknown[] = [];
+    const base = cfg('');
+    const app = {
+      snapshot: () => ({ config: base, provisioning: null as never }),
+      reload: async (next: unknown) => {
+        calls.push(next);
+        return { restartOnly: ['http.port'], hosts: { added: ['x'], removed: [], changed: [] }, sync: { created: [], renamed: [], modeChanged: [], removed: [], orphaned: [] }, missingNetboot: [] };
+      },
+    };
+    writeFileSync(file, 'admin: { token_env: T }\npolicy: { install_mode: sometimes }\n');
+    assert.equal(await reloadFromFiles(app, { configFile: file, overrides: {} }, log), false);
+    assert.equal(calls.length, 0);
+    assert.match(JSON.stringify(lines.at(-1)?.issues), /pxed\.yaml:2:25: policy\.install_mode: expected one of/);
+    writeFileSync(file, 'admin: { token_env: T }\nhttp: { port: 8081 }\n');
+    assert.equal(await reloadFromFiles(app, { configFile: file, overrides: {} }, log), true);
+    assert.equal(calls.length, 1);
+    assert.ok(lines.some((l) => l.msg === 'configuration reloaded' && JSON.stringify(l.added) === '["x"]'));
+    assert.ok(lines.some((l) => String(l.msg).includes('take effect only after a restart') && JSON.stringify(l.keys) === '["http.port"]'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
