@@ -8,6 +8,7 @@ import { MachineAdmin } from './boot/admin.js';
 import { createOsProfiles } from './boot/os/index.js';
 import { BootPolicy } from './boot/policy.js';
 import { bootSettingsFromConfig } from './boot/settings.js';
+import { RetentionService } from './boot/retention.js';
 import { WatchdogService } from './boot/watchdog.js';
 import { resolveAdminToken } from './config/admin-token.js';
 import { resolveServerAddress, type DaemonConfig, type NetworkInterfaces } from './config/daemon.js';
@@ -124,14 +125,20 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const hosts = {
     hostByName: (name: string) => current.provisioning.hostByName(name),
     hostByMac: (mac: string) => current.provisioning.hostByMac(mac),
+    /** The admin page's entry list (MachineAdmin.entries). */
+    get hosts() {
+      return current.provisioning.hosts;
+    },
   };
   try {
+    const metrics = new PxedMetrics();
     const policy = new BootPolicy({
       registry,
       provisioning,
       osProfiles: profiles,
       logger: log.child({ subsystem: 'boot' }),
       settings: bootSettingsFromConfig(cfg, server.address),
+      metrics: metrics.boot,
     });
     const operations = new MachineOperations({
       registry,
@@ -146,7 +153,6 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       logSync(log, r);
       return r;
     };
-    const metrics = new PxedMetrics();
     registry.eventSubscribe((e) => metrics.onEvent(e));
     const onFatal = (err: Error): void => {
       log.error('service failed', { err: describeError(err) });
@@ -229,6 +235,14 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     // DHCP has nothing in flight: draining it is stopping it, so no new client is sent to a closing TFTP/HTTP.
     if (dhcp) ordered.push({ name: dhcp.name, start: () => dhcp!.start(), stop: () => dhcp!.stop(), drain: () => dhcp!.stop() });
     ordered.push(watchdog);
+    // Event retention (registry section; bounded batches every minute).
+    ordered.push(new RetentionService({
+      registry,
+      clock: systemClock,
+      logger: log.child({ subsystem: 'retention' }),
+      eventsPerMachine: cfg.registry.events_per_machine,
+      maxAgeDays: cfg.registry.event_max_age_days,
+    }));
     // Last to start, first to stop: its jobs are aborted while the registry is still open.
     const postInstall = createPostInstallService(cfg, provisioning, registry, log.child({ subsystem: 'post-install' }), opts.env ?? process.env);
     if (postInstall) ordered.push(postInstall);

@@ -34,7 +34,7 @@ void it('wires the services in start order: registry, http, tftp, dhcp, watchdog
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pxed-app-'));
   try {
     const app = await setup(true, dir);
-    assert.deepEqual(app.services.names, ['registry', 'http', 'tftp', 'dhcp', 'watchdog']);
+    assert.deepEqual(app.services.names, ['registry', 'http', 'tftp', 'dhcp', 'watchdog', 'retention']);
     app.registry.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -45,7 +45,7 @@ void it('starts and stops without root when DHCP and TFTP are off', async () => 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pxed-app-'));
   try {
     const app = await setup(false, dir);
-    assert.deepEqual(app.services.names, ['registry', 'http', 'watchdog']);
+    assert.deepEqual(app.services.names, ['registry', 'http', 'watchdog', 'retention']);
     assert.equal(app.ready(), false);
     await app.start();
     assert.equal(app.ready(), true);

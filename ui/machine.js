@@ -81,7 +81,9 @@ const load = coalesced(async () => {
     lastEventId = data.lastEventId;
     document.title = `pxed: ${m.mac}`;
     $('title').textContent = m.mac + (m.host ? ` — ${m.host}` : '');
-    $('state-line').replaceChildren(stateEl(m.state), ` for ${ago(m.stateChangedAt).replace(' ago', '')}`, ' (since ', timeEl(m.stateChangedAt), ')');
+    const since = ago(m.stateChangedAt);
+    const forHow = since === 'just now' || since === '' ? ' since ' : ` for ${since.replace(' ago', '')}, since `;
+    $('state-line').replaceChildren(stateEl(m.state), forHow, el('time', { datetime: m.stateChangedAt }, new Date(m.stateChangedAt).toLocaleString()));
     $('stages').replaceChildren(...view.bar.map((s) => el('li', { class: `stage st-${s.status}`, 'data-stage': s.stage }, s.label)));
     $('stages').dataset.status = view.status;
     $('hint').hidden = view.hint === null;

@@ -35,6 +35,8 @@ export class PxedMetrics {
   readonly tftpDuration: Histogram;
   readonly installDuration: Histogram;
   readonly watchdogFirings: Counter;
+  readonly writesLimited: Counter<'kind'>;
+  readonly discoveredAgedOut: Counter;
   private readonly machinesGauge: Gauge<'state'>;
   private machineCounts: (() => Promise<Partial<Record<MachineState, number>> | null>) | null = null;
   private readonly dhcpCounts = new Map<string, { labels: { type: string; arch: string; result: string }; n: number }>();
@@ -71,6 +73,17 @@ export class PxedMetrics {
       registers,
     });
     this.watchdogFirings = new Counter({ name: 'pxed_watchdog_firings_total', help: 'Machines the install watchdog marked stalled.', registers });
+    this.writesLimited = new Counter({
+      name: 'pxed_boot_writes_limited_total',
+      help: 'Timeline writes of unauthenticated traffic skipped by a write budget, by kind (dhcp, script, asset, tftp, discovery).',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.discoveredAgedOut = new Counter({
+      name: 'pxed_discovered_aged_out_total',
+      help: 'Discovered (unadopted) machines removed by the policy.limits.max_discovered cap, oldest first.',
+      registers,
+    });
     const counts = (): ReturnType<NonNullable<PxedMetrics['machineCounts']>> | null => this.machineCounts?.() ?? null;
     this.machinesGauge = new Gauge({
       name: 'pxed_machines',
@@ -138,6 +151,12 @@ export class PxedMetrics {
       }
       if (retransmits > 0) this.tftpRetransmits.inc(retransmits);
     },
+  };
+
+  /** The boot policy's port (src/boot/budget.ts BootMetricsPort); kinds are the policy's fixed set. */
+  readonly boot = {
+    writeLimited: (kind: string): void => this.writesLimited.inc({ kind }),
+    discoveredAgedOut: (n: number): void => this.discoveredAgedOut.inc(n),
   };
 
   /** The text exposition and its content type. */

@@ -1,6 +1,8 @@
 // systemd readiness and watchdog. Node cannot send a unix datagram, so each message goes through
-// `systemd-notify --pid=<our pid>` (the unit says NotifyAccess=all). The watchdog ping is sent from a timer on the
-// event loop: a wedged loop stops the pings and systemd restarts the service after WatchdogSec.
+// `systemd-notify --pid=<our pid>` (the unit says NotifyAccess=all: the datagram carries the helper's PID). Never
+// --no-block: systemd-notify then waits until systemd has read the message (sd_notify_barrier, systemd >= 246), so
+// the helper's exit cannot make it unattributable (docs/operations.md). The watchdog ping is sent from a timer on
+// the event loop: a wedged loop stops the pings and systemd restarts the service after WatchdogSec.
 
 import { execFile } from 'node:child_process';
 

@@ -52,7 +52,9 @@ export function unitSections(o: UnitOptions): UnitSections {
       'Service',
       [
         // Readiness after every socket is bound, and the watchdog ping from the event loop, both go through
-        // systemd-notify --pid (Node cannot send a unix datagram itself), hence NotifyAccess=all.
+        // systemd-notify (Node cannot send a unix datagram itself). Its datagrams carry its own PID (it may claim
+        // ours only with privileges this unit does not grant), so NotifyAccess=main would drop them: all.
+        // docs/operations.md, "systemd notification".
         ['Type', 'notify'],
         ['NotifyAccess', 'all'],
         ['ExecStart', exec],

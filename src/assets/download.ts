@@ -4,12 +4,9 @@
 // its `.part` (the next run resumes); bytes that cannot be trusted (more than announced, a Content-Range that does
 // not continue the prefix) are discarded. Checksums and the rename into place are the caller's (fetch.ts).
 
-import { createWriteStream } from 'node:fs';
-import { stat, truncate, unlink } from 'node:fs/promises';
+import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { PxedError } from '../errors.js';
 
 export interface DownloadProgress {
@@ -119,11 +116,21 @@ async function respond(start: URL, offset: number, opts: DownloadOptions): Promi
  * ASSET_DOWNLOAD with a message naming the URL; after an interruption the `.part` keeps what arrived.
  */
 export async function download(opts: DownloadOptions): Promise<DownloadResult> {
-  let offset = await sizeOf(opts.partFile);
-  if (offset > opts.maxBytes) {
-    await unlink(opts.partFile);
-    offset = 0;
+  if ((await sizeOf(opts.partFile)) > opts.maxBytes) await unlink(opts.partFile);
+  // Opened before the request: the body is read as soon as the answer is there (a connection that closes early
+  // would otherwise take the bytes already received with it). Append mode: writes go to the end.
+  const fh = await open(opts.partFile, 'a', 0o644);
+  const state = { discard: false };
+  try {
+    return await transfer(fh, (await fh.stat()).size, opts, state);
+  } finally {
+    await fh.close().catch(() => undefined);
+    // Bytes that cannot be trusted, or an empty file: nothing to resume from.
+    if (state.discard || (await sizeOf(opts.partFile)) === 0) await unlink(opts.partFile).catch(() => undefined);
   }
+}
+
+async function transfer(fh: FileHandle, offset: number, opts: DownloadOptions, state: { discard: boolean }): Promise<DownloadResult> {
   let { res, url } = await respond(new URL(opts.url), offset, opts);
   let status = res.statusCode ?? 0;
   if (status === 416 && offset > 0) {
@@ -131,7 +138,7 @@ export async function download(opts: DownloadOptions): Promise<DownloadResult> {
     const cr = /^bytes \*\/(\d{1,16})$/.exec(res.headers['content-range']?.trim() ?? '');
     // The prefix already is the whole file: nothing left to send. Otherwise the prefix is not this file's.
     if (cr && Number(cr[1]) === offset) return { url: url.href, bytes: offset, resumedFrom: offset };
-    await unlink(opts.partFile);
+    await fh.truncate(0);
     offset = 0;
     ({ res, url } = await respond(url, 0, opts));
     status = res.statusCode ?? 0;
@@ -147,50 +154,53 @@ export async function download(opts: DownloadOptions): Promise<DownloadResult> {
     const len = contentLength(res);
     if (offset === 0 || cr === null || cr.start !== offset || (len !== null && len !== cr.end - cr.start + 1)) {
       res.destroy();
-      await unlink(opts.partFile).catch(() => undefined);
+      state.discard = true;
       throw fail(`${url.href}: 206 with a Content-Range that does not continue byte ${offset}; the partial file was discarded`, where);
     }
     total = cr.total ?? cr.end + 1;
   } else {
-    // 200: the whole body (a server that ignores Range restarts from byte 0).
-    if (offset > 0) await truncate(opts.partFile, 0);
-    offset = 0;
     total = contentLength(res);
   }
   if (total !== null && total > opts.maxBytes) {
     res.destroy();
     throw fail(`${url.href}: announces ${total} bytes, more than the ${opts.maxBytes} allowed for this asset`, where);
   }
+  // 200 to a Range request: the server restarts from byte 0 (the body is read from here on, no bytes are lost).
+  const restart = status === 200 && offset > 0;
+  if (restart) offset = 0;
   const resumedFrom = offset;
   const limit = total ?? opts.maxBytes;
   const started = Date.now();
   const every = opts.progressIntervalMs ?? 200;
   let received = 0;
   let lastReport = 0;
-  let tooLong = false;
   const report = (force: boolean): void => {
     const now = Date.now();
     if (!opts.onProgress || (!force && now - lastReport < every)) return;
     lastReport = now;
     opts.onProgress({ bytes: offset + received, total, received, elapsedMs: now - started });
   };
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      received += chunk.length;
-      if (offset + received > limit) {
-        tooLong = true;
-        cb(fail(`${url.href}: sent more than the ${limit} bytes ${total !== null ? 'it announced' : 'allowed for this asset'}`, where));
-        return;
-      }
-      report(false);
-      cb(null, chunk);
-    },
-  });
-  res.setTimeout(opts.idleTimeoutMs ?? 30_000, () => res.destroy(fail(`${url.href}: no data for ${opts.idleTimeoutMs ?? 30_000} ms after ${offset + received} bytes`, where)));
+  const idle = opts.idleTimeoutMs ?? 30_000;
+  res.setTimeout(idle, () => res.destroy(fail(`${url.href}: no data for ${idle} ms after ${offset + received} bytes`, where)));
+  // Each chunk is written (awaited) before the next is read, so after an interruption the .part holds exactly the
+  // bytes received: the next run's Range starts where this one stopped.
+  const iterator = (res as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   try {
-    await pipeline(res, counter, createWriteStream(opts.partFile, { flags: offset > 0 ? 'a' : 'w', mode: 0o644 }), opts.signal ? { signal: opts.signal } : {});
+    if (restart) await fh.truncate(0);
+    for (;;) {
+      const { value: chunk, done } = await iterator.next();
+      if (done === true) break;
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      if (offset + received + chunk.length > limit) {
+        res.destroy();
+        state.discard = true;
+        throw fail(`${url.href}: sent more than the ${limit} bytes ${total !== null ? 'it announced' : 'allowed for this asset'}`, where);
+      }
+      await fh.write(chunk);
+      received += chunk.length;
+      report(false);
+    }
   } catch (err) {
-    if (tooLong) await unlink(opts.partFile).catch(() => undefined);
     if (err instanceof PxedError || isAbort(err)) throw err;
     throw fail(`${url.href}: interrupted after ${offset + received}${total !== null ? ` of ${total}` : ''} bytes (${(err as Error).message}); run again to resume`, where);
   }

@@ -24,7 +24,8 @@ export interface MachineAdminDeps {
  */
 export class MachineAdmin {
   private readonly ops: MachineOperations;
-  private entryList: readonly EntrySummary[] | undefined;
+  /** The last entry list, with the host list it was made from. */
+  private entryList: { hosts: readonly HostSpec[]; list: readonly EntrySummary[] } | undefined;
   constructor(private readonly deps: MachineAdminDeps) {
     this.ops = deps.operations;
   }
@@ -80,15 +81,13 @@ export class MachineAdmin {
     return { contentType, body };
   }
 
-  /** The install entries for the admin page (computed once: the config is frozen). */
+  /** The install entries for the admin page (of the provisioning in effect: a reload swaps it). */
   entries(): readonly EntrySummary[] {
-    this.entryList ??= (this.deps.provisioning.hosts ?? []).map((h) => ({
-      name: h.name,
-      os: h.install.os,
-      version: h.install.version,
-      hostname: h.install.network.hostname,
-      macs: entryMacs(h),
-    }));
-    return this.entryList;
+    const hosts = this.deps.provisioning.hosts ?? [];
+    if (this.entryList?.hosts !== hosts) {
+      const list = hosts.map((h) => ({ name: h.name, os: h.install.os, version: h.install.version, hostname: h.install.network.hostname, macs: entryMacs(h) }));
+      this.entryList = { hosts, list };
+    }
+    return this.entryList.list;
   }
 }

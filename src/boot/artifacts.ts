@@ -1,6 +1,6 @@
 // Token routes: the install artifacts an installer fetches with its per-boot token (user-data, install.sh, ...).
-// A live token gets the artifact and moves the machine to installing; an expired or revoked one is refused and
-// recorded; an artifact that fails its own validation fails the install (the console and timeline say why).
+// A live token gets the artifact and moves the machine to installing; an expired or revoked one, or one presented
+// from an address it is not bound to (guard.ts), is refused (the same 404 as an unknown token) and recorded; an artifact that fails its own validation fails the install (the console and timeline say why).
 
 import { isPxedError } from '../errors.js';
 import { BootEvents } from '../model/events.js';
@@ -19,9 +19,9 @@ export interface ArtifactParts {
 
 /** The artifact for a token route; null = 404 (unknown token or artifact, or a refused token). */
 export function tokenArtifact(ctx: PolicyContext, parts: ArtifactParts, req: TokenArtifactRequest): HttpDocument | null {
-  const r = parts.tokens.resolve(req.token);
-  if (r === null) return null;
   const route = `${req.family}/${req.name}`;
+  const r = parts.tokens.resolveFrom(req.token, req.clientAddress, route);
+  if (r === null) return null;
   if (r.status !== 'live') return parts.tokens.refuse(r, route, req.clientAddress);
   const { machine } = r;
   const host = hostOf(ctx, machine);

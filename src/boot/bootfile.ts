@@ -37,9 +37,14 @@ export function answerDhcp(ctx: PolicyContext, query: DhcpBootQuery): DhcpBootAn
   const host = hostOf(ctx, machine);
   const answer = bootFileFor(ctx, client, machine, host);
   const kind = query.stage === 'proxy-offer' || query.stage === 'dhcp-offer' ? 'dhcp-offer' : 'dhcp-ack';
+  // Anyone can send DHCP for any MAC: its event and identity refresh are within the MAC's write budget (budget.ts);
+  // the state change a netboot implies is not (the lifecycle bounds it).
+  const record = ctx.writes.allow('dhcp', machine.mac, query.clientAddress, ctx.clock.now().getTime());
+  const revive = answer !== null && (machine.state === 'registered' || machine.state === 'stalled');
+  if (!record && !revive) return answer;
   // The offer event, the identity the client showed and the state it implies land together or not at all.
   ctx.registry.atomically(() => {
-    ctx.registry.eventAppend(machine.mac, BootEvents.dhcp(kind, {
+    if (record) ctx.registry.eventAppend(machine.mac, BootEvents.dhcp(kind, {
       stage: query.stage,
       xid: query.xid,
       arch: client.arch,
@@ -50,9 +55,9 @@ export function answerDhcp(ctx: PolicyContext, query: DhcpBootQuery): DhcpBootAn
       ...(answer === null ? { ignored: `no iPXE build for firmware ${client.firmware}` } : {}),
     }));
     if (answer === null) return;
-    refreshIdentity(ctx, machine, client);
+    if (record) refreshIdentity(ctx, machine, client);
     // A netboot is a sign of life: registered (first boot) and stalled (the watchdog's guess) move to booting.
-    if (machine.state === 'registered' || machine.state === 'stalled') {
+    if (revive) {
       ctx.registry.machineTransition(machine.mac, 'booting', `netboot (${query.stage})`, { stage: query.stage });
     }
   });

@@ -7,9 +7,14 @@ import type { Machine } from '../model/machine.js';
 import type { PolicyContext } from './settings.js';
 import type { BootClient, DhcpBootQuery } from './types.js';
 
+/** Discovered (unadopted) machines kept at most (config policy.limits.max_discovered). */
+export const DEFAULT_MAX_DISCOVERED = 1024;
+
 /** Records the client as a discovered machine with its 'discovered' event (both or neither). */
 export function discover(ctx: PolicyContext, query: DhcpBootQuery): void {
   const c = query.client;
+  // Random MACs cost a row each: new discoveries are within one global budget (budget.ts).
+  if (!ctx.writes.discovery(c.mac, ctx.clock.now().getTime())) return;
   // The machine and its 'discovered' event land together (a lost race with another writer adds neither).
   const created = ctx.registry.atomically(() => {
     try {
@@ -37,7 +42,12 @@ export function discover(ctx: PolicyContext, query: DhcpBootQuery): void {
     }));
     return true;
   });
-  if (created) ctx.log.info('discovered machine', { mac: c.mac, firmware: c.firmware, xid: query.xid });
+  if (!created) return;
+  ctx.log.info('discovered machine', { mac: c.mac, firmware: c.firmware, xid: query.xid });
+  // The cap: beyond it the oldest unadopted machines are removed (counted, and warned about once a minute).
+  const cap = ctx.settings.maxDiscovered ?? DEFAULT_MAX_DISCOVERED;
+  const removed = ctx.registry.machinePruneDiscovered(cap);
+  if (removed.length > 0) ctx.writes.agedOut(removed.length, cap, ctx.clock.now().getTime());
 }
 
 /** Keeps arch/firmware/uuid/vendor class current (written only when they change; native PXE over iPXE). */

@@ -21,22 +21,15 @@
 //     "bad shim signature" and the config goes on to our failure message.
 
 import { PxedError } from '../errors.js';
+import { describeValue, unsafeWordReason } from './words.js';
 
 /** TFTP path prefix under which the signed chain's GRUB loads kernels and initrds (files from the asset roots). */
 export const GRUB_ASSET_PREFIX = 'pxed/assets';
 
-function describe(value: string): string {
-  return JSON.stringify(value.length > 120 ? `${value.slice(0, 120)}…` : value);
-}
-
 /** Why `value` cannot be one GRUB word / kernel argument, or null when it can. */
 export function unsafeGrubReason(value: string): string | null {
-  if (value.length === 0) return 'it is empty';
-  if (value.length > 4096) return 'it is longer than 4096 characters';
-  if (/[\r\n]/.test(value)) return 'it contains a line break';
-  if (/[\x00-\x1f\x7f]/.test(value)) return 'it contains a control character';
-  if (/[^\x20-\x7e]/.test(value)) return 'it contains non-ASCII characters';
-  if (/\s/.test(value)) return 'it contains whitespace';
+  const why = unsafeWordReason(value);
+  if (why !== null) return why;
   if (value.includes('"')) return 'it contains a double quote (the kernel groups quoted words)';
   return null;
 }
@@ -48,7 +41,7 @@ export function unsafeGrubReason(value: string): string | null {
 export function grubWord(value: string, field: string): string {
   const why = unsafeGrubReason(value);
   if (why !== null) {
-    throw new PxedError('BOOT_SCRIPT_INVALID', `${field} ${describe(value)} cannot go into a GRUB config: ${why}`, { field, value });
+    throw new PxedError('BOOT_SCRIPT_INVALID', `${field} ${describeValue(value)} cannot go into a GRUB config: ${why}`, { field, value });
   }
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
@@ -62,7 +55,7 @@ function grubEcho(text: string): string {
 /** Joins config lines (LF endings, trailing newline); a line with a line break is an internal error. */
 export function grubConfig(lines: readonly string[]): string {
   for (const l of lines) {
-    if (/[\r\n]/.test(l)) throw new PxedError('BOOT_SCRIPT_INVALID', `internal: GRUB line contains a line break: ${describe(l)}`);
+    if (/[\r\n]/.test(l)) throw new PxedError('BOOT_SCRIPT_INVALID', `internal: GRUB line contains a line break: ${describeValue(l)}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -105,7 +98,7 @@ function ownAssetPath(ref: string, serverUrl: string | undefined, field: string)
   try {
     return ref.slice(base.length).split('/').map(decodeURIComponent).join('/');
   } catch {
-    throw new PxedError('BOOT_SCRIPT_INVALID', `${field} ${describe(ref)} has a malformed percent-encoding`, { field, value: ref });
+    throw new PxedError('BOOT_SCRIPT_INVALID', `${field} ${describeValue(ref)} has a malformed percent-encoding`, { field, value: ref });
   }
 }
 
@@ -117,14 +110,14 @@ export function grubAssetPath(ref: string, field: string, serverUrl?: string): s
   const own = ownAssetPath(ref, serverUrl, field);
   if (own !== null) return grubAssetPath(own, field);
   if (/^[a-z][a-z0-9+.-]*:/i.test(ref)) {
-    throw new PxedError('BOOT_SCRIPT_INVALID', `${field} ${describe(ref)} is a URL; the signed chain loads assets by path over TFTP`, {
+    throw new PxedError('BOOT_SCRIPT_INVALID', `${field} ${describeValue(ref)} is a URL; the signed chain loads assets by path over TFTP`, {
       field,
       value: ref,
     });
   }
   const rel = ref.replace(/^\/+/, '');
   if (rel.split('/').some((s) => s === '..')) {
-    throw new PxedError('BOOT_SCRIPT_INVALID', `${field} ${describe(ref)} leaves the asset roots`, { field, value: ref });
+    throw new PxedError('BOOT_SCRIPT_INVALID', `${field} ${describeValue(ref)} leaves the asset roots`, { field, value: ref });
   }
   return grubWord(`/${GRUB_ASSET_PREFIX}/${rel}`, field);
 }

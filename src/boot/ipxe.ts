@@ -12,23 +12,21 @@
 //     but `#` is refused anyway (no legitimate kernel argument or boot URL needs it; URL fragments never reach a
 //     server);
 //   - iPXE passes quotes through to the kernel, whose command-line parser gives `"` meaning (values with spaces);
-//     `"`, `'`, `\` and backticks are refused so the kernel sees the arguments we validated;
+//     `"`, `'`, `\` and backticks are refused so the kernel sees the arguments we validated; the one exception is
+//     ipxeQuotedArg's `key="w1 w2"`, built from validated words joined by single spaces;
 //   - non-ASCII is refused (percent-encode URLs; kernel arguments are ASCII by convention).
 // Echo text is informational, so it is sanitised (disallowed characters become `?`) instead of refused.
 
 import { PxedError } from '../errors.js';
+import { describeValue, unsafeWordReason } from './words.js';
 import { isHostname } from '../config/net.js';
 
 /** Printable ASCII without space and without the characters iPXE or the kernel would interpret (see above). */
 const SAFE_ARG = /^[!%&(-[\]-_a-z{|}~]+$/;
 const FORBIDDEN_IN_ARG = /[\s$"'\\`#]/;
 
-function describe(value: string): string {
-  return JSON.stringify(value.length > 120 ? `${value.slice(0, 120)}…` : value);
-}
-
 function invalid(field: string, value: string, why: string): PxedError {
-  return new PxedError('BOOT_SCRIPT_INVALID', `${field} ${describe(value)} cannot go into an iPXE script: ${why}`, {
+  return new PxedError('BOOT_SCRIPT_INVALID', `${field} ${describeValue(value)} cannot go into an iPXE script: ${why}`, {
     field,
     value,
   });
@@ -36,12 +34,8 @@ function invalid(field: string, value: string, why: string): PxedError {
 
 /** Why `value` is not a safe single iPXE argument, or null when it is. */
 export function unsafeArgReason(value: string): string | null {
-  if (value.length === 0) return 'it is empty';
-  if (value.length > 4096) return 'it is longer than 4096 characters';
-  if (/[\r\n]/.test(value)) return 'it contains a line break';
-  if (/[\x00-\x1f\x7f]/.test(value)) return 'it contains a control character';
-  if (/[^\x20-\x7e]/.test(value)) return 'it contains non-ASCII characters';
-  if (/\s/.test(value)) return 'it contains whitespace';
+  const why = unsafeWordReason(value);
+  if (why !== null) return why;
   if (value.includes('$')) return 'it contains "$" (iPXE expands ${...} settings)';
   if (value.includes('||') || value.includes('&&')) return 'it contains "||" or "&&" (iPXE command chaining)';
   if (FORBIDDEN_IN_ARG.test(value)) return 'it contains a quote, backslash, backtick or "#"';
@@ -54,6 +48,36 @@ export function ipxeArg(value: string, field: string): string {
   const why = unsafeArgReason(value);
   if (why !== null) throw invalid(field, value, why);
   return value;
+}
+
+/**
+ * A kernel argument whose value is several words, `key="w1 w2 ..."` (systemd.run=, for instance). iPXE splits the
+ * line on whitespace and joins the kernel arguments back with single spaces, so the kernel, whose command-line
+ * parser groups a double-quoted value, and systemd's (which unquotes it) see the value whole. Each word must be a
+ * safe argument by itself (no quote, `$`, backslash, ...); words are joined with one space. Throws
+ * BOOT_SCRIPT_INVALID.
+ */
+export function ipxeQuotedArg(key: string, words: readonly string[], field: string): string {
+  const value = `${key}="${words.join(' ')}"`;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(key)) throw invalid(field, value, 'its key is not a plain kernel parameter name');
+  if (words.length === 0) throw invalid(field, value, 'it has no words');
+  for (const w of words) {
+    const why = unsafeArgReason(w);
+    if (why !== null) throw invalid(field, value, `the word ${describe(w)}: ${why}`);
+  }
+  return value;
+}
+
+/** One kernel argument as a cmdline holds it: `key="w1 w2"` (ipxeQuotedArg's form) or a plain ipxeArg. */
+export function ipxeKernelArg(value: string, field: string): string {
+  const m = /^([^"\s]+)="([^"]*)"$/.exec(value);
+  if (m === null) return ipxeArg(value, field);
+  return ipxeQuotedArg(m[1]!, m[2]!.split(' '), field);
+}
+
+/** Splits a kernel command line into arguments; a double-quoted part keeps its spaces (`key="a b"` is one). */
+export function splitKernelArgs(cmdline: string): string[] {
+  return cmdline.match(/(?:[^\s"]+|"[^"]*"?)+/g) ?? [];
 }
 
 /**
@@ -115,7 +139,7 @@ export function imageName(urlOrPath: string): string {
 export function ipxeScript(lines: readonly string[]): string {
   const out = ['#!ipxe', ...lines];
   for (const l of out) {
-    if (/[\r\n]/.test(l)) throw new PxedError('BOOT_SCRIPT_INVALID', `internal: script line contains a line break: ${describe(l)}`);
+    if (/[\r\n]/.test(l)) throw new PxedError('BOOT_SCRIPT_INVALID', `internal: script line contains a line break: ${describeValue(l)}`);
   }
   return out.join('\n') + '\n';
 }

@@ -76,7 +76,7 @@ export function failInstall(ctx: PolicyContext, machine: Machine, reason: string
 
 /** Throws BOOT_BAD_INPUT (→ 400) for a body that is neither a Subiquity event nor a status report. */
 export function phoneHome(ctx: PolicyContext, tokens: BootTokens, req: PhoneHomeRequest): { state: string } | null {
-  const r = tokens.resolve(req.token);
+  const r = tokens.resolveFrom(req.token, req.clientAddress, 'phone-home');
   if (r === null) return null;
   const { machine, token } = r;
   if (r.status !== 'live') {

@@ -34,11 +34,13 @@ import type { OsProfiles } from './os-profile.js';
 import { phoneHome } from './phone-home.js';
 import { IPXE_CONTENT_TYPE, ScriptRenderer, type RenderedScript } from './render.js';
 import { recordAssetServed, recordTftpTransfer } from './reports.js';
+import { DEFAULT_WRITE_LIMITS, WriteGate, noBootMetrics, type BootMetricsPort } from './budget.js';
+import { BootGuard, type ScriptHold } from './guard.js';
 import { RepeatGate } from './repeats.js';
-import { renderBootstrap, renderUnknown } from './scripts.js';
+import { renderBootstrap, renderRefusal, renderUnknown } from './scripts.js';
 import { hostOf, type BootSettings, type PolicyContext } from './settings.js';
 import { SignedFiles, renderGrubConfig } from './signed.js';
-import { BootTokens } from './tokens.js';
+import { BootTokens, hashToken } from './tokens.js';
 import type {
   AddressObservation,
   DhcpBootAnswer,
@@ -69,6 +71,8 @@ export interface BootPolicyDeps {
   /** Defaults to the system clock. */
   clock?: Clock;
   logger: Logger;
+  /** Write-budget and discovered-cap counters for /metrics; none by default. */
+  metrics?: BootMetricsPort;
 }
 
 /** The detail of an 'ipxe-script' event; `repeats`: identical fetches folded into it. */
@@ -91,7 +95,11 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
   private readonly ctx: PolicyContext;
   private readonly attribution: Attribution;
   private readonly tokens: BootTokens;
+  /** Install-hijack and token-source guards (guard.ts). */
+  private readonly guard: BootGuard;
   private readonly scriptRepeats = new RepeatGate();
+  /** Asset answers without bytes (HEAD, 304, 416), folded per machine and status. */
+  private readonly emptyAssets = new RepeatGate(60_000);
   private bootstrapCache: HttpDocument | null = null;
   private current: { snapshot: PolicySnapshot; renderer: ScriptRenderer };
   /** The signed Secure Boot chain's TFTP files (signed.ts); null when settings.signed is absent. */
@@ -114,11 +122,13 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       clock: deps.clock ?? systemClock,
       log: deps.logger,
       serverUrl: this.serverUrl,
+      writes: new WriteGate(() => ({ ...DEFAULT_WRITE_LIMITS, ...snap().settings.writeLimits }), deps.metrics ?? noBootMetrics, (m, f) => deps.logger.warn(m, f)),
     };
     const snapshot = Object.freeze({ provisioning: deps.provisioning, settings: deps.settings, osProfiles: deps.osProfiles });
     this.current = { snapshot, renderer: new ScriptRenderer(this.ctx, deps.osProfiles) };
     this.attribution = new Attribution(this.ctx);
-    this.tokens = new BootTokens(this.ctx);
+    this.guard = new BootGuard(() => ({ mintsPerMinute: this.ctx.settings.scriptMintsPerMinute, bindTokens: this.ctx.settings.bindTokens }));
+    this.tokens = new BootTokens(this.ctx, this.guard);
     this.signedFiles = this.makeSignedFiles(deps.settings);
   }
 
@@ -156,11 +166,16 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
 
   /** What this client boots, or null to stay silent (bootfile.ts). */
   dhcpBoot(query: DhcpBootQuery): DhcpBootAnswer | null {
-    return answerDhcp(this.ctx, query);
+    const answer = answerDhcp(this.ctx, query);
+    // An answered exchange of a known machine is a (re)boot: its next install script may re-arm (guard.ts).
+    if (answer !== null) this.guard.dhcpExchange(query.client.mac);
+    return answer;
   }
 
   dhcpObserved(obs: AddressObservation): void {
     this.attribution.observed(obs);
+    const mac = parseMac(obs.mac);
+    if (mac !== null) this.guard.dhcpAddressSeen(mac, obs.ip);
   }
 
   /** The MAC that last used `ip` (attribution.ts). */
@@ -199,7 +214,10 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     return this.bootstrapCache;
   }
 
-  /** The machine's iPXE script; an install script arms a new boot (state, token, event in one transaction). */
+  /**
+   * The machine's iPXE script; an install script arms a new boot (state, token, event in one transaction). While an
+   * install is armed, only a new DHCP exchange lets a fetch re-arm it (guard.ts); minting is rate-limited per MAC.
+   */
   machineScript(req: IpxeScriptRequest): HttpDocument {
     const mac = parseMac(req.mac);
     if (mac === null) return { contentType: IPXE_CONTENT_TYPE, body: renderUnknown(req.mac) };
@@ -210,23 +228,55 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       if (log.enabled('debug')) log.debug('iPXE script for an unknown machine', { mac, client: req.clientAddress });
       return { contentType: IPXE_CONTENT_TYPE, body: renderUnknown(mac) };
     }
+    const now = clock.now().getTime();
+    const hold = this.guard.hold(mac, machine.state, req.clientAddress, (hash) => this.tokens.isLive(hash));
+    if (hold !== null) return this.held(mac, hold, req.clientAddress, now);
     // The machine's IP in every DHCP mode (proxy mode has no lease to read it from): the address that fetched its
-    // script over TCP. DHCP option 50 stays a hint (attribution.ts).
-    if (machine.ip !== req.clientAddress && isIpv4(req.clientAddress)) registry.machineUpdate(mac, { ip: req.clientAddress });
+    // script over TCP. DHCP option 50 stays a hint (attribution.ts). Anyone can fetch any MAC's script: the update
+    // is within the write budgets, and a held fetch (guard.ts) never gets here.
+    if (machine.ip !== req.clientAddress && isIpv4(req.clientAddress) && this.ctx.writes.allow('script', mac, req.clientAddress, now)) {
+      registry.machineUpdate(mac, { ip: req.clientAddress });
+    }
     const script = this.renderer.renderScript(machine, req.query, false);
     const { bootId, token } = script;
     if (script.variant === 'install' && bootId !== null && token !== null) {
+      if (!this.guard.mintAllowed(mac, now)) {
+        return this.refusal(mac, 'rate-limited', 'too many install scripts for this machine; retry in a minute', req.clientAddress, now);
+      }
       // The new boot's state, tokens and script event land together or not at all.
       registry.atomically(() => {
         this.tokens.arm(machine, bootId, token);
         registry.eventAppend(mac, BootEvents.script(scriptEvent(script, req.clientAddress, 0)));
       });
+      this.guard.minted(mac, { hash: hashToken(token), bootId, address: req.clientAddress, document: script.document }, now);
       return script.document;
     }
-    // No state change: identical fetches within a short window are folded into one event.
-    const admitted = this.scriptRepeats.admit(mac, script.variant, clock.now().getTime());
-    if (admitted !== null) registry.eventAppend(mac, BootEvents.script(scriptEvent(script, req.clientAddress, admitted.repeats)));
+    // No state change: identical fetches within a short window are folded into one event, within the budgets.
+    const admitted = this.scriptRepeats.admit(mac, script.variant, now);
+    if (admitted !== null && this.ctx.writes.allow('script', mac, req.clientAddress, now)) registry.eventAppend(mac, BootEvents.script(scriptEvent(script, req.clientAddress, admitted.repeats)));
     return script.document;
+  }
+
+  /** A held fetch (guard.ts): the armed script again for its own address, a refusal for any other. */
+  private held(mac: string, hold: NonNullable<ScriptHold>, client: string, now: number): HttpDocument {
+    if (hold.kind === 'refuse') return this.refusal(mac, hold.reason, hold.message, client, now);
+    const admitted = this.scriptRepeats.admit(mac, 'install-again', now);
+    if (admitted !== null && this.ctx.writes.allow('script', mac, client, now)) {
+      const detail: ScriptDetail = { variant: 'install', client, bootId: hold.bootId, again: true };
+      this.ctx.registry.eventAppend(mac, BootEvents.script(admitted.repeats > 0 ? { ...detail, repeats: admitted.repeats } : detail));
+    }
+    return hold.document;
+  }
+
+  /** A refusal script; recorded (naming the address) and logged at most once per refusal window per machine. */
+  private refusal(mac: string, reason: string, message: string, client: string, now: number): HttpDocument {
+    const admitted = this.guard.refusalAdmitted(mac, `script-${reason}`, now);
+    if (admitted !== null) {
+      const detail: ScriptDetail = { variant: 'refused', client, reason, ...(admitted.repeats > 0 ? { repeats: admitted.repeats } : {}) };
+      this.ctx.registry.eventAppend(mac, BootEvents.script(detail));
+      this.ctx.log.warn('install script refused', { mac, client, reason, folded: admitted.repeats });
+    }
+    return { contentType: IPXE_CONTENT_TYPE, body: renderRefusal(mac, message) };
   }
 
   /** Token routes (artifacts.ts); null = 404. */
@@ -234,9 +284,12 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     return tokenArtifact(this.ctx, { tokens: this.tokens, renderer: this.renderer, attribution: this.attribution }, req);
   }
 
-  /** HttpBootPolicy.tokenKnown: the token exists (live, expired or recently revoked); no write. */
-  tokenKnown(token: string): boolean {
-    return this.tokens.resolve(token) !== null;
+  /**
+   * HttpBootPolicy.tokenKnown: the token exists (live, expired or recently revoked) and may be used from this address.
+   * Nothing is written for an unknown token; a known one from the wrong address is recorded (folded, guard.ts).
+   */
+  tokenKnown(token: string, clientAddress: string): boolean {
+    return this.tokens.resolveFrom(token, clientAddress, 'phone-home') !== null;
   }
 
   /** Phone-home (phone-home.ts); null = 404. Throws BOOT_BAD_INPUT (→ 400) for a body it cannot read. */
@@ -246,7 +299,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
 
   /** Best effort, never throws (as tftpTransferred). */
   assetServed(clientAddress: string, path: string, bytes: number, status: number): void {
-    this.report(() => recordAssetServed(this.ctx, this.attribution, clientAddress, path, bytes, status));
+    this.report(() => recordAssetServed(this.ctx, this.attribution, this.emptyAssets, { clientAddress, path, bytes, status }));
   }
 
   private report(record: () => void): void {

@@ -8,6 +8,7 @@ import { LOCAL_STATES, type Machine, type MachineState } from '../model/machine.
 import { renderCustomInstall } from './custom.js';
 import { PREVIEW_TOKEN, installContext, type InstallBoot, type OsProfiles } from './os-profile.js';
 import { assetUrl, renderDiscovered, renderInstall, renderLocalBoot, renderRefusal, type LocalBootMethod } from './scripts.js';
+import { splitKernelArgs } from './ipxe.js';
 import type { BootSettings, PolicyContext } from './settings.js';
 import { mintToken, newBootId } from './tokens.js';
 import type { HttpDocument } from './types.js';
@@ -155,7 +156,7 @@ export class ScriptRenderer {
       bootId,
       kernelUrl: assetUrl(this.ctx.serverUrl, boot.kernel),
       initrdUrls: boot.initrds.map((i) => assetUrl(this.ctx.serverUrl, i)),
-      args: boot.cmdline.split(/\s+/).filter((a) => a.length > 0),
+      args: splitKernelArgs(boot.cmdline),
     });
     return { body, install: boot };
   }

@@ -8,7 +8,7 @@
 //   - `exit 1` means "this attempt failed" (kernel/initrd download error): the bootstrap retries (bounded).
 
 import { PxedError } from '../errors.js';
-import { encodePath, imageName, ipxeArg, ipxeEchoText, ipxeScript, ipxeUrl } from './ipxe.js';
+import { encodePath, imageName, ipxeArg, ipxeEchoText, ipxeKernelArg, ipxeScript, ipxeUrl } from './ipxe.js';
 
 /** How many times the bootstrap retries (network + script fetch) before it leaves network boot. */
 export const BOOTSTRAP_ATTEMPTS = 5;
@@ -94,7 +94,7 @@ export function renderInstall(input: InstallScriptInput): string {
     seen.add(name);
     if (!input.args.includes(`initrd=${name}`)) initrdArgs.push(`initrd=${name}`);
   }
-  const args = [...initrdArgs, ...input.args.map((a, i) => ipxeArg(a, `kernel argument ${i + 1}`))];
+  const args = [...initrdArgs, ...input.args.map((a, i) => ipxeKernelArg(a, `kernel argument ${i + 1}`))];
   const who = ipxeEchoText(`${input.hostname} (${input.mac})`);
   return ipxeScript([
     `# pxed install: ${who}, boot ${ipxeEchoText(input.bootId)}`,

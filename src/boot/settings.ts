@@ -9,6 +9,7 @@ import type { Clock } from '../model/clock.js';
 import type { InstallMode } from '../model/machine.js';
 import type { MachineRegistry } from '../registry/types.js';
 import type { BootChain } from './chain.js';
+import type { WriteGate, WriteLimits } from './budget.js';
 import type { LocalBootMethod } from './scripts.js';
 import type { UefiStrategy } from './types.js';
 
@@ -25,6 +26,14 @@ export function bootSettingsFromConfig(cfg: DaemonConfig, serverAddress: string,
     localBoot: { bios: cfg.policy.local_boot.bios, efi: cfg.policy.local_boot.efi },
     tokenTtlMinutes: cfg.policy.token_ttl_minutes,
     watchdogMinutes: cfg.policy.install_watchdog_minutes,
+    scriptMintsPerMinute: cfg.policy.script_mints_per_minute,
+    bindTokens: cfg.policy.bind_tokens,
+    writeLimits: {
+      perMac: cfg.policy.limits.writes_per_mac_per_minute,
+      perAddress: cfg.policy.limits.writes_per_address_per_minute,
+      discoveries: cfg.policy.limits.discoveries_per_minute,
+    },
+    maxDiscovered: cfg.policy.limits.max_discovered,
     signed: { roots: cfg.tftp.signed_roots, assetRoots: cfg.http.asset_roots },
     ...over,
   };
@@ -50,6 +59,14 @@ export interface BootSettings {
   tokenTtlMinutes: number;
   /** booting/installing with no event for this long → stalled. */
   watchdogMinutes: number;
+  /** Install scripts (token mints) per MAC per minute (guard.ts; default DEFAULT_MINTS_PER_MINUTE). */
+  scriptMintsPerMinute?: number;
+  /** Tokens accepted only from the address their script went to, or DHCP saw for the MAC (default true). */
+  bindTokens?: boolean;
+  /** Unauthenticated write budgets (budget.ts; DEFAULT_WRITE_LIMITS for what is not given). */
+  writeLimits?: Partial<WriteLimits>;
+  /** Discovered machines kept at most; the oldest unadopted are removed beyond it (default DEFAULT_MAX_DISCOVERED). */
+  maxDiscovered?: number;
   /** Default boot chain (machine override > host pxe.boot_chain > this); 'ipxe' when absent. */
   bootChain?: BootChain;
   /**
@@ -69,6 +86,8 @@ export interface PolicyContext {
   readonly log: Logger;
   /** http://<serverAddress>:<httpPort> */
   readonly serverUrl: string;
+  /** Budgets of unauthenticated timeline writes (budget.ts). */
+  readonly writes: WriteGate;
 }
 
 /** The install entry a machine names, or null. */

@@ -1,7 +1,7 @@
 // Per-boot tokens: minted when an install script is rendered, bound to one MAC and one boot, stored only as a
 // sha256 hash (registry BootToken), live until revoked (install finished, machine re-armed, newer boot) or expired.
 
-import { revokedLongAgo } from './guard.js';
+import { revokedLongAgo, type BootGuard } from './guard.js';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { BootEvents } from '../model/events.js';
 import { LOCAL_STATES, type Machine } from '../model/machine.js';
@@ -36,7 +36,10 @@ export interface ResolvedToken {
 
 /** The policy's token book: arming a boot, and resolving the token an installer presents. */
 export class BootTokens {
-  constructor(private readonly ctx: PolicyContext) {}
+  constructor(
+    private readonly ctx: PolicyContext,
+    private readonly guard: BootGuard,
+  ) {}
 
   /** Revokes the previous tokens, stores the new one (hashed) and moves the machine to booting. */
   arm(machine: Machine, bootId: string, token: string): void {
@@ -70,14 +73,39 @@ export class BootTokens {
     return { token: t, machine, status };
   }
 
-  /** Records a refused (expired or revoked) token use on the machine's timeline; returns null (→ 404). */
+  /**
+   * resolve(), then the source check (guard.ts): a token presented from an address it is not bound to is refused
+   * like an unknown one (null → the same 404), recorded as a folded 'wrong-source' refusal naming the address.
+   */
+  resolveFrom(token: string, clientAddress: string, route: string): ResolvedToken | null {
+    const r = this.resolve(token);
+    if (r === null || this.guard.sourceAllowed(r.token, clientAddress)) return r;
+    this.record(r, 'wrong-source', route, clientAddress);
+    return null;
+  }
+
+  /** True when the token with this hash exists, is not revoked and has not expired. */
+  isLive(hash: string): boolean {
+    const t = this.ctx.registry.tokenGet(hash);
+    return t !== null && t.revokedAt === null && Date.parse(t.expiresAt) > this.ctx.clock.now().getTime();
+  }
+
+  /** Records a refused (expired or revoked) token use on the machine's timeline (folded); returns null (→ 404). */
   refuse(r: ResolvedToken, route: string, clientAddress: string): null {
+    this.record(r, r.status, route, clientAddress);
+    return null;
+  }
+
+  /** One event per (machine, outcome) per refusal window; the repeats in between are counted into the next. */
+  private record(r: ResolvedToken, outcome: string, route: string, clientAddress: string): void {
+    const admitted = this.guard.refusalAdmitted(r.machine.mac, `token-${outcome}`, this.ctx.clock.now().getTime());
+    if (admitted === null) return;
     this.ctx.registry.eventAppend(r.machine.mac, BootEvents.token({
-      outcome: r.status,
+      outcome,
       route,
       bootId: r.token.bootId,
       client: clientAddress,
+      ...(admitted.repeats > 0 ? { repeats: admitted.repeats } : {}),
     }));
-    return null;
   }
 }

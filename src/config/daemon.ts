@@ -107,6 +107,10 @@ export const httpSchema = z.strictObject({
 export const registrySchema = z.strictObject({
   /** SQLite database file (created on first start). */
   database: nonEmptyPath.default('./var/pxed.db'),
+  /** Each machine keeps its newest this many timeline events (docs/security.md "Limits"). */
+  events_per_machine: z.number().int().min(10).default(2000),
+  /** Timeline events older than this are pruned. */
+  event_max_age_days: z.number().int().min(1).default(90),
 });
 
 export const adminSchema = z
@@ -131,6 +135,26 @@ export const policySchema = z.strictObject({
   install_watchdog_minutes: z.number().int().min(1).default(60),
   /** Lifetime of per-install tokens embedded in installer URLs. */
   token_ttl_minutes: z.number().int().min(1).default(240),
+  /** Install scripts (each mints a token) per MAC per minute; more get a refusal script (docs/security.md). */
+  script_mints_per_minute: z.number().int().min(1).max(60).default(4),
+  /**
+   * Accept an install token only from the address its script went to (or the last one DHCP saw for the MAC). Turn off
+   * only when the installer's own DHCP client gets another address than iPXE did (docs/security.md).
+   */
+  bind_tokens: z.boolean().default(true),
+  /** What unauthenticated LAN traffic may cost the registry (docs/security.md "Limits"). */
+  limits: z
+    .strictObject({
+      /** Timeline writes caused by DHCP packets, script fetches, asset/TFTP transfers, per MAC per minute. */
+      writes_per_mac_per_minute: z.number().int().min(1).default(60),
+      /** The same, per client address per minute. */
+      writes_per_address_per_minute: z.number().int().min(1).default(120),
+      /** New `discovered` machines per minute (unknown_macs: discover), all MACs together. */
+      discoveries_per_minute: z.number().int().min(1).default(120),
+      /** Discovered (unadopted) machines kept; beyond it the oldest are removed. */
+      max_discovered: z.number().int().min(1).default(1024),
+    })
+    .prefault({}),
   /** How iPXE hands over to the local disk: BIOS `sanboot --no-describe --drive 0x80` or `exit`; EFI only `exit`. */
   local_boot: z
     .strictObject({

@@ -19,9 +19,17 @@ export function proxmoxInsecure(d: DefaultsFile): boolean {
   return d.proxmox?.insecure ?? d.proxmox_provider?.pm_tls_insecure ?? false;
 }
 
-/** The installer ISO a boot_method iso host gets: images.<os>.<version>.iso_url, else image_catalog.<os>_iso_url. */
+/**
+ * The installer ISO a boot_method iso host gets: images.<os>.<version>.iso_url (an asset-relative entry as pxed
+ * serves it under http.public_url, else its source.iso), else image_catalog.<os>_iso_url.
+ */
 export function isoUrl(d: DefaultsFile, host: HostSpec): string | null {
-  if (host.image?.os === 'ubuntu') return host.image.iso_url;
+  if (host.image?.os === 'ubuntu') {
+    const iso = host.image.iso_url;
+    if (/^https?:\/\//.test(iso)) return iso;
+    const pub = d.http?.public_url;
+    return pub !== undefined ? `${pub.replace(/\/+$/, '')}/assets/${iso}` : (d.images.ubuntu?.[host.image.version]?.source?.iso ?? null);
+  }
   if (host.install.os === 'ubuntu') return d.image_catalog?.ubuntu_iso_url ?? null;
   if (host.install.os === 'nixos') return d.image_catalog?.nixos_iso_url ?? null;
   return null;

@@ -12,7 +12,7 @@
 // layer would hide a lower layer's value); built-in defaults (BUILTIN_*) are applied after merging, in load.ts.
 
 import { z } from 'zod';
-import { BOOT_CHAINS, INSTALL_MODES, UEFI_STRATEGIES } from '../model/machine.js';
+import { BOOT_CHAINS, EFI_BINARIES, INSTALL_MODES, UEFI_STRATEGIES } from '../model/machine.js';
 import { ansibleDefaultsSchema, httpSettingsSchema, imageCatalogSchema, proxmoxProviderSchema } from './catalog-schema.js';
 import type { ConfigIssue } from './issues.js';
 import { isHostLabel, isHostname, isIpv4, isSshPublicKey, normalizeMac, parseCidr } from './net.js';
@@ -53,7 +53,7 @@ const versionSchema = z
   .string({ error: 'expected a version string; quote it, e.g. "24.04"' })
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'expected a version like "24.04" or "unstable"' });
 
-export const efiBinarySchema = z.enum(['snponly.efi', 'ipxe.efi']);
+export const efiBinarySchema = z.enum(EFI_BINARIES);
 export const uefiStrategySchema = z.enum(UEFI_STRATEGIES);
 export const installModeSchema = z.enum(INSTALL_MODES);
 /** ipxe: our iPXE chain; signed: Secure Boot through the signed shim → GRUB (src/boot/chain.ts). */

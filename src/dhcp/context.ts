@@ -28,6 +28,12 @@ export interface DhcpCounters {
   policyErrors: number;
 }
 
+/** Where a request came from; formatted ("ip:port") only when something is logged. */
+export interface Peer {
+  readonly address: string;
+  readonly port: number;
+}
+
 export interface DhcpContext {
   /** Our address on the provisioning interface: option 54, siaddr, source of every reply. */
   readonly address: string;
@@ -47,6 +53,6 @@ export interface DhcpContext {
   /** Rate-limited warning (one key per kind of trouble). */
   warn(key: string, msg: string, fields?: Record<string, unknown>): void;
   /** Counts and debug-logs a packet left unanswered on purpose. */
-  ignore(why: string, p: DhcpPacket | null, from: string): void;
+  ignore(why: string, p: DhcpPacket | null, from: Peer): void;
   now(): number;
 }

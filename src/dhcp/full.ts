@@ -1,7 +1,7 @@
 // Full DHCP mode (isolated labs; docs/protocol.md §7, RFC 2131 §4.3): `(packet, ctx) -> reply | null` like the
 // proxy responders, plus the lease bookkeeping in ctx.full. PXE clients get the same boot options as in proxy mode.
 
-import type { DhcpContext, FullContext } from './context.js';
+import type { DhcpContext, FullContext, Peer } from './context.js';
 import { macOf, MSG, MSG_NAMES, requestedIp, serverId, type DhcpPacket } from './codec.js';
 import type { DhcpReply } from './respond.js';
 import { bootParts, deliverTo, ZERO } from './respond.js';
@@ -9,7 +9,7 @@ import { buildLeaseReply } from './reply.js';
 
 export function respondFull(p: DhcpPacket, type: number, ctx: DhcpContext, rinfo: { address: string; port: number }): DhcpReply | null {
   const f = ctx.full!;
-  const from = `${rinfo.address}:${rinfo.port}`;
+  const from = rinfo;
   const mac = macOf(p);
   const now = ctx.now();
   switch (type) {
@@ -52,7 +52,7 @@ export function respondFull(p: DhcpPacket, type: number, ctx: DhcpContext, rinfo
   }
 }
 
-function request(p: DhcpPacket, mac: string, f: FullContext, ctx: DhcpContext, from: string, now: number): DhcpReply | null {
+function request(p: DhcpPacket, mac: string, f: FullContext, ctx: DhcpContext, from: Peer, now: number): DhcpReply | null {
   const sid = serverId(p);
   if (sid !== null && sid !== ctx.address) {
     // The client chose another server: drop our pending offer.

@@ -4,7 +4,7 @@
 // an address at ciaddr:68, everyone else by broadcast to :68.
 
 import { describeError } from '../errors.js';
-import type { DhcpContext } from './context.js';
+import type { DhcpContext, Peer } from './context.js';
 import { FLAG_BROADCAST, macOf, MSG, MSG_NAMES, PXE_SUB, pxeVendorOptions, requestedIp, serverId, type DhcpPacket } from './codec.js';
 import { classifyClient, HTTP_CLIENT_PREFIX, matchVendorPrefix } from './classify.js';
 import type { DhcpStage } from './ports.js';
@@ -31,7 +31,7 @@ export interface DhcpReply {
 export const fromOf = (rinfo: { address: string; port: number }): string => `${rinfo.address}:${rinfo.port}`;
 
 /** Classifies a PXE/HTTP client and asks the policy; null = stay silent (not ours, unsupported, or the policy says so). */
-export function bootParts(p: DhcpPacket, stage: DhcpStage, ctx: DhcpContext, from: string, httpAllowed: boolean): BootReplyParts | null {
+export function bootParts(p: DhcpPacket, stage: DhcpStage, ctx: DhcpContext, from: Peer, httpAllowed: boolean): BootReplyParts | null {
   const vendorPrefix = matchVendorPrefix(p, ctx.vendorPrefixes);
   if (vendorPrefix === null) return null;
   if (!httpAllowed && vendorPrefix === HTTP_CLIENT_PREFIX) return null;
@@ -71,7 +71,7 @@ export function deliverTo(reply: DhcpPacket, req: DhcpPacket, isNak: boolean, ct
 }
 
 /** Proxy mode on :67 (docs/protocol.md §2): DISCOVER -> proxy OFFER; REQUEST to us -> ACK; anything else silent. */
-export function respondProxy(p: DhcpPacket, type: number, ctx: DhcpContext, from: string): DhcpReply | null {
+export function respondProxy(p: DhcpPacket, type: number, ctx: DhcpContext, from: Peer): DhcpReply | null {
   if (type === MSG.REQUEST) {
     if (serverId(p) === ctx.address) {
       // Boot information for a client that already has its address (ciaddr) or asks for a boot item (43.71).
@@ -117,7 +117,7 @@ export function respondProxy(p: DhcpPacket, type: number, ctx: DhcpContext, from
  * some PXE ROMs ask the proxy for boot information this way, and Boot Server Discovery (43.71) may be broadcast
  * to :67. Answered like :4011 (ACK, yiaddr 0, boot file), always with the broadcast flag.
  */
-function respondProxyRequest(p: DhcpPacket, ctx: DhcpContext, from: string): DhcpReply | null {
+function respondProxyRequest(p: DhcpPacket, ctx: DhcpContext, from: Peer): DhcpReply | null {
   const parts = bootParts(p, 'proxy-ack', ctx, from, true);
   if (!parts) {
     ctx.ignore('REQUEST to us from a client the policy does not boot', p, from);
@@ -136,7 +136,7 @@ function respondProxyRequest(p: DhcpPacket, ctx: DhcpContext, from: string): Dhc
  * source address and port (EDK2 listens on 4011, iPXE on 68; never broadcast). UEFI HTTP boot never comes here.
  */
 export function respondBootServer(p: DhcpPacket, type: number, ctx: DhcpContext, rinfo: { address: string; port: number }): DhcpReply | null {
-  const from = fromOf(rinfo);
+  const from = rinfo;
   if (type !== MSG.REQUEST && type !== MSG.INFORM) {
     ctx.ignore(`${MSG_NAMES[type] ?? type} on :4011`, p, from);
     return null;

@@ -24,7 +24,7 @@ import type { DhcpMetricsPort } from '../appliance/metrics.js';
 import type { Service } from '../service.js';
 import { DEFAULT_VENDOR_PREFIXES } from './classify.js';
 import { BOOTREQUEST, decode, encode, macOf, messageType, type DhcpPacket } from './codec.js';
-import type { DhcpContext, DhcpCounters, FullContext } from './context.js';
+import type { DhcpContext, DhcpCounters, FullContext, Peer } from './context.js';
 import { AnsweredExchanges } from './exchanges.js';
 import { respondFull } from './full.js';
 import { LeasePool, type Reservation } from './leases.js';
@@ -217,10 +217,10 @@ export class DhcpService implements Service {
       log,
       counters,
       warn: this.warn,
-      ignore(why: string, p: DhcpPacket | null, from: string): void {
+      ignore(why: string, p: DhcpPacket | null, from: Peer): void {
         counters.ignored++;
         metrics?.packet('ignored', p ? messageType(p) : null, null);
-        if (log.enabled('debug')) log.debug('dhcp packet ignored', { why, mac: p ? macOf(p) : undefined, xid: p?.xid, client: from });
+        if (log.enabled('debug')) log.debug('dhcp packet ignored', { why, mac: p ? macOf(p) : undefined, xid: p?.xid, client: fromOf(from) });
       },
       now: () => Date.now(),
     };
@@ -297,13 +297,13 @@ export class DhcpService implements Service {
 
   private handle(ctx: DhcpContext, via: Via, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const p = decode(msg);
-    if (p.op !== BOOTREQUEST || p.htype !== 1 || p.hlen !== 6) return ctx.ignore('not an Ethernet BOOTREQUEST', p, fromOf(rinfo));
+    if (p.op !== BOOTREQUEST || p.htype !== 1 || p.hlen !== 6) return ctx.ignore('not an Ethernet BOOTREQUEST', p, rinfo);
     const type = messageType(p);
-    if (type === null) return ctx.ignore('no option 53 (BOOTP)', p, fromOf(rinfo));
+    if (type === null) return ctx.ignore('no option 53 (BOOTP)', p, rinfo);
     let reply: DhcpReply | null;
     if (via === 'boot') reply = respondBootServer(p, type, ctx, rinfo);
     else if (ctx.mode === 'full') reply = respondFull(p, type, ctx, rinfo);
-    else reply = respondProxy(p, type, ctx, fromOf(rinfo));
+    else reply = respondProxy(p, type, ctx, rinfo);
     if (reply === null) return;
     this.send(reply);
     this.counters[reply.count]++;

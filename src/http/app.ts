@@ -186,7 +186,9 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
         throw new PxedError('HTTP_BAD_REQUEST', `body: nested deeper than ${limits.jsonMaxDepth} levels`, { status: 400 });
       }
       const out = await policy.phoneHome({ token: p.data.token, body, clientAddress: clientAddressOf(req) });
-      if (out === null) return reply.code(404).send({ error: 'HTTP_NOT_FOUND', message: 'unknown or expired token' });
+      // The same 404 (status, headers, body) as the early refusal above: unknown, expired and wrongly-sourced tokens
+      // must not be told apart.
+      if (out === null) return reply.code(404).header('connection', 'close').send({ error: 'HTTP_NOT_FOUND', message: 'unknown or expired token' });
       return reply.send(out);
     });
   });

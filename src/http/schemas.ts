@@ -2,19 +2,16 @@
 // document (openapi.ts), so the two cannot drift apart.
 
 import { z } from 'zod';
-import { parseMac } from '../net/mac.js';
+import { MAC_PATTERN, parseMac } from '../net/mac.js';
 import { INSTALL_MODES, MACHINE_STATES, UEFI_STRATEGIES, BOOT_CHAINS } from '../model/machine.js';
 import { PREVIEW_ARTIFACT_NAMES } from '../model/artifacts.js';
 
-/** MAC spellings accepted in URLs and bodies: colon or dash separated, Cisco dotted, or 12 bare hex digits. */
-const MAC_RE = /^(?:[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}|[0-9A-Fa-f]{12})$/;
-
-/** Lower-case colon form of a MAC that matched MAC_RE (the one project-wide parser, net/mac.ts). */
+/** Lower-case colon form of a MAC that matched MAC_PATTERN (the one project-wide parser, net/mac.ts). */
 export function normalizeMacLoose(s: string): string {
   return parseMac(s)!;
 }
 
-export const Mac = z.string().regex(MAC_RE, 'must be a MAC address like 52:54:00:12:34:56').describe('MAC address (any common spelling; answered in lower-case colon form)');
+export const Mac = z.string().regex(MAC_PATTERN, 'must be a MAC address like 52:54:00:12:34:56').describe('MAC address (any common spelling; answered in lower-case colon form)');
 /** install_config.yaml entry names. */
 export const HostName = z
   .string()

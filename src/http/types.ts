@@ -54,8 +54,9 @@ export interface HttpBootPolicy {
   /** Token routes; null = 404 (unknown/expired token or unknown artifact; an expired known token is recorded). */
   tokenArtifact(req: TokenArtifactRequest): HttpDocument | null;
   /**
-   * Optional cheap check run before a phone-home body is read: false = answer 404 without reading it. Must not write
-   * (no timeline event): it sees hostile traffic first.
+   * Optional cheap check run before a phone-home body is read: false = answer 404 without reading it (unknown token,
+   * or a known one presented from an address it is not bound to). Writes nothing for an unknown token (it sees
+   * hostile traffic first); a known token from the wrong address is recorded, rate-limited (src/boot/guard.ts).
    */
   tokenKnown?(token: string, clientAddress: string): boolean;
   /** Phone-home; null = 404 as above. Idempotent. */

@@ -15,7 +15,7 @@
 import type { HostSpec, Provisioning } from '../config/provisioning.js';
 import { PxedError, isPxedError } from '../errors.js';
 import { BootEvents } from '../model/events.js';
-import { REINSTALLABLE_STATES, isMachineState } from '../model/machine.js';
+import { EFI_BINARIES, REINSTALLABLE_STATES, UEFI_STRATEGIES, isInstallMode, isMachineState } from '../model/machine.js';
 import type { InstallMode, Machine, MachineOverrides, MachinePatch } from '../model/machine.js';
 import { parseMac } from '../net/mac.js';
 import type { MachineRegistry } from '../registry/types.js';
@@ -292,13 +292,13 @@ function checkEntry(provisioning: MachineOperationsDeps['provisioning'], mac: st
 
 function checkChange(c: MachineChange): void {
   const mode: string | undefined = c.installMode;
-  if (mode !== undefined && mode !== 'once' && mode !== 'always') throw bad('installMode', 'must be once or always');
+  if (mode !== undefined && !isInstallMode(mode)) throw bad('installMode', 'must be once or always');
   const o = c.overrides;
   if (o === undefined) return;
-  if (o.efiBinary !== undefined && o.efiBinary !== 'snponly.efi' && o.efiBinary !== 'ipxe.efi') {
+  if (o.efiBinary !== undefined && !(EFI_BINARIES as readonly string[]).includes(o.efiBinary)) {
     throw bad('overrides.efiBinary', 'must be snponly.efi or ipxe.efi');
   }
-  if (o.uefiStrategy !== undefined && o.uefiStrategy !== 'binl' && o.uefiStrategy !== 'direct') {
+  if (o.uefiStrategy !== undefined && !(UEFI_STRATEGIES as readonly string[]).includes(o.uefiStrategy)) {
     throw bad('overrides.uefiStrategy', 'must be binl or direct');
   }
   if (o.bootChain !== undefined && o.bootChain !== 'ipxe' && o.bootChain !== 'signed') {

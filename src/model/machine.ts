@@ -32,6 +32,9 @@ export type UefiStrategy = (typeof UEFI_STRATEGIES)[number];
 export const BOOT_CHAINS = ['ipxe', 'signed'] as const;
 export type BootChain = (typeof BOOT_CHAINS)[number];
 
+/** UEFI iPXE binaries a machine may be given: 'snponly.efi' (default) or 'ipxe.efi' for firmware without a usable SNP. */
+export const EFI_BINARIES = ['snponly.efi', 'ipxe.efi'] as const;
+
 export interface MachineOverrides {
   /** UEFI iPXE binary handed to native PXE ('snponly.efi' default; 'ipxe.efi' for firmware without a usable SNP). */
   efiBinary?: string;
@@ -148,6 +151,10 @@ export const REINSTALLABLE_STATES: readonly MachineState[] = MACHINE_STATES.filt
 
 export function isMachineState(value: string): value is MachineState {
   return (MACHINE_STATES as readonly string[]).includes(value);
+}
+
+export function isInstallMode(value: string): value is InstallMode {
+  return (INSTALL_MODES as readonly string[]).includes(value);
 }
 
 /** The states a machine in `from` may move to (including itself where a self-loop is legal). */

@@ -24,7 +24,7 @@ export const SECURE_BOOT_STAGE_TEXT: Readonly<Record<SecureBootStage, string>> =
 const NEXT_REFUSAL: Readonly<Record<SecureBootStage, string>> = {
   shim: 'the firmware refused the shim (Secure Boot keys without Microsoft\'s UEFI CA?) or the shim could not reach pxed',
   grub: 'the shim refused GRUB (a GRUB not signed by the shim\'s vendor?) or GRUB found no TFTP server (next-server on the LAN DHCP)',
-  'grub.cfg': 'GRUB read its config but loaded no kernel: read the per-MAC grub.cfg (pxed render) and the console',
+  'grub.cfg': 'GRUB read its config but fetched no kernel: is the kernel under http.asset_roots (GRUB asks for /pxed/assets/<path>), and what does the console say?',
   kernel: 'the kernel was refused (not signed by a key the shim trusts: use the distribution\'s own shim+GRUB) or did not reach phone-home',
 };
 

@@ -7,6 +7,7 @@
 // older or newer pxed may have written.
 
 import type { BootEvent } from './events.js';
+import { SECURE_BOOT_STAGE_TEXT, isSecureBootStage } from './secure-boot.js';
 
 /** A recorded event as the sentences read it: the kind may be one this version does not know. */
 export type TimelineEvent = BootEvent | { id: number; mac: string; time: string; kind: string; detail: Readonly<Record<string, unknown>> };
@@ -77,7 +78,9 @@ function tftpSentence(d: Detail): string {
   const bytes = num(d.bytes) ?? 0;
   const ms = num(d.durationMs);
   const outcome = str(d.outcome);
-  if (outcome === 'complete') return `TFTP ${file} ${formatBytes(bytes)}${ms !== null ? ` in ${formatDuration(ms)}` : ''}`;
+  // The signed Secure Boot chain's files say which step they are (model/secure-boot.ts).
+  const sb = isSecureBootStage(d.secureBootStage) ? ` (Secure Boot: ${SECURE_BOOT_STAGE_TEXT[d.secureBootStage]})` : '';
+  if (outcome === 'complete') return `TFTP ${file} ${formatBytes(bytes)}${ms !== null ? ` in ${formatDuration(ms)}` : ''}${sb}`;
   const why = str(d.detail);
   return `TFTP ${file} ${outcome ?? 'ended'} after ${formatBytes(bytes)}${why !== null ? ` (${why})` : ''}`;
 }
@@ -147,6 +150,9 @@ export function eventSentence(ev: TimelineEvent, bootStartedAt?: number): string
       return tftpSentence(d);
     case 'ipxe-script':
       return scriptSentence(d);
+    case 'grub-cfg':
+      // The signed chain's per-MAC grub.cfg: the same decision as the iPXE script.
+      return scriptSentence(d).replace(/^iPXE script/, 'GRUB config');
     case 'asset': {
       const status = num(d.status);
       return `HTTP ${str(d.path) ?? '?'} ${formatBytes(num(d.bytes) ?? 0)}${status !== null && status !== 200 && status !== 206 ? ` (status ${status})` : ''}`;

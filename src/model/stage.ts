@@ -5,14 +5,15 @@
 // The stages follow what pxed records (src/boot/*.ts):
 //   dhcp               dhcp-offer/dhcp-ack/discovered events from the machine's PXE firmware
 //   boot-file          a complete TFTP transfer, the iPXE binary over HTTP (asset under ipxe/), or iPXE's own DHCP
-//   ipxe-script        ipxe-script event with the install variant
-//   kernel-initrd      asset served with 200/206 (not an iPXE binary)
+//   ipxe-script        ipxe-script event with the install variant (signed Secure Boot chain: grub-cfg event)
+//   kernel-initrd      asset served with 200/206 (not an iPXE binary); signed chain: kernel/initrd over TFTP
 //   installer-config   artifact event (user-data, NixOS install script)
 //   installer-progress phone-home progress
 //   installed          state → installed
 //   post-install       state → configured (the post-install configuration confirmed)
 
 import type { TimelineEvent } from './sentences.js';
+import { secureBootProgress } from './secure-boot.js';
 import { eventSentence } from './sentences.js';
 
 export const STAGES = ['dhcp', 'boot-file', 'ipxe-script', 'kernel-initrd', 'installer-config', 'installer-progress', 'installed', 'post-install'] as const;
@@ -63,8 +64,10 @@ export function stageOf(ev: TimelineEvent): Stage | null {
       if (typeof d.ignored === 'string') return null;
       return d.ipxe === true ? 'boot-file' : 'dhcp';
     case 'tftp':
-      return d.outcome === 'complete' ? 'boot-file' : null;
+      if (d.outcome !== 'complete') return null;
+      return d.secureBootStage === 'kernel' ? 'kernel-initrd' : 'boot-file';
     case 'ipxe-script':
+    case 'grub-cfg':
       return d.variant === 'install' ? 'ipxe-script' : null;
     case 'asset': {
       if (d.status !== 200 && d.status !== 206) return null;
@@ -109,6 +112,9 @@ export function hintFor(waiting: Stage, events: readonly TimelineEvent[], failed
     if (waiting === 'installer-config') return `the installer config could not be generated (${why}): fix the install entry, then reinstall`;
     return `the installer reported a failure (${why}): read the machine's console or installer logs, fix, then reinstall`;
   }
+  // The signed Secure Boot chain names the step that was refused ("stopped after GRUB fetched the kernel").
+  const sb = secureBootProgress(events);
+  if (sb?.stopped === true && sb.hint !== null && waiting !== 'post-install') return `${sb.sentence}: ${sb.hint}`;
   switch (waiting) {
     case 'dhcp':
       return 'no DHCP request from this MAC yet: is the machine set to network boot first, on the LAN pxed serves, and is the MAC right?';

@@ -6,8 +6,11 @@
 // netbooting machine would (the daemon mints the boot's token and moves it to booting) and reads the NoCloud seed
 // URL from it; locally, the same steps on the registry.
 
+import type { TimelineEvent } from '../model/sentences.js';
+import { stageView } from '../model/stage.js';
 import { PxedError } from '../errors.js';
 import { MachineOperations } from '../machines/operations.js';
+import { BootEvents } from '../model/events.js';
 import type { InstallMode } from '../model/machine.js';
 import { openRegistry } from '../registry/sqlite.js';
 import type { HostSpec, Provisioning } from '../config/provisioning.js';
@@ -71,8 +74,8 @@ export function remoteMachines(server: string, token: string | undefined, fetchI
       if (r.status !== 200) throw fail(`read ${mac}`, r);
       const m = r.json as ApiMachine;
       const ev = await call('GET', `/machines/${mac}/events?limit=1000`);
-      const list = Array.isArray(ev.json) ? (ev.json as Array<{ kind: string }>) : [];
-      return { state: m.state, ip: m.ip, lastEvent: list.length > 0 ? list[list.length - 1]!.kind : null };
+      const list = Array.isArray(ev.json) ? (ev.json as TimelineEvent[]) : [];
+      return { state: m.state, ip: m.ip, lastEvent: list.length > 0 ? list[list.length - 1]!.kind : null, hint: stageView(list, m.state).hint };
     },
   };
 }
@@ -123,11 +126,23 @@ export function localMachines(dbPath: string, prov: Readonly<Provisioning>, lo: 
       });
       return Promise.resolve({ serverUrl: serverUrl.replace(/\/+$/, ''), token });
     },
+    recordPost(mac: string, phase: 'started' | 'ok' | 'failed', detail: Record<string, unknown>) {
+      reg.atomically(() => {
+        const m = reg.machineGet(mac);
+        if (m === null) return;
+        reg.eventAppend(mac, BootEvents.postInstall({ phase, ...detail, by: 'pxed provision' }));
+        if (phase === 'started' && m.state === 'installed') reg.machineTransition(mac, 'post-installing', 'post-install started (pxed provision)', { stage: 'post-install' });
+        if (phase !== 'started' && m.state === 'post-installing') {
+          reg.machineTransition(mac, phase === 'ok' ? 'configured' : 'failed', `post-install ${phase === 'ok' ? 'ok' : 'failed'} (pxed provision)`, { stage: 'post-install' });
+        }
+      });
+      return Promise.resolve();
+    },
     status(mac: string) {
       const m = reg.machineGet(mac);
       if (m === null) return Promise.resolve(null);
       const ev = reg.eventList(mac, { limit: 100_000 });
-      return Promise.resolve({ state: m.state, ip: m.ip, lastEvent: ev.length > 0 ? ev[ev.length - 1]!.kind : null });
+      return Promise.resolve({ state: m.state, ip: m.ip, lastEvent: ev.length > 0 ? ev[ev.length - 1]!.kind : null, hint: stageView(ev, m.state).hint });
     },
     close() {
       reg.close();

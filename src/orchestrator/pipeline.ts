@@ -28,8 +28,6 @@ export interface PipelineOptions {
   post: PostInstallRunner | null;
   /** pxed's URL written into plan-only seeds (no boot is armed then); null: a placeholder. */
   seedServerUrl?: string | null;
-  /** xorriso binary for the cidata seed ISO (default xorriso). */
-  xorriso?: string;
   /** How long `os` waits for `installed`. */
   osTimeoutMs: number;
   pollMs: number;
@@ -160,7 +158,7 @@ async function infra(host: HostSpec, o: PipelineOptions, dir: string, log: Write
       if (host.boot_method === 'iso') {
         const iso = path.join(dir, 'tf', 'cidata.iso');
         status('building the cidata seed ISO');
-        await buildSeedIso(iso, isoSeedDocuments(host, mac, a), { log, redact: o.redact, signal: o.signal, env: o.env, ...(o.xorriso ? { xorriso: o.xorriso } : {}) });
+        await buildSeedIso(iso, isoSeedDocuments(host, mac, a), { log, redact: o.redact, signal: o.signal, env: o.env });
         seed.cidataIsoPath = iso;
       } else {
         const docs = imageSeedDocuments(host, mac, a);
@@ -212,7 +210,7 @@ async function waitInstalled(host: HostSpec, o: PipelineOptions, macs: string[],
   if (host.hypervisor === 'baremetal') status(`power on ${host.name} (MAC ${mac}) now; waiting for its install`);
   const deadline = Date.now() + o.osTimeoutMs;
   let last = '';
-  let seen: { state: string; lastEvent: string | null } = { state: 'unknown', lastEvent: null };
+  let seen: { state: string; lastEvent: string | null; hint?: string | null } = { state: 'unknown', lastEvent: null };
   while (!o.signal.aborted) {
     const s = await o.machines.status(mac);
     if (s) {
@@ -221,10 +219,12 @@ async function waitInstalled(host: HostSpec, o: PipelineOptions, macs: string[],
       if (text !== last) status(text);
       last = text;
       if (s.state === 'installed' || s.state === 'configured') return { ip: s.ip, state: s.state };
-      if (s.state === 'failed') throw new StageError(`install failed (last event: ${s.lastEvent ?? 'none'})`);
+      if (s.state === 'failed') throw new StageError(`install failed (last event: ${s.lastEvent ?? 'none'})${s.hint ? `; hint: ${s.hint}` : ''}`);
     }
     if (Date.now() >= deadline) {
-      throw new StageError(`timed out after ${Math.round(o.osTimeoutMs / 1000)} s waiting for installed; last stage seen: ${seen.state}${seen.lastEvent ? `, last event: ${seen.lastEvent}` : ''}`);
+      throw new StageError(
+        `timed out after ${Math.round(o.osTimeoutMs / 1000)} s waiting for installed; last stage seen: ${seen.state}${seen.lastEvent ? `, last event: ${seen.lastEvent}` : ''}${seen.hint ? `; hint: ${seen.hint}` : ''}`,
+      );
     }
     await sleep(o.pollMs, o.signal);
   }
@@ -233,8 +233,12 @@ async function waitInstalled(host: HostSpec, o: PipelineOptions, macs: string[],
 
 async function post(host: HostSpec, o: PipelineOptions, dir: string, logFile: string, row: HostSummaryRow, mac: string | undefined, status: (t: string) => void): Promise<void> {
   if (!o.post) throw new StageError('no post-install runner available');
+  const record = mac !== undefined ? o.machines?.recordPost?.bind(o.machines, mac) : undefined;
+  const t0 = Date.now();
+  await record?.('started', { host: host.name, logPath: logFile });
   const r = await o.post.run({ host, prov: o.prov, ip: row.ip, ...(mac !== undefined ? { mac } : {}), dir: path.join(dir, 'ansible'), logFile, env: o.env, signal: o.signal, progress: status });
   row.ansible = r.stats;
+  await record?.(r.ok ? 'ok' : 'failed', { stats: r.stats, logPath: logFile, durationMs: Date.now() - t0, exitCode: r.exitCode, ...(r.ok ? {} : { error: r.message }) });
   if (!r.ok) throw new StageError(r.message, r.exitCode, [], o.signal.aborted);
   status(r.message);
 }

@@ -68,6 +68,12 @@ export interface MachinePort {
    * earlier tokens revoked, as when a netbooting machine fetches its iPXE script.
    */
   armSeed(mac: string): Promise<SeedArm>;
+  /**
+   * The post stage on the machine's timeline, as the daemon's own post-install records it: `post-install` started,
+   * then ok/failed with the stats and log path, the machine moving installed → post-installing → configured/failed.
+   * Only the local registry has it for now (the daemon's API has no route for it).
+   */
+  recordPost?(mac: string, phase: 'started' | 'ok' | 'failed', detail: Record<string, unknown>): Promise<void>;
   close?(): Promise<void>;
 }
 
@@ -82,6 +88,8 @@ export interface MachineStatus {
   ip: string | null;
   /** The most recent event's kind (e.g. "dhcp-ack", "artifact", "phone-home"), null when none yet. */
   lastEvent: string | null;
+  /** What to check for the stage the boot stopped at (model/stage.ts, as the admin page and the CLI say it). */
+  hint?: string | null;
 }
 
 export type HostResult = 'ok' | 'failed' | 'cancelled' | 'skipped';

@@ -2,7 +2,7 @@
 // REGISTRY_NOT_FOUND for an unknown MAC, REGISTRY_IO for whatever SQLite itself fails with.
 
 import { PxedError } from '../errors.js';
-import { INSTALL_MODES, type InstallMode } from '../model/machine.js';
+import { isInstallMode, type InstallMode } from '../model/machine.js';
 
 export function invalid(message: string, details?: Record<string, unknown>): PxedError {
   return new PxedError('REGISTRY_INVALID', message, details);
@@ -46,6 +46,6 @@ export function afterOf(afterId: number | undefined): number {
 }
 
 export function checkInstallMode(mode: string): InstallMode {
-  if (!(INSTALL_MODES as readonly string[]).includes(mode)) throw invalid(`installMode must be once or always, got ${mode}`);
-  return mode as InstallMode;
+  if (!isInstallMode(mode)) throw invalid(`installMode must be once or always, got ${mode}`);
+  return mode;
 }

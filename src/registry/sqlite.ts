@@ -24,6 +24,7 @@ import * as events from './events.js';
 import { quickCheck, refuseNewerSchema, requireWritable, writeProbe } from './health.js';
 import * as leases from './leases.js';
 import * as machines from './machines.js';
+import * as retention from './retention.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
 import { SqliteStore } from './store.js';
 import * as tokens from './tokens.js';
@@ -113,6 +114,20 @@ export class SqliteRegistry implements MachineRegistry {
 
   tokenRevokeAll(mac: string, at?: string): number {
     return tokens.tokenRevokeAll(this.store, mac, at);
+  }
+
+  // ---- pruning ----
+
+  machinePruneDiscovered(keep: number): string[] {
+    return retention.machinePruneDiscovered(this.store, keep);
+  }
+
+  eventPruneMachine(mac: string, keep: number, batch: number): number {
+    return retention.eventPruneMachine(this.store, mac, keep, batch);
+  }
+
+  eventPruneBefore(before: string, batch: number): number {
+    return retention.eventPruneBefore(this.store, before, batch);
   }
 
   // ---- leases ----

@@ -54,6 +54,14 @@ export interface MachineRegistry {
   /** Revokes every live token of the MAC; returns how many. */
   tokenRevokeAll(mac: string, at?: string): number;
 
+  // Bounded pruning (retention.ts): each call deletes at most one batch; callers repeat until less comes back.
+  /** Deletes the oldest discovered machines beyond `keep` (with their events and tokens); returns their MACs. */
+  machinePruneDiscovered(keep: number): string[];
+  /** Deletes up to `batch` of the machine's oldest events beyond its newest `keep`; returns how many. */
+  eventPruneMachine(mac: string, keep: number, batch: number): number;
+  /** Deletes events older than `before` among the `batch` oldest; returns how many. */
+  eventPruneBefore(before: string, batch: number): number;
+
   leaseGet(ip: string): Lease | null;
   leaseForMac(mac: string): Lease | null;
   leaseList(): Lease[];

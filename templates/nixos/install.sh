@@ -1,7 +1,7 @@
 # ---- static part (templates/nixos/install.sh): everything above this line was set by pxed, shell-quoted ----
 # Expects: PXED_HOST PXED_BASE_URL PXED_EVENTS_URL PXED_DISK ('' = largest disk) PXED_LAYOUT (direct|lvm)
 #          PXED_SWAP_MB (0 = no swap)
-# Runs inside the NixOS netboot installer (templates/nixos/netboot-installer.nix) as root.
+# Runs inside a stock NixOS netboot image as root (started from systemd.run=, docs/nixos-netboot.md).
 
 step=start
 efi=false

@@ -11,6 +11,8 @@ import { extractFromIso } from '../../src/assets/iso.js';
 import { assetFile } from '../../src/assets/status.js';
 import { lookupSha256, parseSha256Sums, writeRecord } from '../../src/assets/verify.js';
 import { imageCatalogSchema } from '../../src/config/catalog-schema.js';
+import { parseProvisioning } from '../../src/config/load.js';
+import { isoUrl } from '../../src/config/original.js';
 import { isPxedError } from '../../src/errors.js';
 import { makeLab } from './lab.js';
 
@@ -129,4 +131,16 @@ void test('doctor asset checks: missing fails with the fetch command, unverified
   } finally {
     rmSync(lab.dir, { recursive: true, force: true });
   }
+});
+
+void test('a boot_method iso VM gets an absolute ISO URL for an asset-relative catalog entry', () => {
+  const texts = (http: string) => ({
+    defaults: ['d.yaml', `images:\n  ubuntu:\n    "24.04":\n      iso_url: ubuntu/24.04/u.iso\n      source: {iso: "http://m.example/u.iso"}\nvm: {proxmox: {node: pve1}}\n${http}`] as [string, string],
+    vmSpecs: ['v.yaml', 'vms:\n  - {name: a, boot_method: iso}\n'] as [string, string],
+    installConfig: ['i.yaml', 'installs:\n  a: {os: ubuntu, version: "24.04"}\n'] as [string, string],
+  });
+  const viaSource = parseProvisioning(texts(''));
+  assert.equal(isoUrl(viaSource.defaults, viaSource.hosts[0]!), 'http://m.example/u.iso');
+  const viaPublic = parseProvisioning(texts('http: {public_url: "http://pxe.example:8080/"}\n'));
+  assert.equal(isoUrl(viaPublic.defaults, viaPublic.hosts[0]!), 'http://pxe.example:8080/assets/ubuntu/24.04/u.iso');
 });

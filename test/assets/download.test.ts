@@ -54,11 +54,14 @@ void test('a whole file, with progress ending at the total; through two redirect
 void test('interrupted: the .part keeps what arrived; the next run resumes with Range and completes', async () => {
   const file = part('cut');
   await assert.rejects(dl('/cut', file), isDownloadError(/run again to resume/));
+  // What reached the disk before the reset is a prefix of the body (under load it may be nothing: writes still
+  // queued when the socket fails are dropped, never half-written).
   const kept = statSync(file).size;
-  assert.ok(kept > 0 && kept <= 100_000, `kept ${kept}`);
+  assert.ok(kept <= 100_000, `kept ${kept}`);
+  assert.ok(readFileSync(file).equals(BODY.subarray(0, kept)));
   const r = await dl('/cut', file);
   assert.equal(r.resumedFrom, kept);
-  assert.equal(srv.requests.filter((q) => q.path === '/cut').at(-1)!.range, `bytes=${kept}-`);
+  assert.equal(srv.requests.filter((q) => q.path === '/cut').at(-1)!.range, kept > 0 ? `bytes=${kept}-` : undefined);
   assert.ok(readFileSync(file).equals(BODY));
   // A .part that already is the whole file: the server answers 416 with the size; nothing more is fetched.
   const again = await dl('/file', file);

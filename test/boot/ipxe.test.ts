@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isPxedError } from '../../src/errors.js';
-import { encodePath, imageName, ipxeArg, ipxeEchoText, ipxeHostname, ipxeScript, ipxeUrl, unsafeArgReason } from '../../src/boot/ipxe.js';
+import { encodePath, imageName, ipxeArg, ipxeEchoText, ipxeHostname, ipxeKernelArg, ipxeQuotedArg, ipxeScript, ipxeUrl, splitKernelArgs, unsafeArgReason } from '../../src/boot/ipxe.js';
 
 /** Values that must never reach a script unchanged: each would change what the script means. */
 const HOSTILE: readonly string[] = [
@@ -115,4 +115,18 @@ void test('encodePath percent-encodes each segment; imageName is what iPXE calls
 void test('ipxeScript refuses a line with a line break', () => {
   assert.equal(ipxeScript(['echo hi']), '#!ipxe\necho hi\n');
   assert.throws(() => ipxeScript(['echo a\nboot']), (e: unknown) => isPxedError(e, 'BOOT_SCRIPT_INVALID'));
+});
+
+void test('ipxeQuotedArg builds key="w1 w2" from safe words; ipxeKernelArg and splitKernelArgs read it back; hostile input is refused', () => {
+  const v = ipxeQuotedArg('systemd.run', ['/bin/curl', '-o', '/run/x', 'http://192.0.2.1:8080/a'], 'f');
+  assert.equal(v, 'systemd.run="/bin/curl -o /run/x http://192.0.2.1:8080/a"');
+  assert.equal(ipxeKernelArg(v, 'f'), v);
+  assert.deepEqual(splitKernelArgs(`init=/x ${v} quiet`), ['init=/x', v, 'quiet']);
+  const refused = (f: () => unknown): void => assert.throws(f, (e: unknown) => isPxedError(e, 'BOOT_SCRIPT_INVALID'));
+  for (const w of ['a$b', 'a"b', "a'b", 'a\\b', 'a`b', '', 'a b', 'a\tb', '#x', 'x||y', 'é']) refused(() => ipxeQuotedArg('k', ['ok', w], 'f'));
+  for (const k of ['', 'a b', 'a"', '-x', 'k=v']) refused(() => ipxeQuotedArg(k, ['ok'], 'f'));
+  refused(() => ipxeQuotedArg('k', [], 'f'));
+  // As they could come from a cmdline: double spaces, stray or unbalanced quotes, a quoted part without a key.
+  for (const a of ['k="a  b"', 'k="a b', 'k="a" b"', '"a b"', 'k="a $b"', 'k=""', 'k="a"x']) refused(() => ipxeKernelArg(a, 'f'));
+  assert.deepEqual(splitKernelArgs('a k="b c'), ['a', 'k="b c']);
 });

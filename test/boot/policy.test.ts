@@ -215,6 +215,8 @@ void test(
   withRig(async (r) => {
     r.admin.create({ mac: MAC, host: 'ubu1' });
     const t1 = tokenOf(String((await r.policy.machineScript(scriptReq(MAC))).body));
+    // The machine reboots (a new DHCP exchange), so its next script re-arms: that arming fails.
+    await r.policy.dhcpBoot(query(client('efi-x64', { isIpxe: true })));
     const eventsBefore = r.registry.eventList(MAC).length;
     const realInsert = r.registry.tokenInsert.bind(r.registry);
     r.registry.tokenInsert = () => {
@@ -249,7 +251,10 @@ void test(
   withRig(async (r) => {
     r.admin.create({ mac: MAC, host: 'ubu1' });
     const t1 = tokenOf(String((await r.policy.machineScript(scriptReq(MAC))).body));
-    // A second rendering (the machine rebooted into its installer) revokes the first token.
+    // Without a new DHCP exchange the same client gets the same script (same token) again.
+    assert.equal(tokenOf(String((await r.policy.machineScript(scriptReq(MAC))).body)), t1);
+    // A second rendering after a reboot (a new DHCP exchange) revokes the first token.
+    await r.policy.dhcpBoot(query(client('efi-x64', { isIpxe: true })));
     const t2 = tokenOf(String((await r.policy.machineScript(scriptReq(MAC))).body));
     assert.notEqual(t1, t2);
     const art = (token: string) => r.policy.tokenArtifact({ family: 'nocloud', token, name: 'user-data', clientAddress: '10.77.0.50' });
@@ -340,7 +345,7 @@ void test(
     assert.match(String(st?.detail.reason), /no progress for 30 min while installing \(last event: asset\)/);
     assert.deepEqual(r.watchdog.check(), [], 'stalled is not watched again');
     // stalled is soft: a phone-home success still completes the install.
-    assert.deepEqual(await r.policy.phoneHome({ token, body: { status: 'installed' }, clientAddress: 'x' }), { state: 'installed' });
+    assert.deepEqual(await r.policy.phoneHome({ token, body: { status: 'installed' }, clientAddress: '10.77.0.50' }), { state: 'installed' });
   }),
 );
 

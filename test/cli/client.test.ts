@@ -214,6 +214,15 @@ for (const mode of MODES) {
       out = await run('machines', 'adopt', FOUND, '--host', 'spare');
       assert.equal(out.code, 1);
       assert.match(out.stderr, /is registered, not discovered/);
+      if (mode.prov.length > 0) {
+        // `pxed render` knows the adopted machine from the registry (the files do not name its MAC).
+        out = await pxed(['render', FOUND, 'ipxe', ...mode.args, ...mode.prov]);
+        assert.equal(out.code, 0, out.stderr);
+        assert.match(out.stdout, /pxed install: spare \(52:54:00:99:00:02\)/);
+        out = await pxed(['render', UNKNOWN, 'ipxe', ...mode.args, ...mode.prov]);
+        assert.equal(out.code, 2);
+        assert.match(out.stderr, /no host with MAC 52:54:00:00:00:77 in the provisioning files or the registry/);
+      }
       out = await run('machines', 'rm', FOUND, '--json');
       assert.deepEqual(JSON.parse(out.stdout), { mac: FOUND, deleted: true });
       out = await run('machines', 'rm', FOUND);

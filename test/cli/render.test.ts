@@ -48,7 +48,7 @@ void test('artifacts by host name or any MAC spelling; --json carries the instal
   const out = JSON.parse(j.stdout) as { host: string; mac: string; install: { cmdline: string }; body: string };
   assert.equal(out.host, 'ci-runner-01');
   assert.equal(out.mac, '52:54:00:12:34:02');
-  assert.match(out.install.cmdline, /pxed\.installer=http:\/\/127\.0\.0\.1:8080\/nixos\/PREVIEW-TOKEN-NOT-LIVE\/install\.sh/);
+  assert.match(out.install.cmdline, /systemd\.run="\/run\/current-system\/sw\/bin\/curl [^"]* http:\/\/127\.0\.0\.1:8080\/nixos\/PREVIEW-TOKEN-NOT-LIVE\/install\.sh"/);
   for (const art of ['nixos-install', 'nixos-config', 'nixos-host', 'meta-data']) {
     const host = art === 'meta-data' ? 'baremetal-01' : 'ci-runner-01';
     const r = await pxed([host, art]);

@@ -8,14 +8,17 @@ import assert from 'node:assert/strict';
 import { cliMain, fixtures, repoRoot } from '../helpers/paths.js';
 
 function pxed(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cliMain, ...args], { cwd: repoRoot, input, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, [cliMain, ...args], { cwd: repoRoot, input, encoding: 'utf8', timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Async variant, so the broken fixtures can run a few at a time (each is a Node start-up). */
+/**
+ * Async variant, so the broken fixtures can run a few at a time (each is a Node start-up; 60 s: several seconds
+ * each on a loaded 2-core CI machine).
+ */
 function pxedAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliMain, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+    const child = spawn(process.execPath, [cliMain, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

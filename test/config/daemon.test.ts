@@ -35,6 +35,9 @@ void describe('daemon config schema', () => {
       install_mode: 'once',
       install_watchdog_minutes: 60,
       token_ttl_minutes: 240,
+      script_mints_per_minute: 4,
+      bind_tokens: true,
+      limits: { writes_per_mac_per_minute: 60, writes_per_address_per_minute: 120, discoveries_per_minute: 120, max_discovered: 1024 },
       local_boot: { bios: 'sanboot', efi: 'exit' },
     });
     assert.deepEqual(c.provisioning, {

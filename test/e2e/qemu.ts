@@ -18,6 +18,8 @@ const OVMF_SB_CODE = '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd';
 const OVMF_SB_VARS = '/usr/share/OVMF/OVMF_VARS_4M.ms.fd';
 const AAVMF_CODE = '/usr/share/AAVMF/AAVMF_CODE.fd';
 const AAVMF_VARS = '/usr/share/AAVMF/AAVMF_VARS.fd';
+/** AAVMF's variable store with Microsoft's keys enrolled: Secure Boot on (the code image is the same). */
+const AAVMF_MS_VARS = '/usr/share/AAVMF/AAVMF_VARS.ms.fd';
 
 export interface VmOptions {
   firmware: Firmware;
@@ -31,7 +33,10 @@ export interface VmOptions {
    * or a path to a ROM file.
    */
   rom?: 'default' | 'none' | string;
-  /** UEFI only: OVMF's Secure Boot build with Microsoft keys enrolled (docs/secure-boot.md), enforcing. */
+  /**
+   * UEFI only: Secure Boot with Microsoft's keys enrolled (docs/secure-boot.md), enforcing: OVMF's Secure Boot build
+   * with SMM, or AAVMF with its `.ms` variable store.
+   */
   secureBoot?: boolean;
   /** UEFI only: OVMF fw_cfg knobs, e.g. {'opt/org.tianocore/IPv4PXESupport': 'n'} (QEMU -fw_cfg name=...,string=...). */
   fwCfg?: Record<string, string>;
@@ -123,7 +128,8 @@ export async function bootVm(lab: Lab, vm: VmOptions, opts: BootOptions, name = 
   if (vm.firmware !== 'bios') {
     // A fresh NVRAM per boot: boot order and variables from an earlier boot must not leak into this one.
     varsFile = path.join(lab.artifacts, `${name}-VARS.fd`);
-    fs.copyFileSync(vm.firmware === 'uefi-arm64' ? AAVMF_VARS : vm.secureBoot ? OVMF_SB_VARS : OVMF_VARS, varsFile);
+    const arm = vm.firmware === 'uefi-arm64';
+    fs.copyFileSync(arm ? (vm.secureBoot ? AAVMF_MS_VARS : AAVMF_VARS) : vm.secureBoot ? OVMF_SB_VARS : OVMF_VARS, varsFile);
   }
   const qemu = vm.firmware === 'uefi-arm64' ? 'qemu-system-aarch64' : 'qemu-system-x86_64';
   const args = qemuArgs(vm, lab.guestTap, serialFile, varsFile);

@@ -128,6 +128,23 @@ export class FixedRegistry implements MachineRegistry {
     }
     return n;
   }
+  machinePruneDiscovered(keep: number): string[] {
+    const discovered = [...this.machines.values()].filter((m) => m.state === 'discovered');
+    const gone = discovered.slice(0, Math.max(0, discovered.length - keep)).map((m) => m.mac);
+    for (const mac of gone) this.machines.delete(mac);
+    return gone;
+  }
+  eventPruneMachine(mac: string, keep: number, batch: number): number {
+    const mine = this.events.filter((e) => e.mac === mac);
+    const gone = new Set(mine.slice(0, Math.min(batch, Math.max(0, mine.length - keep))));
+    this.events.splice(0, this.events.length, ...this.events.filter((e) => !gone.has(e)));
+    return gone.size;
+  }
+  eventPruneBefore(before: string, batch: number): number {
+    const gone = new Set(this.events.slice(0, batch).filter((e) => e.time < before));
+    this.events.splice(0, this.events.length, ...this.events.filter((e) => !gone.has(e)));
+    return gone.size;
+  }
   leaseGet(ip: string): Lease | null {
     return this.leases.get(ip) ?? null;
   }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { secureBootProgress, secureBootStageOf, type StageEvent } from '../../src/model/secure-boot.js';
+import { stageView } from '../../src/model/stage.js';
 
 const tftp = (path: string, secureBootStage?: string, outcome = 'complete'): StageEvent => ({
   kind: 'tftp',
@@ -43,4 +44,26 @@ void test('secureBootProgress: where a signed-chain boot stopped, as a sentence'
 void test('secureBootProgress: the last boot counts (a second shim transfer starts over)', () => {
   const p = secureBootProgress([offer, shim, grub, cfg, kernel, { kind: 'phone-home', detail: {} }, offer, shim, grub]);
   assert.equal(p?.sentence, 'stopped after the shim fetched GRUB');
+});
+
+void test('stageView and sentences: a stalled signed-chain boot names the refused step', () => {
+  let id = 0;
+  const ev = (kind: string, detail: Record<string, unknown>) => ({ id: ++id, mac: '52:54:00:77:00:22', time: new Date(Date.UTC(2026, 11, 3, 8, 0, id)).toISOString(), kind, detail });
+  const events = [
+    ev('state', { from: null, to: 'registered', reason: 'created' }),
+    ev('dhcp-offer', { stage: 'proxy-offer', firmware: 'efi-x64', ipxe: false, bootFile: 'shimx64.efi' }),
+    ev('tftp', { path: 'shimx64.efi', bytes: 1048504, outcome: 'complete', secureBootStage: 'shim' }),
+    ev('tftp', { path: 'grubx64.efi', bytes: 3843520, outcome: 'complete', secureBootStage: 'grub' }),
+    ev('tftp', { path: 'grub/grub.cfg-01-52:54:00:77:00:22', bytes: 400, outcome: 'complete', secureBootStage: 'grub.cfg' }),
+    ev('grub-cfg', { variant: 'install', os: 'custom', bootId: 'b1', client: '10.77.0.150' }),
+    ev('tftp', { path: 'pxed/assets/unsigned/vmlinuz', bytes: 8247232, outcome: 'complete', secureBootStage: 'kernel' }),
+    ev('state', { from: 'booting', to: 'stalled', reason: 'no progress' }),
+  ];
+  const view = stageView(events);
+  assert.equal(view.status, 'stalled');
+  assert.equal(view.stage, 'installer-config', 'the kernel arrived (kernel-initrd reached); nothing after it');
+  assert.match(view.hint ?? '', /^stopped after GRUB fetched the kernel: the kernel was refused/);
+  const lines = view.boots.flatMap((b) => b.lines.map((l) => l.text));
+  assert.ok(lines.includes('GRUB config: custom install'), lines.join('\n'));
+  assert.ok(lines.some((l) => l.startsWith('TFTP grubx64.efi') && l.endsWith('(Secure Boot: the shim fetched GRUB)')), lines.join('\n'));
 });

@@ -1,7 +1,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isPxedError } from '../../src/errors.js';
-import { parseMacOrThrow, parseMac } from '../../src/net/mac.js';
+import { MAC_PATTERN, parseMacOrThrow, parseMac } from '../../src/net/mac.js';
 
 void it('normalises every accepted spelling to lower-case colon form', () => {
   for (const s of ['aa:bb:cc:0d:ee:ff', 'AA:BB:CC:0D:EE:FF', 'aa-bb-cc-0d-ee-ff', 'AABB.CC0D.EEFF', 'aabbcc0deeff', ' aa:bb:cc:0d:ee:ff\n']) {
@@ -17,4 +17,9 @@ void it('refuses everything else with MAC_INVALID', () => {
     assert.throws(() => parseMacOrThrow(s), (e: unknown) => isPxedError(e, 'MAC_INVALID') && e.message.includes(JSON.stringify(s)), s);
   }
   assert.throws(() => parseMacOrThrow(42 as unknown as string), (e: unknown) => isPxedError(e, 'MAC_INVALID'));
+});
+
+void it('MAC_PATTERN (the published pattern) accepts exactly what parseMac accepts, once trimmed', () => {
+  const inputs = ['aa:bb:cc:0d:ee:ff', 'AA-BB-CC-0D-EE-FF', 'AABB.CC0D.EEFF', 'aabbcc0deeff', 'aa:bb-cc:dd:ee:ff', 'aa:bb:cc:dd:ee', 'aabb.ccdd.eeff.0011', 'zz:bb:cc:dd:ee:ff', 'aa:bb:cc:dd:ee:ff;', ''];
+  for (const s of inputs) assert.equal(MAC_PATTERN.test(s), parseMac(s) !== null, s);
 });

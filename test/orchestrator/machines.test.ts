@@ -38,6 +38,10 @@ void describe('localMachines', () => {
     reg.machineTransition(web.mac!, 'booting', 'test');
     await port.register(web, [web.mac!]);
     assert.equal((await port.status(web.mac!))?.state, 'booting', 'mid-install: untouched');
+    // A stalled boot comes with the stage hint the admin page and the CLI show (model/stage.ts).
+    reg.machineTransition(web.mac!, 'stalled', 'watchdog');
+    assert.match((await port.status(web.mac!))?.hint ?? '', /no DHCP request from this MAC yet/);
+    reg.machineTransition(web.mac!, 'booting', 'test');
     reg.machineTransition(web.mac!, 'installing', 'test');
     reg.machineTransition(web.mac!, 'installed', 'test');
     const s = await port.status(web.mac!);
@@ -78,5 +82,28 @@ void describe('localMachines', () => {
     const cmdline = createUbuntuProfile().renderInstall(host, installContext('http://10.0.0.2:8080', token, '52:54:00:12:34:56', 'ubu1')).cmdline;
     assert.deepEqual(seedArmFromScript('52:54:00:12:34:56', `#!ipxe\nkernel k ${cmdline}\nboot\n`), { serverUrl: 'http://10.0.0.2:8080', token });
     assert.throws(() => seedArmFromScript('52:54:00:12:34:56', '#!ipxe\nsanboot --no-describe --drive 0x80\n'), /no NoCloud seed URL/);
+  });
+
+  void it('recordPost: the post stage on the timeline, installed → post-installing → configured (or failed)', async () => {
+    const web = prov.hostByName('web-01')!;
+    const db = path.join(dir, 'post.db');
+    const port = localMachines(db, prov);
+    await port.register(web, [web.mac!]);
+    const reg = openRegistry(db);
+    reg.machineTransition(web.mac!, 'booting', 'test');
+    reg.machineTransition(web.mac!, 'installed', 'test');
+    await port.recordPost!(web.mac!, 'started', { host: 'web-01' });
+    assert.equal(reg.machineGet(web.mac!)?.state, 'post-installing');
+    const stats = { ok: 12, changed: 7, unreachable: 0, failed: 0, skipped: 4 };
+    await port.recordPost!(web.mac!, 'ok', { stats, logPath: '/b/web-01/logs/post.log' });
+    assert.equal(reg.machineGet(web.mac!)?.state, 'configured');
+    const ev = reg.eventList(web.mac!).filter((e) => e.kind === 'post-install').map((e) => e.detail);
+    assert.deepEqual(ev.map((d) => [d.phase, d.by]), [['started', 'pxed provision'], ['ok', 'pxed provision']]);
+    assert.deepEqual(ev[1]!.stats, stats);
+    reg.machineTransition(web.mac!, 'post-installing', 'test');
+    await port.recordPost!(web.mac!, 'failed', { error: 'task "Create users": boom' });
+    assert.equal(reg.machineGet(web.mac!)?.state, 'failed');
+    reg.close();
+    await port.close?.();
   });
 });

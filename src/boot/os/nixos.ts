@@ -1,6 +1,7 @@
-// NixOS network install: the iPXE install boot (kernel + initrd of a NixOS netboot image, `init=` taken from that
-// image's own netboot.ipxe) and the documents under /nixos/<token>/: install.sh, configuration.nix, host.json.
-// Facts: docs/os-install.md §4. Per-host values travel as JSON (host.json) read by a static
+// NixOS network install: the iPXE install boot (kernel + initrd of a stock NixOS netboot image, `init=` taken from
+// that image's own netboot.ipxe, systemd.run= arguments that fetch and run install.sh) and the documents under
+// /nixos/<token>/: install.sh, configuration.nix, host.json.
+// Facts: docs/os-install.md §4 and docs/nixos-netboot.md. Per-host values travel as JSON (host.json) read by a static
 // configuration.nix with builtins.fromJSON; install.sh is a static body (templates/nixos/install.sh) after a header
 // of variables quoted by shQuote. No user string is spliced into Nix source or unquoted into shell.
 
@@ -13,6 +14,7 @@ import { assetPathOf } from '../../assets/catalog.js';
 import type { HostSpec, ImageCatalog } from '../../config/provisioning.js';
 import type { InstallBoot, InstallContext } from '../os-profile.js';
 import type { HttpDocument } from '../types.js';
+import { ipxeQuotedArg } from '../ipxe.js';
 import { checkContext, checkHost, imageFor, invalid } from './context.js';
 import { planNetwork } from './network.js';
 import { shAssign } from './shell.js';
@@ -170,9 +172,35 @@ export function nixosInstall(host: HostSpec, ctx: InstallContext, opts: NixosOpt
   extra.forEach((a, i) => {
     if (!/^[\x21-\x7e]+$/.test(a)) throw invalid(`extraArgs[${i}]`, `expected one printable kernel argument, got ${JSON.stringify(a)}`);
   });
-  const args = [`init=${netboot.init}`, ...netboot.params, `pxed.installer=${ctx.nixosUrl}install.sh`, ...extra];
+  const args = [`init=${netboot.init}`, ...netboot.params, ...nixosInstallerArgs(`${ctx.nixosUrl}install.sh`), ...extra];
   return { kernel: image.kernel_url, initrds: [image.initrd_url], cmdline: args.join(' ') };
 }
+
+/** Every NixOS system has these in its system path (nixpkgs nixos/modules/config/system-path.nix: curl is core). */
+const SW = '/run/current-system/sw/bin';
+/** Where the fetched install.sh goes (/run is a tmpfs). */
+const INSTALL_SH = '/run/pxed-install.sh';
+
+/**
+ * What makes a stock NixOS netboot image (no pxed module in it) install unattended: systemd-run-generator(8) turns
+ * each `systemd.run=` into an ExecStart= of kernel-command-line.service, run in order, and boots into it instead
+ * of the default target. So the first command starts the normal system (network included), the second fetches
+ * this boot's install.sh with retries (the lease may come after network-online), the third runs it with the
+ * system's PATH (a generated unit gets systemd's default PATH, which NixOS does not populate). `none` keeps the
+ * system up when a command ends: install.sh reboots by itself, and a failure stays on the console.
+ * docs/nixos-netboot.md has the evidence; the unit test runs Debian's systemd-run-generator on the result.
+ */
+export function nixosInstallerArgs(installUrl: string): string[] {
+  const run = (words: string[]): string => ipxeQuotedArg('systemd.run', words, 'systemd.run');
+  return [
+    run([`${SW}/systemctl`, 'start', 'network-online.target', 'multi-user.target']),
+    run([`${SW}/curl`, '-fsSL', '--retry', '24', '--retry-delay', '5', '--retry-connrefused', '--max-time', '60', '-o', INSTALL_SH, installUrl]),
+    run([`${SW}/env`, `PATH=/run/wrappers/bin:${SW}`, `${SW}/sh`, INSTALL_SH]),
+    'systemd.run_success_action=none',
+    'systemd.run_failure_action=none',
+  ];
+}
+
 
 /** system.stateVersion: the install entry's release ("24.11"); null (= the installer's release) otherwise. */
 export function stateVersion(version: string | null): string | null {

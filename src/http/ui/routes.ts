@@ -3,14 +3,12 @@
 // the stylesheet are readable without a session; everything else under /ui/ answers 401 (or redirects pages to
 // the sign-in page).
 
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PxedError } from '../../errors.js';
-import type { Logger } from '../../log.js';
+import { rateLimited, type Logger } from '../../log.js';
+import { shippedDir } from '../../shipped.js';
 import { CLEAR_COOKIE, SessionStore, sessionCookie } from './session.js';
 
 /** The page's CSP: its own files only; no inline script or style, nothing from elsewhere (the LAN may be offline). */
@@ -20,16 +18,9 @@ export const UI_CSP =
 const PUBLIC_FILES = new Set(['/ui/signin.html', '/ui/signin.js', '/ui/app.css']);
 const SIGNIN = '/ui/signin.html';
 
-/** The repository's ui/ folder: found upwards from this module (dist/src/http/ui or src/http/ui), else under cwd. */
+/** The repository's ui/ folder (found beside the code, like templates/). */
 export function defaultUiDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, 'ui', 'index.html')) && existsSync(path.join(dir, 'package.json'))) return path.join(dir, 'ui');
-    const up = path.dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  return path.join(process.cwd(), 'ui');
+  return shippedDir('ui', 'index.html');
 }
 
 export interface UiOptions {
@@ -57,6 +48,8 @@ function pageHeaders(reply: FastifyReply): FastifyReply {
 
 export function registerUi(app: FastifyInstance, opts: UiOptions): void {
   const { sessions, logger: log } = opts;
+  // A client guessing tokens must not flood the log: a few lines per client a minute, then a count.
+  const warnRefused = rateLimited(log, 5, 60_000);
   const root = opts.dir ?? defaultUiDir();
 
   app.get('/', async (req, reply) => pageHeaders(reply).redirect(sessions.of(req) !== null ? '/ui/' : SIGNIN, 303));
@@ -66,7 +59,7 @@ export function registerUi(app: FastifyInstance, opts: UiOptions): void {
     const body = SignInBody.safeParse(req.body);
     if (!body.success) throw new PxedError('HTTP_BAD_REQUEST', 'body: expected {"token": "..."}', { status: 400 });
     if (!opts.tokenOk(`Bearer ${body.data.token}`)) {
-      log.warn('admin page sign-in refused', { client: req.ip });
+      warnRefused(`signin:${req.ip}`, 'admin page sign-in refused', { client: req.ip });
       return pageHeaders(reply).code(401).send({ error: 'HTTP_UNAUTHORIZED', message: 'wrong admin token' });
     }
     const s = sessions.create();

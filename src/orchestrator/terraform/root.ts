@@ -4,6 +4,7 @@
 
 import path from 'node:path';
 import { PxedError } from '../../errors.js';
+import { shippedDir } from '../../shipped.js';
 import type { HostSpec, Provisioning } from '../../config/provisioning.js';
 import { cloudImageUrl, isoUrl, proxmoxInsecure } from '../../config/original.js';
 
@@ -97,7 +98,7 @@ export function buildRoot(host: HostSpec, prov: Readonly<Provisioning>, o: RootO
   return { main, tfvars: inputs };
 }
 
-/** terraform/modules/proxmox_vm relative to the installed package (dist/src/orchestrator/terraform → repo root). */
+/** The shipped terraform/modules/proxmox_vm (src/shipped.ts). */
 export function defaultModuleDir(): string {
-  return path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..', '..', '..', 'terraform', 'modules', 'proxmox_vm');
+  return path.join(shippedDir('terraform', path.join('modules', 'proxmox_vm', 'main.tf')), 'modules', 'proxmox_vm');
 }

@@ -9,54 +9,13 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { daemonConfigSchema } from '../../../src/config/daemon.js';
-import type { HostSpec, Provisioning } from '../../../src/config/provisioning.js';
+import type { Provisioning } from '../../../src/config/provisioning.js';
 import { silentLogger } from '../../../src/log.js';
 import type { MachineState } from '../../../src/model/machine.js';
 import { POST_INSTALL_EVENT } from '../../../src/orchestrator/ansible/daemon.js';
 import { createPostInstallService } from '../../../src/orchestrator/ansible/wiring.js';
 import { openRegistry, type SqliteRegistry } from '../../../src/registry/sqlite.js';
-import { hostSpec } from '../../boot/fixtures.js';
-import { fakeCommand, KEY, scratch, withPath } from './fixtures.js';
-
-const MAC = '52:54:00:00:16:01';
-
-function nixHost(): HostSpec {
-  const h = hostSpec('nix-01', 'nixos');
-  return {
-    ...h,
-    mac: MAC,
-    netifs: [{ ...h.netifs[0]!, mac: MAC }],
-    image: { os: 'nixos', version: '24.11', kernel_url: 'nixos/bzImage', initrd_url: 'nixos/initrd', netboot_ipxe_url: 'https://example.invalid/netboot.ipxe' },
-    install: { ...h.install, users: [{ username: 'ops', sudo: true, shell: '/bin/bash', password_hash: null, ssh_authorized_keys: [KEY] }], packages: ['htop'] },
-  };
-}
-
-/** ssh and nixos-rebuild stand-ins: both log their argv beside HOME; ssh prints the target's /etc/nixos files. */
-function fakes(sshExit = 0): string {
-  const bin = fakeCommand(
-    'ssh',
-    `#!/bin/sh
-echo "$*" >> "$HOME/../ssh-args"
-[ ${sshExit} -eq 0 ] || { echo "ssh: connect to host: No route to host" >&2; exit ${sshExit}; }
-case "$*" in
-  *hardware-configuration.nix) echo '{ ... }: { boot.initrd.availableKernelModules = [ "virtio_pci" ]; }' ;;
-  *pxed-install.json) echo '{"efi": true, "disk": "/dev/vda"}' ;;
-esac
-`,
-  );
-  const rebuild = fakeCommand(
-    'nixos-rebuild',
-    `#!/bin/sh
-echo "$*" > "$HOME/../rebuild-args"
-cfg=$(echo "$*" | sed -n 's/.*nixos-config=\\([^ ]*\\).*/\\1/p')
-d=$(dirname "$cfg")
-for f in configuration.nix host.json hardware-configuration.nix pxed-install.json; do [ -f "$d/$f" ] || { echo "missing $f" >&2; exit 3; }; done
-echo "building the system configuration..."
-echo "activating the configuration..."
-`,
-  );
-  return `${bin}:${rebuild}`;
-}
+import { fakeNixos, KEY, NIX_MAC as MAC, nixHost, scratch, withPath } from './fixtures.js';
 
 async function waitState(reg: SqliteRegistry, mac: string, want: MachineState, ms = 20_000): Promise<void> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (reg.machineGet(mac)?.state === want) return;
@@ -85,7 +44,7 @@ function install(reg: SqliteRegistry): void {
 const postEvents = (reg: SqliteRegistry) => reg.eventList(MAC).filter((e) => e.kind === POST_INSTALL_EVENT).map((e) => e.detail);
 
 void test('a NixOS host: installed → post-installing → configured by nixos-rebuild with the generated configuration', async () => {
-  const r = rig(fakes());
+  const r = rig(fakeNixos());
   await r.svc.start();
   install(r.reg);
   await waitState(r.reg, MAC, 'configured');
@@ -113,7 +72,7 @@ void test('a NixOS host: installed → post-installing → configured by nixos-r
 });
 
 void test('a NixOS host whose hardware configuration cannot be read: failed, saying why, nixos-rebuild never run', async () => {
-  const r = rig(fakes(255));
+  const r = rig(fakeNixos(255));
   await r.svc.start();
   install(r.reg);
   await waitState(r.reg, MAC, 'failed');
