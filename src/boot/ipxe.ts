@@ -63,7 +63,7 @@ export function ipxeQuotedArg(key: string, words: readonly string[], field: stri
   if (words.length === 0) throw invalid(field, value, 'it has no words');
   for (const w of words) {
     const why = unsafeArgReason(w);
-    if (why !== null) throw invalid(field, value, `the word ${describe(w)}: ${why}`);
+    if (why !== null) throw invalid(field, value, `the word ${describeValue(w)}: ${why}`);
   }
   return value;
 }

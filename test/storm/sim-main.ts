@@ -29,8 +29,9 @@ const live: MachineResult[] = [];
 const all = Promise.all(
   rack.map(async (m, k) => {
     await new Promise((r) => setTimeout(r, Math.floor((k * a.rampMs) / Math.max(1, rack.length))));
-    // Unique xids per machine and boot (the low 12 bits count the machine's own exchanges).
-    return runMachine(ctx, m, (((m.index + 1) << 12) ^ ((started & 0xff) << 24)) >>> 0, (r) => live.push(r));
+    // xids spread like the random ones firmware picks (pxed remembers answered exchanges in a table indexed by the
+    // xid's low bits); each exchange of a machine takes the next value.
+    return runMachine(ctx, m, (Math.imul(m.index + 1, 0x9e3779b1) ^ started) >>> 0, (r) => live.push(r));
   }),
 );
 // At the deadline, whatever is done is reported and the rest marked unfinished; the process then exits.
