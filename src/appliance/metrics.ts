@@ -75,7 +75,7 @@ export class PxedMetrics {
     this.watchdogFirings = new Counter({ name: 'pxed_watchdog_firings_total', help: 'Machines the install watchdog marked stalled.', registers });
     this.writesLimited = new Counter({
       name: 'pxed_boot_writes_limited_total',
-      help: 'Timeline writes of unauthenticated traffic skipped by a write budget, by kind (dhcp, script, asset, tftp, discovery).',
+      help: 'Timeline writes of unauthenticated traffic skipped by a write budget, by kind (dhcp, script, asset, tftp, phone-home, discovery).',
       labelNames: ['kind'],
       registers,
     });

@@ -37,7 +37,7 @@ export class WriteBudget {
 
 /** What the policy reports to /metrics (src/appliance/metrics.ts implements it; no-op by default). */
 export interface BootMetricsPort {
-  /** A timeline write skipped by a budget; `kind`: 'dhcp' | 'script' | 'asset' | 'tftp' | 'discovery'. */
+  /** A timeline write skipped by a budget; `kind`: 'dhcp' | 'script' | 'asset' | 'tftp' | 'phone-home' | 'discovery'. */
   writeLimited(kind: string): void;
   /** Discovered machines removed by the discovered-machine cap (oldest first). */
   discoveredAgedOut(n: number): void;

@@ -80,10 +80,11 @@ export function phoneHome(ctx: PolicyContext, tokens: BootTokens, req: PhoneHome
   if (r === null) return null;
   const { machine, token } = r;
   if (r.status !== 'live') {
-    // Idempotence: the install already ended (which revoked the token) and the installer repeats itself.
+    // Idempotence: the install already ended (which revoked the token) and the installer repeats itself. Answered
+    // throughout the grace (guard.ts); recorded within the machine's write budget (budget.ts).
     if (r.status === 'revoked' && DONE_STATES.includes(machine.state)) {
       const report = parsePhoneHome(req.body);
-      ctx.registry.eventAppend(machine.mac, BootEvents.phoneHome({ bootId: token.bootId, after: machine.state, ...report, client: req.clientAddress }));
+      if (ctx.writes.allow('phone-home', machine.mac, req.clientAddress, ctx.clock.now().getTime())) ctx.registry.eventAppend(machine.mac, BootEvents.phoneHome({ bootId: token.bootId, after: machine.state, ...report, client: req.clientAddress }));
       return { state: machine.state };
     }
     return tokens.refuse(r, 'phone-home', req.clientAddress);

@@ -192,7 +192,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
    */
   async tftpOpen(path: string, client: TftpClientRef): Promise<TftpOpenResult | null> {
     if (this.signedFiles === null || !SignedFiles.handles(path)) return null;
-    return this.signedFiles.open(path, client.address, (mac, address) => renderGrubConfig({ ctx: this.ctx, renderer: this.renderer, tokens: this.tokens, attribution: this.attribution }, mac, address));
+    return this.signedFiles.open(path, client.address, (mac, address) => renderGrubConfig({ ctx: this.ctx, renderer: this.renderer, tokens: this.tokens, attribution: this.attribution, guard: this.guard }, mac, address));
   }
 
   /** The host's own signed shim/GRUB directory (pxe.signed_loaders) for the machine that last used `address`. */

@@ -20,7 +20,8 @@ import { GRUB_CFG, SIGNED_SOURCES, buildArchOf, grubCfgMac } from './chain.js';
 import { GRUB_ASSET_PREFIX, renderGrubChain, renderGrubInstall, renderGrubLocalBoot, renderGrubRefusal } from './grub.js';
 import type { ScriptRenderer } from './render.js';
 import { hostOf, type PolicyContext } from './settings.js';
-import type { BootTokens } from './tokens.js';
+import type { BootGuard } from './guard.js';
+import { hashToken, type BootTokens } from './tokens.js';
 import type { TftpOpenResult } from './types.js';
 
 export interface SignedFilesOptions {
@@ -93,10 +94,23 @@ export class SignedFiles {
 
 /** What renderGrubConfig uses of the policy's parts: the same decision, token and arming as the iPXE script. */
 export interface GrubConfigDeps {
-  readonly ctx: Pick<PolicyContext, 'registry' | 'provisioning' | 'serverUrl'>;
+  readonly ctx: Pick<PolicyContext, 'registry' | 'provisioning' | 'serverUrl' | 'clock'>;
   readonly renderer: Pick<ScriptRenderer, 'renderScript' | 'installBoot'>;
-  readonly tokens: Pick<BootTokens, 'arm'>;
+  readonly tokens: Pick<BootTokens, 'arm' | 'isLive'>;
   readonly attribution: Pick<Attribution, 'note'>;
+  /** The install-hijack guard and mint rate limit of /ipxe/<mac> (guard.ts), applied to the config fetch too. */
+  readonly guard?: Pick<BootGuard, 'hold' | 'mintAllowed' | 'minted' | 'refusalAdmitted'>;
+}
+
+const GRUB_CONTENT_TYPE = 'text/plain; charset=utf-8';
+
+/** A guard refusal: recorded at most once per window per machine and reason (guard.ts), then the console message. */
+function grubRefusal(deps: GrubConfigDeps, mac: string, client: string, reason: string, message: string, now: number): string {
+  const admitted = deps.guard === undefined ? { repeats: 0 } : deps.guard.refusalAdmitted(mac, `grub-${reason}`, now);
+  if (admitted !== null) {
+    deps.ctx.registry.eventAppend(mac, BootEvents.grubConfig({ variant: 'refused', client, reason, ...(admitted.repeats > 0 ? { repeats: admitted.repeats } : {}) }));
+  }
+  return renderGrubRefusal(mac, message);
 }
 
 /**
@@ -109,6 +123,11 @@ export function renderGrubConfig(deps: GrubConfigDeps, mac: string, clientAddres
   const machine = registry.machineGet(mac);
   if (machine === null) return null;
   deps.attribution.note(clientAddress, mac);
+  const now = deps.ctx.clock.now().getTime();
+  // While an install is armed, only a new DHCP exchange lets a fetch re-arm it: the address that got the live token
+  // gets the same config again (a retransmitted RRQ too), any other address a refusal.
+  const hold = deps.guard?.hold(mac, machine.state, clientAddress, (hash) => deps.tokens.isLive(hash)) ?? null;
+  if (hold !== null) return hold.kind === 'refuse' ? grubRefusal(deps, mac, clientAddress, hold.reason, hold.message, now) : String(hold.document.body);
   const query = { platform: 'efi', arch: buildArchOf(machine.firmware) };
   const script = deps.renderer.renderScript(machine, query, false);
   const host = hostOf(deps.ctx, machine);
@@ -132,10 +151,14 @@ export function renderGrubConfig(deps: GrubConfigDeps, mac: string, clientAddres
       registry.eventAppend(mac, BootEvents.grubConfig({ variant: 'error', client: clientAddress, code: err.code, error: err.message }));
       return renderGrubRefusal(mac, `cannot render the install config: ${err.message}`);
     }
+    if (deps.guard !== undefined && !deps.guard.mintAllowed(mac, now)) {
+      return grubRefusal(deps, mac, clientAddress, 'rate-limited', 'too many install configs for this machine; retry in a minute', now);
+    }
     registry.atomically(() => {
       deps.tokens.arm(machine, bootId, token);
       registry.eventAppend(mac, BootEvents.grubConfig({ variant: 'install', client: clientAddress, bootId, os: host.install.os }));
     });
+    deps.guard?.minted(mac, { hash: hashToken(token), bootId, address: clientAddress, document: { contentType: GRUB_CONTENT_TYPE, body } }, now);
     return body;
   }
   registry.eventAppend(mac, BootEvents.grubConfig({ ...script.detail, variant: script.variant, client: clientAddress }));

@@ -173,3 +173,26 @@ void test(
     assert.equal(await open('shimx64.efi', other), 'SHIM', 'an address pxed cannot attribute gets the signed roots');
   }),
 );
+
+void test(
+  'TFTP: the install guard covers grub.cfg — a retransmitted request gets the same config, another address a refusal',
+  withSignedRig(async (r) => {
+    r.admin.create({ mac: MAC, host: 'sec1' });
+    assert.equal(r.policy.dhcpBoot(query(client('efi-x64')))?.bootFile, 'shimx64.efi');
+    const cfgName = `grub/grub.cfg-01-${MAC}`;
+    const first = await readAll((await r.policy.tftpOpen(cfgName, TFTP_CLIENT))!.stream);
+    const again = await readAll((await r.policy.tftpOpen(cfgName, TFTP_CLIENT))!.stream);
+    assert.equal(again, first, 'same token: the running install is not re-armed by a repeated RRQ');
+    const other = await readAll((await r.policy.tftpOpen(cfgName, { address: '10.77.0.99', port: 1 }))!.stream);
+    assert.doesNotMatch(other, /^linux /m);
+    assert.match(other, /pxed/);
+    const refused = grubCfgEvents(r.registry.eventList(MAC)).filter((e) => e.detail.variant === 'refused');
+    assert.equal(refused.length, 1);
+    assert.equal(refused[0]?.detail.reason, 'install-in-progress');
+    // A new DHCP exchange (a real reboot) lets the next fetch re-arm it with a new token.
+    r.policy.dhcpBoot(query(client('efi-x64')));
+    const next = await readAll((await r.policy.tftpOpen(cfgName, TFTP_CLIENT))!.stream);
+    assert.notEqual(next, first);
+    assert.match(next, /^linux /m);
+  }),
+);

@@ -119,6 +119,27 @@ void describe('stageView on real policy timelines', () => {
     }
   });
 
+  void it('a signed Secure Boot chain that stopped after GRUB names what refused the next loader', () => {
+    const t = (i: number): string => new Date(Date.UTC(2026, 10, 25, 12, 0, i)).toISOString();
+    const tftp = (i: number, path: string, secureBootStage: string): TimelineEvent => ({
+      id: i, mac: MAC, time: t(i), kind: 'tftp',
+      detail: { path, bytes: 1000, durationMs: 10, outcome: 'complete', client: '10.77.0.50:1000', secureBootStage },
+    });
+    const events: TimelineEvent[] = [
+      { id: 1, mac: MAC, time: t(1), kind: 'state', detail: { from: null, to: 'registered', reason: 'created' } },
+      { id: 2, mac: MAC, time: t(2), kind: 'dhcp-offer', detail: { stage: 'proxy-offer', xid: 1, arch: 7, firmware: 'efi-x64', ipxe: false, strategy: 'binl', bootFile: 'shimx64.efi' } },
+      tftp(3, 'shimx64.efi', 'shim'),
+      tftp(4, 'grubx64.efi', 'grub'),
+      { id: 5, mac: MAC, time: t(5), kind: 'state', detail: { from: 'booting', to: 'stalled', reason: 'watchdog' } },
+    ];
+    const view = stageView(events, 'stalled');
+    assert.equal(view.stage, 'ipxe-script');
+    assert.match(view.hint ?? '', /^stopped after the shim fetched GRUB: the shim refused GRUB/);
+    const grubCfg: TimelineEvent = { id: 6, mac: MAC, time: t(6), kind: 'grub-cfg', detail: { variant: 'install', client: '10.77.0.50', os: 'ubuntu' } };
+    assert.equal(eventSentence(grubCfg), 'GRUB config: ubuntu install');
+    assert.equal(stageView([...events.slice(0, 4), grubCfg, tftp(7, 'pxed/assets/ubuntu/24.04/vmlinuz', 'kernel')], 'booting').stage, 'installer-config');
+  });
+
   void it('describes unknown kinds and hostile details without throwing', () => {
     const odd = eventSentence({ id: 1, mac: MAC, time: 'bad', kind: 'x-new-kind', detail: { path: 5, bytes: 'no' } });
     assert.equal(odd, 'x-new-kind');
