@@ -31,7 +31,7 @@ const WRITE = !process.argv.includes('--no-write');
 const SHAPING = { lossPercent: 5, delayMs: 2, jitterMs: 1, seed: 1800 };
 const TFTP_TIMEOUT_MS = 200;
 const RAMP_MS = 5000;
-const DEADLINE_MS = 600_000;
+const DEADLINE_MS = arg('deadline-s', 420) * 1000;
 
 interface StormOutcome {
   name: string;

@@ -5,7 +5,7 @@
 // - machines that were mid-install (their per-boot token minted before the kill) carry on with the same token;
 // - TFTP transfers cut by the kill are retried by the clients and complete;
 // - in the end every machine is installed and every byte matched.
-// 12 machines over 3 s behind a 2 ms ± 1 ms link with 2 % loss; the installer pauses 3 s twice (its own work), so
+// 12 machines over 3 s behind a 2 ms ± 1 ms link with 2 % loss; the installer pauses 6 s twice (its own work), so
 // the kill finds machines in every stage. Bounded: 120 s for the rack.
 
 import { after, before, test } from 'node:test';
@@ -79,12 +79,13 @@ void test('kill -9 mid-storm, restart: integrity ok, nothing acknowledged lost, 
     router: '10.88.0.1',
     expected: files.expected,
     tftpTimeoutMs: 300,
-    installPauseMs: 3000,
+    installPauseMs: 6000,
     rampMs: 3000,
     deadlineMs: 120_000,
   });
-  // Kill once three machines hold a token (their install script was served) and the rest are still on their way.
-  await waitFor('three machines with their install script', () => scripted.size >= 3, 90_000, 20);
+  // Kill as soon as a machine holds a token (its install script was served; the event stream may lag by a second or
+  // two on a loaded machine, the installer's pause is longer) and the rest are still on their way.
+  await waitFor('a machine with its install script', () => scripted.size >= 1, 90_000, 20);
   const killedAt = Date.now();
   await daemon!.kill9();
   stream.kill('SIGKILL');

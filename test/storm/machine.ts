@@ -106,8 +106,10 @@ export function installParts(script: string): { kernel: string; initrds: string[
   return { kernel, initrds, seed };
 }
 
-export async function runMachine(ctx: StormContext, m: MachineSpec, xidBase: number): Promise<MachineResult> {
+/** `live` receives the result object as it is filled in (so a caller at its deadline can report partial progress). */
+export async function runMachine(ctx: StormContext, m: MachineSpec, xidBase: number, live?: (r: MachineResult) => void): Promise<MachineResult> {
   const result: MachineResult = { mac: m.mac, kind: m.kind, ok: false, error: null, stages: {}, corrupted: [], startedMs: Date.now(), endedMs: 0 };
+  live?.(result);
   const t = TEMPLATE_SET[m.kind];
   /** The BIOS firmware step replays the iPXE-ROM capture as a plain PXE ROM (no user class, no iPXE options). */
   const fwDrop = m.kind === 'bios' ? [OPT.USER_CLASS, OPT.IPXE] : [];
