@@ -3,7 +3,7 @@
 // pxed's proxy offers (doctor fails and says why), and (b) plain DHCP without boot options (doctor passes).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { killGroup } from '../helpers/netns.js';
@@ -21,6 +21,9 @@ let cfgFile: string;
 before(() => {
   lab = makeLab();
   for (const f of ['defaults.yaml', 'vm_specs.yaml', 'install_config.yaml']) copyFileSync(path.join(repoRoot, 'configs', f), path.join(lab.dir, f));
+  // The NixOS example's netboot.ipxe in the asset root, so the asset checks pass and only the LAN is judged.
+  mkdirSync(path.join(lab.dir, 'nixos', '25.05'), { recursive: true });
+  copyFileSync(path.join(repoRoot, 'test', 'fixtures', 'os', 'assets', 'nixos', '25.05', 'netboot.ipxe'), path.join(lab.dir, 'nixos', '25.05', 'netboot.ipxe'));
   cfgFile = path.join(lab.dir, 'pxed.yaml');
   const cfg = {
     server: { interface: 'eth0' },
