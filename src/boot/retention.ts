@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { Clock } from '../model/clock.js';
 import type { MachineRegistry } from '../registry/types.js';
 import type { Service } from '../service.js';
+import { PeriodicSubscription } from './periodic.js';
 
 export const DEFAULT_EVENTS_PER_MACHINE = 2000;
 export const DEFAULT_EVENT_MAX_AGE_DAYS = 90;
@@ -32,32 +33,30 @@ const DIRTY_MAX = 100_000;
 
 export class RetentionService implements Service {
   readonly name = 'retention';
-  private timer: NodeJS.Timeout | null = null;
-  private unsubscribe: (() => void) | null = null;
+  private readonly periodic = new PeriodicSubscription();
   private readonly dirty = new Set<string>();
   private everyone = true;
 
   constructor(private readonly opts: RetentionOptions) {}
 
   async start(): Promise<void> {
-    if (this.timer !== null) return;
-    this.unsubscribe = this.opts.registry.eventSubscribe((e) => {
-      if (this.dirty.size >= DIRTY_MAX) {
-        this.dirty.clear();
-        this.everyone = true;
-      }
-      this.dirty.add(e.mac);
-    });
-    this.timer = setInterval(() => this.tick(), this.opts.intervalMs ?? 60_000);
-    this.timer.unref();
+    this.periodic.start(
+      () =>
+        this.opts.registry.eventSubscribe((e) => {
+          if (this.dirty.size >= DIRTY_MAX) {
+            this.dirty.clear();
+            this.everyone = true;
+          }
+          this.dirty.add(e.mac);
+        }),
+      () => this.tick(),
+      this.opts.intervalMs ?? 60_000,
+    );
     await Promise.resolve();
   }
 
   async stop(): Promise<void> {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
-    this.unsubscribe?.();
-    this.unsubscribe = null;
+    this.periodic.stop();
     await Promise.resolve();
   }
 

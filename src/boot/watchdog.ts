@@ -12,6 +12,7 @@ import { WATCHED_STATES, isStalled } from '../model/machine.js';
 import { SECURE_BOOT_STAGES, SECURE_BOOT_STAGE_TEXT, secureBootStageOf, type SecureBootStage } from '../model/secure-boot.js';
 import type { MachineRegistry } from '../registry/types.js';
 import type { Service } from '../service.js';
+import { PeriodicSubscription } from './periodic.js';
 
 export interface WatchdogOptions {
   registry: MachineRegistry;
@@ -28,26 +29,19 @@ const LAST_EVENTS_MAX = 100_000;
 
 export class WatchdogService implements Service {
   readonly name = 'watchdog';
-  private timer: NodeJS.Timeout | null = null;
-  private unsubscribe: (() => void) | null = null;
+  private readonly periodic = new PeriodicSubscription();
   /** Last event time and kind per MAC, from the registry's event stream; the Secure Boot stage reached, if any. */
   private readonly lastEvent = new Map<string, { ms: number; kind: string; secureBoot?: SecureBootStage }>();
 
   constructor(private readonly opts: WatchdogOptions) {}
 
   async start(): Promise<void> {
-    if (this.timer !== null) return;
-    this.unsubscribe = this.opts.registry.eventSubscribe((e) => this.note(e));
-    this.timer = setInterval(() => this.tick(), this.opts.intervalMs ?? 30_000);
-    this.timer.unref();
+    this.periodic.start(() => this.opts.registry.eventSubscribe((e) => this.note(e)), () => this.tick(), this.opts.intervalMs ?? 30_000);
     await Promise.resolve();
   }
 
   async stop(): Promise<void> {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
-    this.unsubscribe?.();
-    this.unsubscribe = null;
+    this.periodic.stop();
     await Promise.resolve();
   }
 
