@@ -53,7 +53,8 @@ before(async () => {
   cli = new Netns('tfc');
   vethPair(srv, 'eth0', `${SERVER}/24`, cli, 'eth0', `${CLIENT}/24`);
   await makeLossyPath();
-  const opts = { listen: [SERVER, LOSSY_SERVER], port: 69, roots: [root], timeoutMs: 200, backoff: 1.5, maxTimeoutMs: 1000, retries: 8, maxTransfersPerClient: 64 };
+  // retries 12: the schedule (0.2 s growing to 1 s) outlasts curl's 5 s re-ACK interval (see fetchWith) by ~5 s.
+  const opts = { listen: [SERVER, LOSSY_SERVER], port: 69, roots: [root], timeoutMs: 200, backoff: 1.5, maxTimeoutMs: 1000, retries: 12, maxTransfersPerClient: 64 };
   server = srv.spawn(process.execPath, [path.join(distRoot, 'test', 'tftp', 'serve-main.js'), JSON.stringify(opts)]);
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('server did not start')), 10_000);
@@ -108,7 +109,10 @@ async function makeLossyPath(): Promise<void> {
 
 async function fetchWith(kind: number, name: string, i: number, host = SERVER): Promise<Buffer> {
   const out = path.join(dir, `out-${i}`);
-  if (kind === 0) await inCli('curl', ['-sS', '--tftp-blksize', '1468', '-o', out, `tftp://${host}/${name}`]);
+  // curl re-sends a lost ACK only when its per-block timer fires: max-time / 50 (curl's tftp.c, retries capped at 50),
+  // i.e. 72 s without --max-time, so an ACK of the OACK lost twice stalled it past this test's 60 s. With -m 50 the
+  // timer is 5 s, inside the server's retry schedule (the server sends an unconfirmed OACK only twice, by design).
+  if (kind === 0) await inCli('curl', ['-sS', '-m', '50', '--tftp-blksize', '1468', '-o', out, `tftp://${host}/${name}`]);
   else if (kind === 1) await inCli('tftp', [host], `mode binary\nrexmt 1\ntimeout 30\nget ${name} ${out}\nquit\n`);
   else if (host === SERVER) await inCli('atftp', ['--option', 'blksize 1468', '--option', 'tsize 0', '--option', 'windowsize 4', '-g', '-r', name, '-l', out, host]);
   else throw new Error('atftp is not used under loss'); // see the loss test
