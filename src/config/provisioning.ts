@@ -15,7 +15,8 @@ import { z } from 'zod';
 import { BOOT_CHAINS, EFI_BINARIES, INSTALL_MODES, UEFI_STRATEGIES } from '../model/machine.js';
 import { ansibleDefaultsSchema, httpSettingsSchema, imageCatalogSchema, proxmoxProviderSchema } from './catalog-schema.js';
 import type { ConfigIssue } from './issues.js';
-import { isHostLabel, isHostname, isIpv4, isSshPublicKey, normalizeMac, parseCidr } from './net.js';
+import { parseMac } from '../net/mac.js';
+import { isHostLabel, isHostname, isIpv4, isSshPublicKey, parseCidr } from './net.js';
 import {
   originalImageCatalogSchema,
   originalProxmoxProviderSchema,
@@ -29,10 +30,10 @@ import {
 /** A MAC in any accepted spelling, output in lower-case colon form. */
 export const macSchema = z
   .string()
-  .refine((s) => normalizeMac(s) !== null, {
+  .refine((s) => parseMac(s) !== null, {
     message: 'expected a MAC address like 52:54:00:12:34:56, 52-54-00-12-34-56 or 5254.0012.3456',
   })
-  .transform((s) => normalizeMac(s)!);
+  .transform((s) => parseMac(s)!);
 
 export const ipv4Schema = z.string().refine(isIpv4, { message: 'expected an IPv4 address like 192.0.2.10' });
 export const cidrSchema = z
@@ -408,7 +409,7 @@ export interface Provisioning {
   hosts: readonly HostSpec[];
   /** null when no host has that name. */
   hostByName(name: string): HostSpec | null;
-  /** Any MAC spelling accepted by normalizeMac; matches the primary MAC or any netif MAC. null when unknown. */
+  /** Any MAC spelling accepted by parseMac (src/net/mac.ts); matches the primary MAC or any netif MAC. null when unknown. */
   hostByMac(mac: string): HostSpec | null;
 }
 
