@@ -167,8 +167,8 @@ export class HttpMachineClient implements MachineClient {
   async remove(mac: string): Promise<void> {
     await this.call('DELETE', this.path(mac), undefined, mac);
   }
-  async reinstall(mac: string): Promise<Machine> {
-    return (await this.call<Machine>('POST', this.path(mac, '/reinstall'), {}, mac)).data;
+  async reinstall(mac: string, reason?: string): Promise<Machine> {
+    return (await this.call<Machine>('POST', this.path(mac, '/reinstall'), reason === undefined ? {} : { reason }, mac)).data;
   }
   async events(mac: string | undefined, afterId?: number): Promise<BootEvent[]> {
     const out: BootEvent[] = [];

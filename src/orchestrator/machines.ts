@@ -1,19 +1,19 @@
 // MachinePort implementations: against a running daemon's REST API (--server, bearer PXED_TOKEN), or against the
 // local registry database (the daemon's registry.database; SQLite WAL lets a running daemon share it).
+// Remotely every call but arming goes through the CLI's API client (src/cli/client.ts), so errors are its coded ones.
 // Registering is idempotent: a new MAC is created `registered`; a known one that finished or failed an earlier
 // install is re-armed (reinstall); one already registered or mid-install is left as it is.
 // Arming a seed boot (boot_method iso/image): remotely, the orchestrator fetches the machine's iPXE script as a
 // netbooting machine would (the daemon mints the boot's token and moves it to booting) and reads the NoCloud seed
 // URL from it; locally, the same steps on the registry.
 // The post stage's results reach the machine's timeline through MachineOperations.recordPostInstall: locally
-// directly, remotely through POST /api/v1/machines/:mac/post-install (the CLI's API client).
+// directly, remotely through POST /api/v1/machines/:mac/post-install.
 
-import type { TimelineEvent } from '../model/sentences.js';
 import { stageView } from '../model/stage.js';
-import { PxedError } from '../errors.js';
+import { PxedError, isPxedError } from '../errors.js';
 import { HttpMachineClient } from '../cli/client.js';
 import { MachineOperations, type PostInstallReport } from '../machines/operations.js';
-import type { InstallMode } from '../model/machine.js';
+import type { InstallMode, Machine } from '../model/machine.js';
 import { openRegistry } from '../registry/sqlite.js';
 import type { HostSpec, Provisioning } from '../config/provisioning.js';
 import { hashToken, mintToken, newBootId } from '../boot/tokens.js';
@@ -21,49 +21,21 @@ import type { MachinePort, MachineStatus, SeedArm } from './types.js';
 
 const REARM = new Set<string>(['installed', 'configured', 'failed', 'stalled']);
 
-interface ApiMachine {
-  mac: string;
-  state: string;
-  ip: string | null;
-}
-
+/** The port over a running daemon's REST API, through the CLI's API client (src/cli/client.ts). */
 export function remoteMachines(server: string, token: string | undefined, fetchImpl: typeof fetch = fetch): MachinePort {
-  const base = server.replace(/\/+$/, '') + '/api/v1';
-  const call = async (method: string, p: string, body?: unknown): Promise<{ status: number; json: unknown }> => {
-    const res = await fetchImpl(base + p, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
-    });
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text === '' ? null : JSON.parse(text);
-    } catch {
-      json = text;
-    }
-    if (res.status === 401) throw new PxedError('ORCH_API', `${server}: 401 (set PXED_TOKEN to the daemon's API token)`);
-    return { status: res.status, json };
-  };
-  let client: HttpMachineClient | undefined;
-  const fail = (what: string, r: { status: number; json: unknown }) =>
-    new PxedError('ORCH_API', `${what}: HTTP ${r.status} ${typeof r.json === 'object' && r.json && 'message' in r.json ? String((r.json as { message: unknown }).message) : ''}`.trim());
+  const api = new HttpMachineClient(server, token ?? '');
   return {
     async register(host: HostSpec, macs: readonly string[]) {
-      for (const mac of macs.slice(0, 1)) {
-        const created = await call('POST', '/machines', { mac, host: host.name, ...(host.install_mode ? { installMode: host.install_mode } : {}) });
-        if (created.status === 201) continue;
-        if (created.status !== 409) throw fail(`register ${mac}`, created);
-        const cur = await call('GET', `/machines/${mac}`);
-        if (cur.status !== 200) throw fail(`read ${mac}`, cur);
-        const m = cur.json as ApiMachine;
-        if (REARM.has(m.state)) {
-          const r = await call('POST', `/machines/${mac}/reinstall`, { reason: 'pxed provision' });
-          if (r.status !== 200) throw fail(`re-arm ${mac}`, r);
-        }
+      const mac = macs[0]!;
+      try {
+        await api.add({ mac, host: host.name, ...(host.install_mode ? { installMode: host.install_mode } : {}) });
+      } catch (err) {
+        // Already registered (or the lifecycle refused): re-arm it when an earlier install finished or failed.
+        if (!isPxedError(err, 'CLI_REFUSED')) throw err;
+        const m = await api.get(mac);
+        if (REARM.has(m.state)) await api.reinstall(mac, 'pxed provision');
       }
-      return macs[0]!;
+      return mac;
     },
     async armSeed(mac: string): Promise<SeedArm> {
       const res = await fetchImpl(`${server.replace(/\/+$/, '')}/ipxe/${mac}`, { signal: AbortSignal.timeout(15_000) });
@@ -72,17 +44,18 @@ export function remoteMachines(server: string, token: string | undefined, fetchI
       return seedArmFromScript(mac, script);
     },
     async recordPost(mac: string, report: PostInstallReport): Promise<void> {
-      client ??= new HttpMachineClient(server, token ?? '');
-      await client.postInstall(mac, report);
+      await api.postInstall(mac, report);
     },
     async status(mac: string): Promise<MachineStatus | null> {
-      const r = await call('GET', `/machines/${mac}`);
-      if (r.status === 404) return null;
-      if (r.status !== 200) throw fail(`read ${mac}`, r);
-      const m = r.json as ApiMachine;
-      const ev = await call('GET', `/machines/${mac}/events?limit=1000`);
-      const list = Array.isArray(ev.json) ? (ev.json as TimelineEvent[]) : [];
-      return { state: m.state, ip: m.ip, lastEvent: list.length > 0 ? list[list.length - 1]!.kind : null, hint: stageView(list, m.state).hint };
+      let m: Machine;
+      try {
+        m = await api.get(mac);
+      } catch (err) {
+        if (isPxedError(err, 'CLI_NOT_FOUND')) return null;
+        throw err;
+      }
+      const list = await api.events(mac);
+      return { state: m.state, ip: m.ip, lastEvent: list.at(-1)?.kind ?? null, hint: stageView(list, m.state).hint };
     },
   };
 }

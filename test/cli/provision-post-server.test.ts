@@ -2,7 +2,8 @@
 // binds one TCP port on 127.0.0.1 and nothing else): the post stage runs Ansible locally and its per-host results
 // reach the daemon's machine timeline through POST /api/v1/machines/:mac/post-install. Three hosts, installed over
 // HTTP as an installer would (iPXE script → token → phone-home): web-01's play succeeds (configured), web-02's fails
-// at a task, web-03's is unreachable (ssh to a closed loopback port); both → failed. The playbook's tasks run on the
+// at a task, web-03's is unreachable (ssh to a closed loopback port); both → failed. Then the whole remote path for
+// web-01: pxe re-arms it over the API, os polls it until the simulated installer phones home, post configures it. The playbook's tasks run on the
 // controller only (debug, fail) except web-03's ping, so nothing touches this machine.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -139,6 +140,36 @@ void test('provision --server --targets post: Ansible results on the daemon time
     const states = events.filter((e) => e.kind === 'state').map((e) => e.detail.to);
     assert.deepEqual(states.slice(-2), ['post-installing', state], host);
   }
+});
+
+void test('provision --server --targets pxe os post: re-arms the configured machine, waits for its install, configures it', async () => {
+  const mac = HOSTS['web-01'];
+  const child = spawn(
+    process.execPath,
+    [
+      cliMain, 'provision', '--defaults', path.join(dir, 'defaults.yaml'), '--vm-specs', path.join(dir, 'vm_specs.yaml'),
+      '--install-config', path.join(dir, 'install_config.yaml'), '--hosts', 'web-01', '--targets', 'pxe', 'os', 'post',
+      '--server', base, '--playbook', path.join(dir, 'site.yml'), '--build-dir', path.join(dir, 'build2'), '--timeout', '60s',
+    ],
+    { env: { PATH: process.env.PATH, HOME: dir, PXED_TOKEN: TOKEN, PXED_POLL_MS: '100' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  // The pxe stage re-armed it (configured → registered); once the os stage waits, the "machine" installs.
+  await waitFor('os stage waiting', () => / web-01 +os +registered/.test(out), 30_000).catch((err: Error) => {
+    child.kill('SIGTERM');
+    throw new Error(`${err.message}:\n${out}`);
+  });
+  await install(mac);
+  assert.equal(await exited, 0, out);
+  assert.match(out, /^web-01 +pxe,os,post +ok +configured /m);
+  const events = (await api('GET', `/api/v1/machines/${mac}/events`)).json as Ev[];
+  const states = events.filter((e) => e.kind === 'state').map((e) => [e.detail.to, e.detail.reason]);
+  assert.deepEqual(states.slice(-5).map(([to]) => to), ['registered', 'booting', 'installed', 'post-installing', 'configured']);
+  assert.equal(states.at(-5)![1], 'pxed provision', 're-armed by the pxe stage');
+  assert.equal(states.at(-1)![1], 'post-install ok (pxed provision)');
 });
 
 void test('POST /machines/:mac/post-install: validated body, coded errors, admin token', async () => {
