@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { killGroup } from '../../test/helpers/netns.js';
 import { cacheDir } from '../../test/helpers/paths.js';
-import { StormDaemon, writeStormFiles, type DaemonSample, type StormFiles } from '../../test/storm/daemon.js';
+import { cpuSeconds, StormDaemon, writeStormFiles, type DaemonSample, type StormFiles } from '../../test/storm/daemon.js';
 import { STAGES, type MachineResult } from '../../test/storm/machine.js';
 import { machineAddress, StormNet, STORM_NET, type LinkCounters } from '../../test/storm/net.js';
 import { eventLabel, expectedSteps, missingStep, percentile, readRegistry, runRack, type SimRun } from '../../test/storm/storm.js';
@@ -65,6 +65,8 @@ function keepFailureLog(log: string, results: MachineResult[]): void {
 
 interface StormOutcome {
   name: string;
+  /** CPU seconds the server processes used over the storm (pxed; nginx + dnsmasq). */
+  cpuS: number | null;
   run: SimRun;
   link: LinkCounters | null;
   samples: DaemonSample[];
@@ -97,7 +99,7 @@ function summary(o: StormOutcome): string {
     errors.set(key, (errors.get(key) ?? 0) + 1);
   }
   const why = [...errors].map(([e, n]) => `${n}× ${e}`).join('; ');
-  return `${o.name}: ${ok}/${o.run.results.length} complete${why ? ` (failed: ${why})` : ''}, ${corrupted} corrupted files, storm ${o.run.seconds.toFixed(1)} s (per machine p50 ${percentile(total, 0.5).toFixed(1)} s, max ${Math.max(...total).toFixed(1)} s); link ${o.link ? `${o.link.frames} frames, ${o.link.dropped} dropped (${((100 * o.link.dropped) / o.link.frames).toFixed(2)} %), ${o.link.overflow} queue overflows` : 'netem'}`;
+  return `${o.name}: ${ok}/${o.run.results.length} complete${why ? ` (failed: ${why})` : ''}, ${corrupted} corrupted files, storm ${o.run.seconds.toFixed(1)} s${o.cpuS === null ? '' : `, server CPU ${o.cpuS.toFixed(0)} s`} (per machine p50 ${percentile(total, 0.5).toFixed(1)} s, max ${Math.max(...total).toFixed(1)} s); link ${o.link ? `${o.link.frames} frames, ${o.link.dropped} dropped (${((100 * o.link.dropped) / o.link.frames).toFixed(2)} %), ${o.link.overflow} queue overflows` : 'netem'}`;
 }
 
 function memoryLines(samples: DaemonSample[]): string[] {
@@ -164,7 +166,8 @@ async function main(): Promise<void> {
       await daemon.stop();
     }
     keepFailureLog(daemon.log, run.results);
-    const pxed: StormOutcome = { name: 'pxed', run, link: await net.linkCounters(), samples: daemon.samples, registry: checkRegistry(files, run.results) };
+    const pxedCpu = daemon.samples.at(-1)?.cpuS ?? null;
+    const pxed: StormOutcome = { name: 'pxed', cpuS: pxedCpu, run, link: await net.linkCounters(), samples: daemon.samples, registry: checkRegistry(files, run.results) };
     outcomes.push(pxed);
     console.error(summary(pxed));
     await net.destroy();
@@ -174,13 +177,17 @@ async function main(): Promise<void> {
       net = await StormNet.create(N, SHAPING);
       console.error(`reference storm: dnsmasq + nginx`);
       const ref = await startReference(net, files, N);
+      let refCpu: number | null = null;
       try {
         run = await runRack(net, sim);
+        // nginx's master and its one worker (children of the master), and dnsmasq.
+        const pids = [ref.nginx.pid!, ref.dnsmasq.pid!, ...net.srv.exec('pgrep', ['-P', String(ref.nginx.pid)], { allowFail: true }).split('\n').filter(Boolean).map(Number)];
+        refCpu = pids.reduce((a, p) => a + (cpuSeconds(p) ?? 0), 0);
       } finally {
         await killGroup(ref.dnsmasq);
         await killGroup(ref.nginx);
       }
-      const o: StormOutcome = { name: 'dnsmasq + nginx', run, link: await net.linkCounters(), samples: [], registry: null };
+      const o: StormOutcome = { name: 'dnsmasq + nginx', cpuS: refCpu, run, link: await net.linkCounters(), samples: [], registry: null };
       outcomes.push(o);
       console.error(summary(o));
     }
