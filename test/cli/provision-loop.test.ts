@@ -3,9 +3,10 @@
 // that fetches its iPXE script and NoCloud artifact with the minted token and phones home over HTTP. The os stage
 // sees `installed`; then Ansible runs post_config_common.yml for real against a throwaway Debian root (a copy of
 // the debootstrap root test/orchestrator's chroot run caches under test/.cache/) over its chroot connection, never
-// this machine. Summary: ok, configured, Ansible's recap; exit 0. Second case, boot_method iso: pxe runs first and
-// arms the boot through the daemon, the cidata seed ISO Terraform gets carries that boot's token, and the installer
-// (simulated: it reads the seed back with xorriso) phones home with it → installed.
+// this machine. Summary: ok, configured, Ansible's recap; exit 0; the daemon's timeline has the post stage.
+// Second case, boot_method iso: pxe runs first and arms the boot through the daemon, the cidata seed ISO Terraform
+// gets carries that boot's token, and the installer (simulated: it reads the seed back with xorriso) phones home
+// with it → installed.
 import assert from 'node:assert/strict';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -129,6 +130,12 @@ void test('provision → plan/apply → MAC registered → installer fetches wit
   assert.match(readFileSync(path.join(root, 'etc', 'passwd'), 'utf8'), /^devops:/m);
   assert.match(readFileSync(path.join(dir, 'build', 'web-01', 'ansible', 'inventory.yaml'), 'utf8'), /"ansible_connection": "chroot"/);
   assert.doesNotMatch(out(), /loop-secret-1|loop-admin-token/);
+  // The post stage's results are on the daemon's timeline (POST /api/v1/machines/:mac/post-install).
+  const get = (p: string): unknown => JSON.parse(client.exec('curl', ['-sf', '-H', `authorization: Bearer ${TOKEN}`, `${URL}/api/v1${p}`]));
+  assert.equal((get(`/machines/${mac}`) as { state: string }).state, 'configured');
+  const post = (get(`/machines/${mac}/events`) as Array<{ kind: string; detail: { phase?: string; stats?: { changed: number } } }>).filter((e) => e.kind === 'post-install');
+  assert.deepEqual(post.map((e) => e.detail.phase), ['started', 'ok']);
+  assert.ok((post[1]!.detail.stats?.changed ?? 0) > 0, 'Ansible stats on the timeline');
 });
 
 void test('boot_method iso: pxe arms the boot first, the seed ISO carries its token, the installer phones home with it → installed', async () => {
