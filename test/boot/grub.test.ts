@@ -14,6 +14,25 @@ void test('grubWord: single-quotes so GRUB metacharacters stay literal', () => {
   assert.equal(grubWord('back\\slash', 'arg'), "'back\\slash'");
 });
 
+/** A small deterministic generator: rnd(n) is in [0, n). */
+function lcg(seed: number): (n: number) => number {
+  return (n) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+}
+
+/** Each value is refused with BOOT_SCRIPT_INVALID, the reason matching, naming the field it was given. */
+function assertRefused(fn: (value: string, field: string) => string, hostile: ReadonlyArray<[string, RegExp]>): void {
+  for (const [value, why] of hostile) {
+    assert.throws(
+      () => fn(value, 'kernel argument 3'),
+      (err: unknown) => isPxedError(err, 'BOOT_SCRIPT_INVALID') && why.test(err.message) && err.details?.field === 'kernel argument 3',
+      JSON.stringify(value),
+    );
+  }
+}
+
 void test('grubWord: hostile values are refused with BOOT_SCRIPT_INVALID naming the field', () => {
   const hostile: Array<[string, RegExp]> = [
     ['', /empty/],
@@ -30,22 +49,12 @@ void test('grubWord: hostile values are refused with BOOT_SCRIPT_INVALID naming 
     ['init="/bin/sh -c x"', /whitespace/],
     ['x'.repeat(4097), /longer/],
   ];
-  for (const [value, why] of hostile) {
-    assert.ok(unsafeGrubReason(value) !== null, JSON.stringify(value));
-    assert.throws(
-      () => grubWord(value, 'kernel argument 3'),
-      (err: unknown) => isPxedError(err, 'BOOT_SCRIPT_INVALID') && why.test(err.message) && err.details?.field === 'kernel argument 3',
-      JSON.stringify(value),
-    );
-  }
+  for (const [value] of hostile) assert.ok(unsafeGrubReason(value) !== null, JSON.stringify(value));
+  assertRefused(grubWord, hostile);
 });
 
 void test('grubWord: random printable input either round-trips as one quoted word or is refused', () => {
-  let seed = 7;
-  const rnd = (n: number) => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
+  const rnd = lcg(7);
   for (let i = 0; i < 2000; i++) {
     const s = Array.from({ length: 1 + rnd(20) }, () => String.fromCharCode(rnd(130))).join('');
     let w: string;
@@ -88,21 +97,11 @@ void test('grubKernelArg: hostile or unrepresentable arguments are refused with 
     ['k="caf\u00e9 x"', /non-ASCII/],
     ['a b', /whitespace/],
   ];
-  for (const [value, why] of hostile) {
-    assert.throws(
-      () => grubKernelArg(value, 'kernel argument 2'),
-      (err: unknown) => isPxedError(err, 'BOOT_SCRIPT_INVALID') && why.test(err.message) && err.details?.field === 'kernel argument 2',
-      JSON.stringify(value),
-    );
-  }
+  assertRefused(grubKernelArg, hostile);
 });
 
 void test('grubKernelArg: random input either refused or one GRUB word holding the argument without its quotes', () => {
-  let seed = 11;
-  const rnd = (n: number) => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
+  const rnd = lcg(11);
   const alphabet = 'ab=" \'\\$;{}|#\t\n\u00e9';
   for (let i = 0; i < 3000; i++) {
     const s = Array.from({ length: 1 + rnd(12) }, () => alphabet[rnd(alphabet.length)]!).join('');
