@@ -54,6 +54,7 @@ while [ $i -lt 100 ]; do
   sleep 0.1
   i=$((i+1))
 done
+echo "pxed-e2e: cmdline $(cat /proc/cmdline)"
 url=
 for w in $(cat /proc/cmdline); do
   case "$w" in ${PHONE_HOME_ARG}=*) url=\${w#${PHONE_HOME_ARG}=} ;; esac

@@ -82,6 +82,8 @@ void describe('e2e: Secure Boot (OVMF + Microsoft keys) against pxed serve', { c
       // Nothing of the iPXE chain was used.
       assert.equal(events.filter((e) => e.kind === 'ipxe-script').length, 0);
       assert.match(result.serial, /GRUB/, 'GRUB ran');
+      // GRUB's loader re-quotes an argument with a space (docs/secure-boot.md "GRUB and kernel arguments").
+      assert.match(result.serial, /pxed-e2e: cmdline .*"pxed\.e2e_words=a b"/, 'the quoted argument reached the kernel whole');
       // What shim and GRUB really asked for, in order (docs/secure-boot.md lists it).
       const asked = events.filter((e) => e.kind === 'tftp').map((e) => `${String(e.detail.path)} ${String(e.detail.outcome)}`);
       fs.mkdirSync(artifactsDir, { recursive: true });
