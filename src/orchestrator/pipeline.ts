@@ -232,6 +232,9 @@ async function waitInstalled(host: HostSpec, o: PipelineOptions, macs: string[],
   throw new StageError(`cancelled while ${seen.state}`, null, [], true);
 }
 
+/** The longest failure text put on the machine's timeline (the API takes at most 2000 characters). */
+const MAX_REPORTED_ERROR = 2000;
+
 async function post(host: HostSpec, o: PipelineOptions, dir: string, logFile: string, row: HostSummaryRow, mac: string | undefined, status: (t: string) => void): Promise<void> {
   if (!o.post) throw new StageError('no post-install runner available');
   const record = async (report: PostInstallReport): Promise<void> => {
@@ -246,7 +249,7 @@ async function post(host: HostSpec, o: PipelineOptions, dir: string, logFile: st
   await record({ phase: 'started', host: host.name, logPath: logFile });
   const r = await o.post.run({ host, prov: o.prov, ip: row.ip, ...(mac !== undefined ? { mac } : {}), dir: path.join(dir, 'ansible'), logFile, env: o.env, signal: o.signal, progress: status });
   row.ansible = r.stats;
-  await record({ phase: r.ok ? 'ok' : 'failed', host: host.name, stats: r.stats, logPath: logFile, durationMs: Date.now() - t0, exitCode: r.exitCode, ...(r.ok ? {} : { error: r.message }) });
+  await record({ phase: r.ok ? 'ok' : 'failed', host: host.name, stats: r.stats, logPath: logFile, durationMs: Date.now() - t0, exitCode: r.exitCode, ...(r.ok ? {} : { error: o.redact(r.message).slice(0, MAX_REPORTED_ERROR) }) });
   if (!r.ok) throw new StageError(r.message, r.exitCode, [], o.signal.aborted);
   status(r.message);
 }
