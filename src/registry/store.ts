@@ -22,7 +22,7 @@ let processCommits = 0;
 export class SqliteStore {
   readonly db: Database.Database;
   private readonly now: () => Date;
-  private readonly log: Logger;
+  readonly log: Logger;
   private readonly listeners = new Set<(event: BootEvent) => void>();
   /** Events written by the transaction in progress; delivered to listeners after COMMIT, dropped on ROLLBACK. */
   private pending: BootEvent[] = [];
@@ -38,6 +38,8 @@ export class SqliteStore {
   /** write() nesting (atomically() around other writes) and the machines the outermost write has touched. */
   private writeDepth = 0;
   private touched: string[] = [];
+  /** Transactions this connection has committed (the WAL checkpointer's "anything new?", checkpoint.ts). */
+  private commitCount = 0;
 
   /** Only assigns. */
   constructor(db: Database.Database, now: () => Date, log: Logger) {
@@ -54,6 +56,11 @@ export class SqliteStore {
       this.statements.set(sql, st);
     }
     return st as unknown as Database.Statement<P, R>;
+  }
+
+  /** Transactions committed through write() on this connection. */
+  get commits(): number {
+    return this.commitCount;
   }
 
   /** The injected clock as a column timestamp. */
@@ -178,6 +185,7 @@ export class SqliteStore {
     try {
       result = this.db.transaction(fn).immediate();
       processCommits++;
+      this.commitCount++;
     } catch (err) {
       this.pending = [];
       throw asRegistryError(err, doing);
