@@ -18,9 +18,11 @@ import { normalizeName } from './confine.js';
 import { negotiate } from './negotiate.js';
 import { firstOf, policyOpener, StaticRoots } from './open.js';
 import type { TftpClientRef, TftpFileOpener, TftpTransferReport } from './ports.js';
-import { bind, closeQuietly, sendError, transferSockets, udpSocket } from './sockets.js';
+import { TransferPool } from './pool.js';
+import { bind, sendError, udpSocket } from './sockets.js';
 import type { Source } from './source.js';
-import { endReport, Transfer, type TransferEnd } from './transfer.js';
+import { endReport, type Transfer, type TransferEnd, type TransferView } from './transfer.js';
+import { transferInThread, transferTiming } from './launch.js';
 
 export type { TftpClientRef, TftpFileOpener, TftpPolicyPort, TftpTransferReport } from './ports.js';
 export { TFTP_DEFAULTS, type TftpServiceOptions, type TftpStats, type TftpTransferInfo } from './options.js';
@@ -29,16 +31,13 @@ export { TFTP_DEFAULTS, type TftpServiceOptions, type TftpStats, type TftpTransf
 const READ_CHUNK = 256 * 1024;
 /** How often the sweep looks for expired retransmission deadlines, at most. */
 const MAX_SWEEP_MS = 100;
-/** Floor of the per-transfer retransmission budget (small files on a lossy link). */
-const RETRANSMIT_FLOOR = 4 * 1024 * 1024;
 
 interface Active {
-  transfer: Transfer;
+  transfer: TransferView;
+  /** The transfer when it runs in this thread (the sweep ticks it); null in a worker thread (pool.ts). */
+  local: Transfer | null;
   /** The filename as the client sent it (to recognise a retransmitted RRQ). */
   raw: string;
-  socket: dgram.Socket;
-  options: Record<string, string>;
-  tsizeAsked: boolean;
 }
 
 export class TftpService implements Service {
@@ -55,10 +54,11 @@ export class TftpService implements Service {
   private pendingCount = 0;
   private readonly perClient = new Map<string, number>();
   private sweep: NodeJS.Timeout | null = null;
+  private pool: TransferPool | null = null;
   private opener: TftpFileOpener | null = null;
   private running = false;
   private openSockets = 0;
-  private readonly counters = { started: 0, completed: 0, failed: 0, refused: 0, evicted: 0, retransmits: 0, retransmittedBytes: 0 };
+  private readonly counters = { started: 0, completed: 0, failed: 0, refused: 0, evicted: 0, threaded: 0, retransmits: 0, retransmittedBytes: 0 };
 
   constructor(private readonly opts: TftpServiceOptions) {
     this.cfg = resolveOptions(opts);
@@ -91,8 +91,12 @@ export class TftpService implements Service {
       await this.closeListeners();
       throw new PxedError('TFTP_BIND', `cannot bind TFTP port ${this.cfg.port}: ${describeError(err)}`, { listen: this.cfg.listen }, { cause: err });
     }
-    this.running = true;
     const sweepMs = Math.max(5, Math.min(MAX_SWEEP_MS, Math.floor(this.cfg.timeoutMs / 4)));
+    if (this.cfg.workers > 0) {
+      this.pool = new TransferPool(this.cfg.workers, sweepMs, this.log);
+      await this.pool.start();
+    }
+    this.running = true;
     this.sweep = setInterval(() => this.onSweep(), sweepMs);
     this.sweep.unref();
   }
@@ -103,6 +107,9 @@ export class TftpService implements Service {
     this.sweep = null;
     for (const a of [...this.transfers.values()]) a.transfer.abort('server stopping');
     await this.closeListeners();
+    // Threads release their transfers' sockets and descriptors, then end (their sources close on release).
+    await this.pool?.stop();
+    this.pool = null;
     // Transfer sockets close on the next turn of the loop (after any queued ERROR left).
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setImmediate(r));
@@ -171,7 +178,7 @@ export class TftpService implements Service {
 
   private onSweep(): void {
     const now = Date.now();
-    for (const a of this.transfers.values()) a.transfer.tick(now);
+    for (const a of this.transfers.values()) a.local?.tick(now);
   }
 
   private reply(sock: dgram.Socket, rinfo: dgram.RemoteInfo, code: number, message: string): void {
@@ -236,7 +243,7 @@ export class TftpService implements Service {
   private admit(address: string): string | null {
     if ((this.perClient.get(address) ?? 0) >= this.cfg.maxTransfersPerClient) return 'per-client transfer cap';
     let unconfirmed = this.pendingCount;
-    let oldest: Transfer | null = null;
+    let oldest: TransferView | null = null;
     for (const { transfer: t } of this.transfers.values()) {
       if (t.confirmed) continue;
       unconfirmed++;
@@ -321,46 +328,39 @@ export class TftpService implements Service {
   private async begin(local: string, rrq: TftpRequest, name: string, source: Source, client: TftpClientRef): Promise<boolean> {
     const key = `${client.address}|${client.port}`;
     const neg = negotiate(rrq.options, source.size, { maxBlksize: this.cfg.maxBlksize, maxWindowsize: this.cfg.maxWindowsize });
-    const { tsock, guard } = await transferSockets(local, client, (a, reuse) => this.newSocket(a, reuse));
-    if (!this.running) {
-      closeQuietly(tsock);
-      closeQuietly(guard);
-      return false;
+    const ended = (t: TransferView, end: TransferEnd): void => this.onTransferEnd(t, end, client, neg.accepted, neg.tsizeAsked);
+    const spec = { name, blksize: neg.blksize, windowsize: neg.windowsize, oack: neg.oack, timing: transferTiming(this.cfg, source.size) };
+    // Files from the cache or the roots go to a transfer thread when there are any; generated files stay here.
+    const portable = this.pool?.available ? (source.portable?.() ?? null) : null;
+    let transfer: TransferView | null;
+    let inThread: Transfer | null = null;
+    if (portable && this.pool) {
+      transfer = await this.pool.run({ ...spec, local, client, source: portable }, {
+        onEnd: ended,
+        onReleased: () => {
+          this.openSockets -= 2;
+          source.close().catch(() => undefined);
+        },
+      });
+      if (transfer) this.openSockets += 2;
+    } else {
+      const made = (a: string, reuse: boolean): dgram.Socket => this.newSocket(a, reuse);
+      transfer = inThread = await transferInThread({ local, client, source, spec, onEnd: ended, newSocket: made, running: () => this.running, log: this.log });
     }
-    // A client's `timeout` is echoed (EDK2 requires it unchanged) but our own timer stays the configured one:
-    // retransmitting earlier than the client would is harmless, and a vanished client must not hold a slot for
-    // minutes (curl asks for 6 s, the option allows 255 s).
-    const initial = this.cfg.timeoutMs;
-    const transfer = new Transfer({
-      socket: tsock,
-      address: client.address,
-      port: client.port,
-      name,
-      source,
-      blksize: neg.blksize,
-      windowsize: neg.windowsize,
-      oack: neg.oack,
-      timing: {
-        initialTimeoutMs: initial,
-        maxTimeoutMs: Math.max(initial, this.cfg.maxTimeoutMs),
-        backoff: this.cfg.backoff,
-        retries: this.cfg.retries,
-        unconfirmedRetries: Math.min(this.cfg.unconfirmedRetries, this.cfg.retries),
-        maxRetransmitBytes: Math.max(RETRANSMIT_FLOOR, source.size * this.cfg.retransmitRatio),
-      },
-      onEnd: (t, end) => this.onTransferEnd(t, end, [tsock, guard], source, client, neg.accepted, neg.tsizeAsked),
-    });
-    tsock.on('error', (err) => {
-      this.log.debug('transfer socket error', { client: client.address, err: describeError(err) });
-      transfer.abort(`socket error: ${describeError(err)}`);
-    });
+    if (transfer === null) return false;
     if (this.pending.get(key) === rrq.filename) this.pending.delete(key);
+    if (!this.running) {
+      // Only a thread's transfer gets here (the pool is stopping): ended and reported like any running one.
+      transfer.abort('server stopping');
+      return true;
+    }
     // Another RRQ from the same port may have finished setting up meanwhile: the newest wins.
     this.transfers.get(key)?.transfer.abort('superseded by a new request from the same port');
-    this.transfers.set(key, { transfer, raw: rrq.filename, socket: tsock, options: neg.accepted, tsizeAsked: neg.tsizeAsked });
+    this.transfers.set(key, { transfer, local: inThread, raw: rrq.filename });
     this.counters.started++;
-    if (this.log.enabled('debug')) this.log.debug('transfer start', { client: client.address, port: client.port, path: name, size: source.size, options: neg.accepted });
-    transfer.begin();
+    if (!inThread) this.counters.threaded++;
+    if (this.log.enabled('debug')) this.log.debug('transfer start', { client: client.address, port: client.port, path: name, size: source.size, options: neg.accepted, thread: inThread ? 'main' : 'worker' });
+    inThread?.begin();
     return true;
   }
 
@@ -370,21 +370,10 @@ export class TftpService implements Service {
     else this.perClient.set(address, n);
   }
 
-  private onTransferEnd(
-    t: Transfer,
-    end: TransferEnd,
-    socks: dgram.Socket[],
-    source: Source,
-    client: TftpClientRef,
-    options: Record<string, string>,
-    tsizeAsked: boolean,
-  ): void {
+  private onTransferEnd(t: TransferView, end: TransferEnd, client: TftpClientRef, options: Record<string, string>, tsizeAsked: boolean): void {
     const key = `${client.address}|${client.port}`;
     if (this.transfers.get(key)?.transfer === t) this.transfers.delete(key);
     this.releaseClient(client.address);
-    // Let an ERROR queued by the transfer leave before the socket goes.
-    setImmediate(() => socks.forEach(closeQuietly));
-    source.close().catch(() => undefined);
     this.counters.retransmits += t.retransmits;
     this.counters.retransmittedBytes += t.retransmittedBytes;
     const { report, kind } = endReport(t, end, client, options, tsizeAsked);
