@@ -95,7 +95,7 @@ function toMs(v: string): number {
 }
 
 async function wrk(url: string, seconds: number, script?: string): Promise<WrkResult> {
-  const args = [`-t${process.env.WRK_THREADS ?? 2}`, '-c64', `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url];
+  const args = [`-t${process.env.WRK_THREADS ?? 2}`, `-c${process.env.WRK_CONNS ?? 64}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url];
   const out = await runChild('wrk', args, (seconds + 30) * 1000);
   const tail = out.split('\n').filter((l) => l.startsWith('tail ')).map((l) => l.slice(5)).join('; ');
   if (tail !== '') console.error(`  wrk tail: ${tail}`);
