@@ -29,7 +29,7 @@ import * as retention from './retention.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
 import { SqliteStore } from './store.js';
 import * as tokens from './tokens.js';
-import type { BootToken, Lease, MachineRegistry } from './types.js';
+import type { BootArm, BootToken, Lease, MachineRegistry } from './types.js';
 
 export { SCHEMA_VERSION };
 
@@ -109,6 +109,10 @@ export class SqliteRegistry implements MachineRegistry {
 
   tokenInsert(token: BootToken): void {
     tokens.tokenInsert(this.store, token);
+  }
+
+  bootArm(arm: BootArm): void {
+    tokens.bootArm(this.store, arm);
   }
 
   tokenGet(hash: string): BootToken | null {
