@@ -229,7 +229,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       return { contentType: IPXE_CONTENT_TYPE, body: renderUnknown(mac) };
     }
     const now = clock.now().getTime();
-    const hold = this.guard.hold(mac, machine.state, req.clientAddress, (hash) => this.tokens.isLive(hash));
+    const hold = this.guard.hold(mac, machine.state, req.clientAddress, this.tokens.liveness);
     if (hold !== null) return this.held(mac, hold, req.clientAddress, now);
     // The machine's IP in every DHCP mode (proxy mode has no lease to read it from): the address that fetched its
     // script over TCP. DHCP option 50 stays a hint (attribution.ts). Anyone can fetch any MAC's script: the update

@@ -97,7 +97,7 @@ export class SignedFiles {
 export interface GrubConfigDeps {
   readonly ctx: Pick<PolicyContext, 'registry' | 'provisioning' | 'serverUrl' | 'clock'>;
   readonly renderer: Pick<ScriptRenderer, 'renderScript' | 'installBoot'>;
-  readonly tokens: Pick<BootTokens, 'arm' | 'isLive'>;
+  readonly tokens: Pick<BootTokens, 'arm' | 'liveness'>;
   readonly attribution: Pick<Attribution, 'note'>;
   /** The install-hijack guard and mint rate limit of /ipxe/<mac> (guard.ts), applied to the config fetch too. */
   readonly guard?: Pick<BootGuard, 'hold' | 'mintAllowed' | 'minted' | 'refusalAdmitted'>;
@@ -127,7 +127,7 @@ export function renderGrubConfig(deps: GrubConfigDeps, mac: string, clientAddres
   const now = deps.ctx.clock.now().getTime();
   // While an install is armed, only a new DHCP exchange lets a fetch re-arm it: the address that got the live token
   // gets the same config again (a retransmitted RRQ too), any other address a refusal.
-  const hold = deps.guard?.hold(mac, machine.state, clientAddress, (hash) => deps.tokens.isLive(hash)) ?? null;
+  const hold = deps.guard?.hold(mac, machine.state, clientAddress, deps.tokens.liveness) ?? null;
   if (hold !== null) return hold.kind === 'refuse' ? grubRefusal(deps, mac, clientAddress, hold.reason, hold.message, now) : String(hold.document.body);
   const query = { platform: 'efi', arch: buildArchOf(machine.firmware) };
   const script = deps.renderer.renderScript(machine, query, false);

@@ -96,6 +96,14 @@ export class BootTokens {
     return t !== null && t.revokedAt === null && Date.parse(t.expiresAt) > this.ctx.clock.now().getTime();
   }
 
+  /** True when the MAC holds any token that is not revoked and has not expired. */
+  anyLive(mac: string): boolean {
+    return this.ctx.registry.tokenLiveExists(mac, this.ctx.clock.now().toISOString());
+  }
+
+  /** The guard's view of the tokens (guard.ts hold). */
+  readonly liveness = { live: (hash: string): boolean => this.isLive(hash), anyLive: (mac: string): boolean => this.anyLive(mac) };
+
   /** Records a refused (expired or revoked) token use on the machine's timeline (folded); returns null (→ 404). */
   refuse(r: ResolvedToken, route: string, clientAddress: string): null {
     this.record(r, r.status, route, clientAddress);

@@ -123,6 +123,10 @@ export class SqliteRegistry implements MachineRegistry {
     return tokens.tokenRevokeAll(this.store, mac, at);
   }
 
+  tokenLiveExists(mac: string, at: string): boolean {
+    return tokens.tokenLiveExists(this.store, mac, at);
+  }
+
   // ---- pruning ----
 
   machinePruneDiscovered(keep: number): string[] {

@@ -67,6 +67,12 @@ export function tokenGet(s: SqliteStore, hash: string): BootToken | null {
   });
 }
 
+/** Through the partial index tokens_live (schema.ts): only the MAC's unrevoked tokens are read. */
+export function tokenLiveExists(s: SqliteStore, mac: string, at: string): boolean {
+  const m = parseMacOrThrow(mac);
+  return s.read('tokenLiveExists', () => s.stmt('SELECT 1 FROM tokens WHERE mac = ? AND revoked_at IS NULL AND expires_at > ? LIMIT 1').get(m, at) !== undefined);
+}
+
 export function tokenRevokeAll(s: SqliteStore, mac: string, at?: string): number {
   const m = parseMacOrThrow(mac);
   return s.write('tokenRevokeAll', null, () => revokeTokens(s, m, at ?? s.stamp()));

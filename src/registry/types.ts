@@ -70,6 +70,8 @@ export interface MachineRegistry {
   tokenGet(hash: string): BootToken | null;
   /** Revokes every live token of the MAC; returns how many. */
   tokenRevokeAll(mac: string, at?: string): number;
+  /** Whether the MAC holds a token that is neither revoked nor expired at `at` (ISO time). */
+  tokenLiveExists(mac: string, at: string): boolean;
 
   // Bounded pruning (retention.ts): each call deletes at most one batch; callers repeat until less comes back.
   /** Deletes the oldest discovered machines beyond `keep` (with their events and tokens); returns their MACs. */

@@ -124,6 +124,9 @@ export class FixedRegistry implements MachineRegistry {
   tokenGet(hash: string): BootToken | null {
     return this.tokens.get(hash) ?? null;
   }
+  tokenLiveExists(mac: string, at: string): boolean {
+    return [...this.tokens.values()].some((t) => t.mac === mac && t.revokedAt === null && t.expiresAt > at);
+  }
   tokenRevokeAll(mac: string, at = this.stamp()): number {
     let n = 0;
     for (const [h, t] of this.tokens) {
