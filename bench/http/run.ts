@@ -308,13 +308,24 @@ async function main(dir: string): Promise<void> {
     const nginxSmall = `http://${HOST}:${nginxPort}/small.txt`;
     const pxedBase = `http://${HOST}:${pxedPort}`;
     /** One install-script round: every machine's DHCP exchange first, then wrk; the mints it made and the loop's delay. */
+    /** TCP segments retransmitted and packets the kernel's per-CPU backlog dropped, this network namespace. */
+    const netCounters = (): { retrans: number; drops: number } => {
+      const snmp = fs.readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Tcp:'));
+      const names = snmp[0]!.split(/\s+/);
+      const values = snmp[1]!.split(/\s+/);
+      const drops = fs.readFileSync('/proc/net/softnet_stat', 'utf8').trim().split('\n').reduce((a, l) => a + parseInt(l.split(' ')[1]!, 16), 0);
+      return { retrans: Number(values[names.indexOf('RetransSegs')]), drops };
+    };
     const installRound = async (): Promise<WrkResult & { mints: number; loopP99ms: number; loopMaxms: number }> => {
       finishInstalls();
       const before = tokenCount();
       const h = monitorEventLoopDelay({ resolution: 10 });
+      const net0 = netCounters();
       h.enable();
       const r = await wrk(pxedBase, WRK_SECONDS, alwaysLua);
       h.disable();
+      const net1 = netCounters();
+      console.error(`  TCP segments retransmitted during the round: ${net1.retrans - net0.retrans}; backlog drops: ${net1.drops - net0.drops}`);
       const mints = tokenCount() - before;
       console.error(`  install: ${Math.round(r.rps)} req/s, p50 ${r.p50ms} ms, p99 ${r.p99ms} ms; ${r.requests} requests, ${mints} mints; loop delay p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, max ${(h.max / 1e6).toFixed(1)} ms`);
       if (mints < r.requests * 0.95) throw new Error(`only ${mints} of ${r.requests} requests minted: the bench measured re-serves or refusals`);
