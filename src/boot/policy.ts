@@ -243,11 +243,8 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       if (!this.guard.mintAllowed(mac, now)) {
         return this.refusal(mac, 'rate-limited', 'too many install scripts for this machine; retry in a minute', req.clientAddress, now);
       }
-      // The new boot's state, tokens and script event land together or not at all.
-      registry.atomically(() => {
-        this.tokens.arm(machine, bootId, token);
-        registry.eventAppend(mac, BootEvents.script(scriptEvent(script, req.clientAddress, 0)));
-      });
+      // The new boot's state, tokens and script event land together or not at all (one registry write).
+      this.tokens.arm(machine, bootId, token, BootEvents.script(scriptEvent(script, req.clientAddress, 0)));
       this.guard.minted(mac, { hash: hashToken(token), bootId, address: req.clientAddress, document: script.document }, now);
       return script.document;
     }

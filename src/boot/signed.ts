@@ -155,10 +155,7 @@ export function renderGrubConfig(deps: GrubConfigDeps, mac: string, clientAddres
     if (deps.guard !== undefined && !deps.guard.mintAllowed(mac, now)) {
       return grubRefusal(deps, mac, clientAddress, 'rate-limited', 'too many install configs for this machine; retry in a minute', now);
     }
-    registry.atomically(() => {
-      deps.tokens.arm(machine, bootId, token);
-      registry.eventAppend(mac, BootEvents.grubConfig({ variant: 'install', client: clientAddress, bootId, os: host.install.os }));
-    });
+    deps.tokens.arm(machine, bootId, token, BootEvents.grubConfig({ variant: 'install', client: clientAddress, bootId, os: host.install.os }));
     deps.guard?.minted(mac, { hash: hashToken(token), bootId, address: clientAddress, document: { contentType: GRUB_CONTENT_TYPE, body } }, now);
     return body;
   }

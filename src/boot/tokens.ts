@@ -3,7 +3,7 @@
 
 import { revokedLongAgo, type BootGuard } from './guard.js';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { BootEvents } from '../model/events.js';
+import { BootEvents, type BootEventBody } from '../model/events.js';
 import { LOCAL_STATES, type Machine } from '../model/machine.js';
 import type { BootToken } from '../registry/types.js';
 import type { PolicyContext } from './settings.js';
@@ -41,22 +41,28 @@ export class BootTokens {
     private readonly guard: BootGuard,
   ) {}
 
-  /** Revokes the previous tokens, stores the new one (hashed) and moves the machine to booting. */
-  arm(machine: Machine, bootId: string, token: string): void {
+  /**
+   * Moves the machine to booting, revokes the previous tokens, stores the new one (hashed) and appends `event` (what
+   * armed it), in one registry write (bootArm): all of it lands or none.
+   */
+  arm(machine: Machine, bootId: string, token: string, event: BootEventBody): void {
     const now = this.ctx.clock.now();
     const reason =
       LOCAL_STATES.includes(machine.state)
         ? 'netboot in install mode always: reinstalling'
         : 'iPXE install script rendered';
-    this.ctx.registry.machineTransition(machine.mac, 'booting', reason, { bootId });
-    this.ctx.registry.tokenRevokeAll(machine.mac, now.toISOString());
-    this.ctx.registry.tokenInsert({
-      hash: hashToken(token),
-      mac: machine.mac,
-      bootId,
-      createdAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + this.ctx.settings.tokenTtlMinutes * 60_000).toISOString(),
-      revokedAt: null,
+    this.ctx.registry.bootArm({
+      token: {
+        hash: hashToken(token),
+        mac: machine.mac,
+        bootId,
+        createdAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + this.ctx.settings.tokenTtlMinutes * 60_000).toISOString(),
+        revokedAt: null,
+      },
+      reason,
+      detail: { bootId },
+      event,
     });
   }
 
