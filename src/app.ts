@@ -244,8 +244,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       maxAgeDays: cfg.registry.event_max_age_days,
     }));
     // Last to start, first to stop: its jobs are aborted while the registry is still open.
-    const postInstall = createPostInstallService(cfg, provisioning, registry, log.child({ subsystem: 'post-install' }), opts.env ?? process.env);
-    if (postInstall) ordered.push(postInstall);
+    const postInstall = createPostInstallService(() => current, registry, log.child({ subsystem: 'post-install' }), opts.env ?? process.env);
+    ordered.push(postInstall);
     const services = new ServiceGroup(ordered, log);
 
     return {
@@ -281,6 +281,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
           throw err;
         }
         policy.reconfigure({ provisioning: next.provisioning, settings, osProfiles: built.profiles });
+        // Installed machines the new config wants configured (post_install.hosts, entries) are queued now.
+        if (up) postInstall.rescan();
         return {
           restartOnly: restartOnlyChanges(old.config, next.config),
           hosts: hostChanges(old.provisioning.hosts, next.provisioning.hosts),

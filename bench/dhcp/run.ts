@@ -47,8 +47,9 @@ async function measure(client: Netns, serverPid: number): Promise<{ closed: Resu
   return { closed, open };
 }
 
+/** PXED_BENCH_SERVER: another tree's dist/bench/dhcp/pxed-server.js, to compare two trees with one harness. */
 async function startPxed(server: Netns): Promise<ChildProcess> {
-  const pxed = server.spawn(process.execPath, [path.join(here, 'pxed-server.js')]);
+  const pxed = server.spawn(process.execPath, [process.env.PXED_BENCH_SERVER ?? path.join(here, 'pxed-server.js')]);
   let out = '';
   pxed.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   pxed.stderr!.resume();

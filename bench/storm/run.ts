@@ -6,16 +6,21 @@
 // (every machine installed, every timeline complete and in order), and the ratios. Writes "## Boot storm" into
 // docs/benchmarks.md unless --no-write.
 // Run as root from the repository root after building:
-//   node dist/bench/storm/run.js [--machines N] [--kernel-mib K] [--initrd-mib I] [--no-reference] [--no-write]
-// Bounded: each storm stops at its deadline (10 min); namespaces, processes and temp files are removed at the end.
+//   node dist/bench/storm/run.js [--machines N] [--kernel-mib K] [--initrd-mib I] [--deadline-s S] [--slots 6,7]
+//                                [--no-reference] [--no-write] [--keep]
+// --slots runs only the rack's machines in those slots (index mod 10, test/storm/rack.ts): a reduced repro.
+// Bounded: each storm stops at its deadline (--deadline-s, default 420 s); namespaces, processes and temp files are
+// removed at the end. When a machine fails, the daemon's log is kept in test/.cache/storm/failed-<time>/ and its
+// lines about the failed machines' addresses are printed.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { killGroup } from '../../test/helpers/netns.js';
-import { StormDaemon, writeStormFiles, type DaemonSample, type StormFiles } from '../../test/storm/daemon.js';
+import { cacheDir } from '../../test/helpers/paths.js';
+import { cpuSeconds, StormDaemon, writeStormFiles, type DaemonSample, type StormFiles } from '../../test/storm/daemon.js';
 import { STAGES, type MachineResult } from '../../test/storm/machine.js';
-import { StormNet, STORM_NET, type LinkCounters } from '../../test/storm/net.js';
+import { machineAddress, StormNet, STORM_NET, type LinkCounters } from '../../test/storm/net.js';
 import { eventLabel, expectedSteps, missingStep, percentile, readRegistry, runRack, type SimRun } from '../../test/storm/storm.js';
 import { startReference } from './reference.js';
 
@@ -28,13 +33,40 @@ const KERNEL_MIB = arg('kernel-mib', 20);
 const INITRD_MIB = arg('initrd-mib', 60);
 const REFERENCE = !process.argv.includes('--no-reference');
 const WRITE = !process.argv.includes('--no-write');
+/** Keep the daemon's log and every machine's result even when all succeeded. */
+const KEEP = process.argv.includes('--keep');
 const SHAPING = { lossPercent: 5, delayMs: 2, jitterMs: 1, seed: 1800 };
 const TFTP_TIMEOUT_MS = 200;
 const RAMP_MS = 5000;
 const DEADLINE_MS = arg('deadline-s', 420) * 1000;
+const SLOTS = (() => {
+  const i = process.argv.indexOf('--slots');
+  return i >= 0 ? (process.argv[i + 1] ?? '').split(',').map(Number) : null;
+})();
+const ONLY = SLOTS ? Array.from({ length: N }, (_, i) => i).filter((i) => SLOTS.includes(i % 10)) : undefined;
+
+/** Keeps the daemon's log when machines failed; prints its lines about their addresses (TFTP transfer ends etc.). */
+function keepFailureLog(log: string, results: MachineResult[]): void {
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length === 0 && !KEEP) return;
+  const keep = path.join(cacheDir, 'storm', `${failed.length ? 'failed' : 'kept'}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  fs.mkdirSync(keep, { recursive: true });
+  fs.copyFileSync(log, path.join(keep, 'pxed.log'));
+  fs.writeFileSync(path.join(keep, 'results.json'), JSON.stringify(results, null, 1));
+  console.error(`daemon log and failed machines kept in ${keep}`);
+  const lines = fs.readFileSync(log, 'utf8').split('\n');
+  for (const r of failed.slice(0, 10)) {
+    const index = parseInt(r.mac.split(':').slice(4).join(''), 16);
+    const ip = machineAddress(index);
+    console.error(`--- ${r.mac} ${ip} ${r.kind}: ${r.error}`);
+    for (const l of lines.filter((x) => x.includes(`"${ip}"`)).slice(0, 40)) console.error(l);
+  }
+}
 
 interface StormOutcome {
   name: string;
+  /** CPU seconds the server processes used over the storm (pxed; nginx + dnsmasq). */
+  cpuS: number | null;
   run: SimRun;
   link: LinkCounters | null;
   samples: DaemonSample[];
@@ -61,9 +93,13 @@ function summary(o: StormOutcome): string {
   const corrupted = o.run.results.flatMap((r) => r.corrupted).length;
   const total = o.run.results.map((r) => (r.endedMs - r.startedMs) / 1000);
   const errors = new Map<string, number>();
-  for (const r of o.run.results) if (r.error) errors.set(r.error.replace(/52:54:00:88:[0-9a-f:]+|10\.88\.\d+\.\d+|ref\d+/g, '…').slice(0, 120), (errors.get(r.error) ?? 0) + 1);
+  for (const r of o.run.results) {
+    if (!r.error) continue;
+    const key = r.error.replace(/52:54:00:88:[0-9a-f:]+|10\.88\.\d+\.\d+|ref\d+/g, '…').replace(/ \(waiting for block.*/, '').slice(0, 120);
+    errors.set(key, (errors.get(key) ?? 0) + 1);
+  }
   const why = [...errors].map(([e, n]) => `${n}× ${e}`).join('; ');
-  return `${o.name}: ${ok}/${o.run.results.length} complete${why ? ` (failed: ${why})` : ''}, ${corrupted} corrupted files, storm ${o.run.seconds.toFixed(1)} s (per machine p50 ${percentile(total, 0.5).toFixed(1)} s, max ${Math.max(...total).toFixed(1)} s); link ${o.link ? `${o.link.frames} frames, ${o.link.dropped} dropped (${((100 * o.link.dropped) / o.link.frames).toFixed(2)} %), ${o.link.overflow} queue overflows` : 'netem'}`;
+  return `${o.name}: ${ok}/${o.run.results.length} complete${why ? ` (failed: ${why})` : ''}, ${corrupted} corrupted files, storm ${o.run.seconds.toFixed(1)} s${o.cpuS === null ? '' : `, server CPU ${o.cpuS.toFixed(0)} s`} (per machine p50 ${percentile(total, 0.5).toFixed(1)} s, max ${Math.max(...total).toFixed(1)} s); link ${o.link ? `${o.link.frames} frames, ${o.link.dropped} dropped (${((100 * o.link.dropped) / o.link.frames).toFixed(2)} %), ${o.link.overflow} queue overflows` : 'netem'}`;
 }
 
 function memoryLines(samples: DaemonSample[]): string[] {
@@ -114,7 +150,7 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pxed-storm-bench-'));
   const loadBefore = os.loadavg().map((x) => x.toFixed(1)).join(' / ');
   const files = writeStormFiles(dir, N, { bootFile: 1.5 * 2 ** 20, kernel: KERNEL_MIB * 2 ** 20, initrd: INITRD_MIB * 2 ** 20 }, { tftpTimeoutMs: TFTP_TIMEOUT_MS, maxTransfers: Math.max(200, N) });
-  const sim = { machines: N, server: STORM_NET.server, router: '10.88.0.1', expected: files.expected, tftpTimeoutMs: TFTP_TIMEOUT_MS + 100, rampMs: RAMP_MS, deadlineMs: DEADLINE_MS };
+  const sim = { machines: N, server: STORM_NET.server, router: '10.88.0.1', expected: files.expected, tftpTimeoutMs: TFTP_TIMEOUT_MS + 100, rampMs: RAMP_MS, deadlineMs: DEADLINE_MS, only: ONLY };
   const outcomes: StormOutcome[] = [];
   let net: StormNet | null = null;
   try {
@@ -129,7 +165,9 @@ async function main(): Promise<void> {
     } finally {
       await daemon.stop();
     }
-    const pxed: StormOutcome = { name: 'pxed', run, link: await net.linkCounters(), samples: daemon.samples, registry: checkRegistry(files, run.results) };
+    keepFailureLog(daemon.log, run.results);
+    const pxedCpu = daemon.samples.at(-1)?.cpuS ?? null;
+    const pxed: StormOutcome = { name: 'pxed', cpuS: pxedCpu, run, link: await net.linkCounters(), samples: daemon.samples, registry: checkRegistry(files, run.results) };
     outcomes.push(pxed);
     console.error(summary(pxed));
     await net.destroy();
@@ -139,13 +177,17 @@ async function main(): Promise<void> {
       net = await StormNet.create(N, SHAPING);
       console.error(`reference storm: dnsmasq + nginx`);
       const ref = await startReference(net, files, N);
+      let refCpu: number | null = null;
       try {
         run = await runRack(net, sim);
+        // nginx's master and its one worker (children of the master), and dnsmasq.
+        const pids = [ref.nginx.pid!, ref.dnsmasq.pid!, ...net.srv.exec('pgrep', ['-P', String(ref.nginx.pid)], { allowFail: true }).split('\n').filter(Boolean).map(Number)];
+        refCpu = pids.reduce((a, p) => a + (cpuSeconds(p) ?? 0), 0);
       } finally {
         await killGroup(ref.dnsmasq);
         await killGroup(ref.nginx);
       }
-      const o: StormOutcome = { name: 'dnsmasq + nginx', run, link: await net.linkCounters(), samples: [], registry: null };
+      const o: StormOutcome = { name: 'dnsmasq + nginx', cpuS: refCpu, run, link: await net.linkCounters(), samples: [], registry: null };
       outcomes.push(o);
       console.error(summary(o));
     }

@@ -1,9 +1,11 @@
 // SIGHUP reload, the pure parts: which changed settings need a restart, and what changed among the hosts. The
 // daemon re-reads pxed.yaml and the provisioning files, and App.reload (app.ts) swaps in the new frozen snapshot.
 //
-// Applied at once: the provisioning files (hosts, images catalog, defaults), `policy.*`, `dhcp.uefi_strategy` and
-// the provisioning paths themselves. Everything that is bound or opened at start (server.*, ports, TFTP roots,
-// asset roots, limits, registry, admin token, post_install, log level) keeps its old value until the next restart:
+// Applied at once: the provisioning files (hosts, images catalog, defaults), `policy.*`, `dhcp.uefi_strategy`,
+// `post_install.hosts` / `timezone` / `ntp_servers` (the next post-install job reads them, and installed machines
+// newly wanted are queued) and the provisioning paths themselves. Everything that is bound or opened at start
+// (server.*, ports, TFTP roots, asset roots, limits, registry, admin token, post_install.concurrency / build_dir /
+// state_dir, log level) keeps its old value until the next restart:
 // the reload says which of those changed. Sockets are never touched, so running TFTP transfers and HTTP downloads
 // go on.
 
@@ -15,7 +17,14 @@ import type { Logger } from '../log.js';
 import type { SyncReport } from '../machines/operations.js';
 
 /** Key paths (dotted) of pxed.yaml that take effect on reload; everything else waits for a restart. */
-export const RELOADABLE_KEYS: readonly string[] = ['policy', 'dhcp.uefi_strategy', 'provisioning'];
+export const RELOADABLE_KEYS: readonly string[] = [
+  'policy',
+  'dhcp.uefi_strategy',
+  'provisioning',
+  'post_install.hosts',
+  'post_install.timezone',
+  'post_install.ntp_servers',
+];
 
 /** Dotted paths of the leaves that differ between `a` and `b` (arrays compare whole). */
 export function changedPaths(a: unknown, b: unknown, prefix = ''): string[] {

@@ -3,7 +3,7 @@
 
 import type { HostSpec, Provisioning } from '../config/provisioning.js';
 import type { Machine } from '../model/machine.js';
-import { entryMacs, type MachineChange, type MachineInput, type MachineOperations } from '../machines/operations.js';
+import { entryMacs, type MachineChange, type MachineInput, type MachineOperations, type PostInstallReport } from '../machines/operations.js';
 import type { BootEvent } from '../model/events.js';
 import type { MachineRegistry } from '../registry/types.js';
 import type { BootPolicy } from './policy.js';
@@ -52,6 +52,10 @@ export class MachineAdmin {
 
   reinstall(rawMac: string, reason?: string): Machine {
     return this.ops.reinstall(rawMac, 'api', reason);
+  }
+
+  postInstall(rawMac: string, report: PostInstallReport): Machine {
+    return this.ops.recordPostInstall(rawMac, report, 'api');
   }
 
   events(rawMac: string, opts: { afterId?: number; limit?: number } = {}): BootEvent[] {

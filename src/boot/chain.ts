@@ -10,6 +10,7 @@
 // (docs/secure-boot.md), so they keep iPXE too.
 
 import type { SecureBootStage } from '../model/secure-boot.js';
+import { parseMac } from '../net/mac.js';
 import type { BootClient } from './types.js';
 
 import type { BootChain } from '../model/machine.js';
@@ -59,10 +60,10 @@ export function buildArchOf(firmware: string | null): string {
   return firmware === 'efi-arm64' ? 'arm64' : 'x86_64';
 }
 
-/** The MAC (colon form, lower case) of a per-MAC GRUB config name, or null. */
+/** The MAC (colon form, lower case: the one parser, src/net/mac.ts) of a per-MAC GRUB config name, or null. */
 export function grubCfgMac(name: string): string | null {
   const m = GRUB_CFG_MAC.exec(name);
-  return m ? m[1]!.toLowerCase().replace(/-/g, ':') : null;
+  return m ? parseMac(m[1]!) : null;
 }
 
 /** The Secure Boot stage a TFTP transfer of `name` stands for (timeline events), or null for other files. */

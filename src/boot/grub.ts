@@ -1,5 +1,5 @@
 // grub.cfg generation for the signed Secure Boot chain (shim → GRUB → kernel), and the one place where values enter
-// a GRUB config: every path, kernel argument and echo text goes through grubWord().
+// a GRUB config: every path and echo text goes through grubWord(), every kernel argument through grubKernelArg().
 //
 // GRUB's script lexer (GRUB manual, "Shell-like scripting" / "Quoting"): words split on blanks; `{ } | & $ ; < >`
 // and newline are metacharacters; `$name`/`${name}` expand outside single quotes and inside double quotes. Inside
@@ -43,7 +43,35 @@ export function grubWord(value: string, field: string): string {
   if (why !== null) {
     throw new PxedError('BOOT_SCRIPT_INVALID', `${field} ${describeValue(value)} cannot go into a GRUB config: ${why}`, { field, value });
   }
+  return grubQuote(value);
+}
+
+/** Single-quotes an already validated value as one literal GRUB word (each `'` as `'\''`). */
+function grubQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * One kernel argument as a command line holds it (splitKernelArgs, src/boot/ipxe.ts: `key="w1 w2"` or a plain
+ * word) as the GRUB word that gives the kernel the same argument. GRUB's `linux` builds the kernel command line from
+ * its words (grub-core/lib/cmdline.c, grub_create_loader_cmdline; docs/secure-boot.md): a word containing a space
+ * is wrapped in double quotes, and every `\`, `'` and `"` in it gets a `\` in front, which the kernel does not
+ * remove. So `key="w1 w2"` goes to GRUB as the word `key=w1 w2` (the kernel then reads `"key=w1 w2"`: parameter
+ * key, value `w1 w2`, as from `key="w1 w2"`), and an argument with `\`, `'` or another `"` is refused. Throws
+ * BOOT_SCRIPT_INVALID naming `field`.
+ */
+export function grubKernelArg(arg: string, field: string): string {
+  const refuse = (why: string): never => {
+    throw new PxedError('BOOT_SCRIPT_INVALID', `${field} ${describeValue(arg)} cannot go into a GRUB config: ${why}`, { field, value: arg });
+  };
+  const quoted = /^([^"\s]+)="([^"]*)"$/.exec(arg);
+  const words = quoted === null ? [arg] : quoted[2]!.split(' ');
+  for (const w of quoted === null ? words : [quoted[1]!, ...words]) {
+    const why = unsafeGrubReason(w);
+    if (why !== null) refuse(quoted === null ? why : `the word ${describeValue(w)}: ${why}`);
+    if (/['\\]/.test(w)) refuse("it contains ' or \\ (GRUB's loader passes them to the kernel with a backslash added)");
+  }
+  return grubQuote(quoted === null ? arg : `${quoted[1]!}=${words.join(' ')}`);
 }
 
 /** Echo text: anything outside a conservative set becomes `?`, blanks become `_`; then quoted. Never throws. */
@@ -86,6 +114,7 @@ export interface GrubInstallInput {
    */
   kernel: string;
   initrds: readonly string[];
+  /** Kernel arguments as splitKernelArgs gives them (`key="w1 w2"` is one); see grubKernelArg. */
   args: readonly string[];
   /** http://<server>:<port> of this pxed: its /assets/ URLs become asset paths. */
   serverUrl?: string;
@@ -122,11 +151,15 @@ export function grubAssetPath(ref: string, field: string, serverUrl?: string): s
   return grubWord(`/${GRUB_ASSET_PREFIX}/${rel}`, field);
 }
 
+/** NixOS kernels are signed by no key a shim trusts: under Secure Boot the shim refuses them (docs/secure-boot.md). */
+const NIXOS_UNSIGNED =
+  "echo 'pxed: the kernel did not start: NixOS kernels are not signed by a key shim trusts; turn Secure Boot off and set boot_chain ipxe for this host'";
+
 /** The install config: kernel with the install command line, initrd(s), boot; a failure says so and leaves. */
 export function renderGrubInstall(input: GrubInstallInput): string {
   const kernel = grubAssetPath(input.kernel, 'kernel', input.serverUrl);
   const initrds = input.initrds.map((p, i) => grubAssetPath(p, `initrd ${i + 1}`, input.serverUrl));
-  const args = input.args.map((a, i) => grubWord(a, `kernel argument ${i + 1}`));
+  const args = input.args.map((a, i) => grubKernelArg(a, `kernel argument ${i + 1}`));
   const who = `${input.hostname}_(${input.mac})`;
   return grubConfig([
     `# pxed install: ${input.mac}, boot ${input.bootId.replace(/[^A-Za-z0-9_-]/g, '?')}`,
@@ -135,7 +168,7 @@ export function renderGrubInstall(input: GrubInstallInput): string {
     `linux ${[kernel, ...args].join(' ')}`,
     ...(initrds.length > 0 ? [`initrd ${initrds.join(' ')}`] : []),
     'boot',
-    "echo 'pxed: loading or starting the kernel failed (signature refused?)'",
+    input.os === 'nixos' ? NIXOS_UNSIGNED : "echo 'pxed: loading or starting the kernel failed (signature refused?)'",
     'sleep 10',
     'exit',
   ]);

@@ -18,6 +18,7 @@ import { confine } from '../tftp/confine.js';
 import type { Attribution } from './attribution.js';
 import { GRUB_CFG, SIGNED_SOURCES, buildArchOf, grubCfgMac } from './chain.js';
 import { GRUB_ASSET_PREFIX, renderGrubChain, renderGrubInstall, renderGrubLocalBoot, renderGrubRefusal } from './grub.js';
+import { splitKernelArgs } from './ipxe.js';
 import type { ScriptRenderer } from './render.js';
 import { hostOf, type PolicyContext } from './settings.js';
 import type { BootGuard } from './guard.js';
@@ -143,7 +144,7 @@ export function renderGrubConfig(deps: GrubConfigDeps, mac: string, clientAddres
         bootId,
         kernel: boot.kernel,
         initrds: boot.initrds,
-        args: boot.cmdline.split(/\s+/).filter((a) => a.length > 0),
+        args: splitKernelArgs(boot.cmdline),
         serverUrl: deps.ctx.serverUrl,
       });
     } catch (err) {

@@ -12,6 +12,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { PxedError } from '../errors.js';
+import type { PostInstallReport } from '../machines/operations.js';
 import type { BootEvent } from '../model/events.js';
 import type { InstallMode, Machine, MachineState } from '../model/machine.js';
 
@@ -218,6 +219,10 @@ export class HttpMachineClient implements MachineClient {
     } catch (err) {
       if (!signal.aborted) throw err;
     }
+  }
+  /** The post stage `pxed provision` ran, onto the machine's timeline (POST /machines/:mac/post-install). */
+  async postInstall(mac: string, report: PostInstallReport): Promise<Machine> {
+    return (await this.call<Machine>('POST', this.path(mac, '/post-install'), report, mac)).data;
   }
   close(): void {}
 }

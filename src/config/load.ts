@@ -11,7 +11,6 @@ import { originalNotes } from './original.js';
 import type { Provisioning } from './provisioning.js';
 import { YamlSource } from './yaml-source.js';
 
-export { normalizeMac } from './net.js';
 export type { DaemonConfig } from './daemon.js';
 export type { HostSpec, Provisioning } from './provisioning.js';
 export { configError, formatIssue, formatPath, type ConfigIssue, type PathSeg } from './issues.js';

@@ -3,7 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import type { ConfigIssue } from './issues.js';
-import { normalizeMac } from './net.js';
+import { parseMac } from '../net/mac.js';
 import { deepFreeze, deepMerge } from './objects.js';
 import { ubuntuIsoMemberPath } from './catalog-schema.js';
 import {
@@ -50,7 +50,7 @@ export function buildProvisioning(
     notes: deepFreeze(notes),
     hostByName: (name) => byName.get(name) ?? null,
     hostByMac: (mac) => {
-      const m = normalizeMac(mac);
+      const m = parseMac(mac);
       return m === null ? null : (byMac.get(m) ?? null);
     },
   };

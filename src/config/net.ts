@@ -1,8 +1,7 @@
 // Pure validators and normalisers for network-ish config values: MACs, IPv4 addresses and CIDRs, RFC 1123 host
 // names, SSH public keys. No I/O; used by the zod schemas and by the cross-file checks in load.ts.
 
-// MAC and IPv4 parsing live in src/net (one parser each); re-exported here for the config schemas and load.ts.
-export { parseMac as normalizeMac } from '../net/mac.js';
+// IPv4 parsing lives in src/net (one parser), re-exported here for the config schemas; MACs: src/net/mac.ts parseMac.
 export { parseIpv4, isIpv4, formatIpv4, parseCidr, ipInCidr, type Cidr } from '../net/ipv4.js';
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;

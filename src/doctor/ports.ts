@@ -3,6 +3,7 @@
 // then reported as unknown, never guessed.
 
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { formatIpv4 } from '../net/ipv4.js';
 
 export interface PortHolder {
   proto: 'tcp' | 'udp';
@@ -17,9 +18,9 @@ export interface PortHolder {
 /** TCP_LISTEN in /proc/net/tcp's `st` column; UDP sockets have no listen state and are all listed. */
 const TCP_LISTEN = '0A';
 
+/** /proc/net prints an IPv4 address as the 32-bit word in memory (network order), in hex on a little-endian host. */
 function ipv4(hex: string): string {
-  const n = parseInt(hex, 16);
-  return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24].join('.');
+  return formatIpv4(Buffer.from(hex, 'hex').readUInt32LE(0));
 }
 
 /** Parses one /proc/net table; rows for `port` only (TCP: listening sockets only). */
@@ -31,7 +32,7 @@ export function parseProcNet(text: string, proto: 'tcp' | 'udp', port: number): 
     const [addr, portHex] = f[1]!.split(':');
     if (addr === undefined || portHex === undefined || parseInt(portHex, 16) !== port) continue;
     if (proto === 'tcp' && f[3] !== TCP_LISTEN) continue;
-    out.push({ proto, address: addr.length === 8 ? ipv4(addr) : addr, port, inode: Number(f[9]) });
+    out.push({ proto, address: /^[0-9A-Fa-f]{8}$/.test(addr) ? ipv4(addr) : addr, port, inode: Number(f[9]) });
   }
   return out;
 }

@@ -18,6 +18,7 @@ import {
   MachineCreateBody,
   MachinePatchBody,
   MachineSchema,
+  PostInstallBody,
   PreviewQuery,
   ReinstallBody,
   RenderParams,
@@ -158,6 +159,16 @@ export function apiRoutes(opts: ApiOptions, streams: Set<() => void>): ApiRoute[
       body: ReinstallBody,
       response: MachineSchema,
       handler: async ({ params, body }) => admin.reinstall(normalizeMacLoose(params.mac), body.reason),
+    }),
+    route({
+      method: 'POST',
+      url: '/machines/:mac/post-install',
+      summary:
+        "Record a post stage run outside the daemon (pxed provision --server): a post-install event; started moves installed/configured → post-installing, ok/failed moves post-installing → configured/failed",
+      params: MacParams,
+      body: PostInstallBody,
+      response: MachineSchema,
+      handler: async ({ params, body }) => admin.postInstall(normalizeMacLoose(params.mac), body),
     }),
     route({
       method: 'GET',

@@ -97,6 +97,25 @@ export const MachinePatchBody = z
   .object({ host: HostName.optional(), installMode: InstallModeSchema.optional(), overrides: Overrides.optional(), force: Force.optional() })
   .strict()
   .refine((b) => Object.keys(b).some((k) => k !== 'force'), { message: 'at least one of host, installMode, overrides' });
+const Tally = z.number().int().min(0).max(1_000_000_000);
+/** Ansible's per-host play recap. */
+export const PostInstallStatsSchema = z
+  .object({ ok: Tally, changed: Tally, unreachable: Tally, failed: Tally, skipped: Tally, rescued: Tally.optional(), ignored: Tally.optional() })
+  .strict();
+/** A post stage `pxed provision --server` ran itself (machine operations: recordPostInstall). */
+export const PostInstallBody = z
+  .object({
+    phase: z.enum(['started', 'ok', 'failed']),
+    host: HostName.optional(),
+    method: z.enum(['ansible', 'nixos-rebuild', 'none']).optional(),
+    stats: PostInstallStatsSchema.nullable().optional(),
+    logPath: z.string().min(1).max(4096).optional().describe("The run's log on the machine that ran it"),
+    durationMs: z.number().int().min(0).max(1e12).optional(),
+    exitCode: z.number().int().min(-1024).max(1024).nullable().optional(),
+    error: z.string().max(2000).optional(),
+  })
+  .strict()
+  .describe('PostInstallReport');
 export const ReinstallBody = z.object({ reason: z.string().max(200).optional() }).strict();
 
 export const PhoneHomeBody = z

@@ -92,6 +92,19 @@ export interface AdminMachinePatch {
   force?: boolean;
 }
 
+/** What `pxed provision` reports of its post stage (validated by the API's schema). */
+export interface AdminPostInstallReport {
+  phase: 'started' | 'ok' | 'failed';
+  host?: string;
+  method?: string;
+  /** Ansible's play recap: ok, changed, unreachable, failed, skipped (rescued, ignored). */
+  stats?: { ok: number; changed: number; unreachable: number; failed: number; skipped: number; rescued?: number; ignored?: number } | null;
+  logPath?: string;
+  durationMs?: number;
+  exitCode?: number | null;
+  error?: string;
+}
+
 export interface AdminEventQuery {
   /** Only events with id > afterId. */
   afterId?: number;
@@ -117,6 +130,11 @@ export interface AdminApi {
   delete(mac: string): MaybePromise<boolean | void>;
   /** Re-arms the machine (→ registered, tokens revoked). */
   reinstall(mac: string, reason?: string): MaybePromise<Machine>;
+  /**
+   * Records a post stage that ran outside the daemon (`pxed provision --server`): its `post-install` event and the
+   * state it implies. *_NOT_FOUND for an unknown machine; a conflict for one without an install entry.
+   */
+  postInstall(mac: string, report: AdminPostInstallReport): MaybePromise<Machine>;
   /** One machine's events, oldest first. Throws *_NOT_FOUND for an unknown machine. */
   events(mac: string, opts?: AdminEventQuery): MaybePromise<BootEvent[]>;
   /** Every machine's events, oldest first (SSE resume with Last-Event-ID). */

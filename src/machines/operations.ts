@@ -11,6 +11,7 @@
 //     machine, which has nothing to re-arm)
 //   MACHINE_MAC_MISMATCH (409) — the install entry's configuration names other MACs (its installed system matches
 //     its network config to those NICs, so this machine would be unreachable after its install); `force` overrides
+//   MACHINE_CONFLICT (409) also for a post-install report on a machine without an install entry (discovered)
 
 import type { HostSpec, Provisioning } from '../config/provisioning.js';
 import { PxedError, isPxedError } from '../errors.js';
@@ -64,6 +65,41 @@ export interface SyncReport {
   orphaned: string[];
 }
 
+/** Ansible's per-host play recap. */
+export interface PostInstallStats {
+  ok: number;
+  changed: number;
+  unreachable: number;
+  failed: number;
+  skipped: number;
+  rescued?: number;
+  ignored?: number;
+}
+
+/**
+ * One report of the post stage `pxed provision` runs itself (locally, or through POST
+ * /api/v1/machines/:mac/post-install with --server): the same `post-install` timeline event the daemon's own
+ * post-install writes (src/orchestrator/ansible/daemon.ts).
+ */
+export interface PostInstallReport {
+  phase: 'started' | 'ok' | 'failed';
+  /** The install entry the run was for. */
+  host?: string;
+  /** ansible | nixos-rebuild | none. */
+  method?: string;
+  /** Ansible's play recap for the host; null without one (nixos-rebuild, or Ansible never reported). */
+  stats?: PostInstallStats | null;
+  /** The run's log on the machine that ran it (build/<host>/logs/post.log). */
+  logPath?: string;
+  durationMs?: number;
+  exitCode?: number | null;
+  /** Why it failed (phase failed). */
+  error?: string;
+}
+
+const POST_PHASES: readonly string[] = ['started', 'ok', 'failed'];
+/** States a started post-install moves to post-installing from (configured: a re-run). */
+const POST_FROM: readonly string[] = ['installed', 'configured'];
 const REASON_ASSIGNED = 'install entry assigned';
 
 function bad(field: string, message: string): PxedError {
@@ -165,6 +201,30 @@ export class MachineOperations {
         throw new PxedError('MACHINE_CONFLICT', `machine ${m.mac} is ${m.state}: give it an install entry`, { mac: m.mac, state: m.state });
       }
       return this.deps.registry.machineTransition(m.mac, 'registered', reason, { by });
+    });
+  }
+
+  /**
+   * Records a post stage run elsewhere (`pxed provision`): a `post-install` event with the report and `by`, and in
+   * the same transaction the state it implies: started moves installed/configured → post-installing; ok/failed
+   * moves post-installing → configured/failed. In any other state (re-armed meanwhile, a post-only run on a
+   * machine that never installed) the event is recorded and the state left as it is. MACHINE_BAD_INPUT for an
+   * unknown phase, MACHINE_NOT_FOUND, MACHINE_CONFLICT for a machine without an install entry.
+   */
+  recordPostInstall(rawMac: string, report: PostInstallReport, by: Actor): Machine {
+    if (!POST_PHASES.includes(report.phase)) throw bad('phase', 'must be started, ok or failed');
+    const { registry } = this.deps;
+    return registry.atomically(() => {
+      const m = this.get(rawMac);
+      if (m.host === null) throw new PxedError('MACHINE_CONFLICT', `machine ${m.mac} has no install entry: nothing was post-installed`, { mac: m.mac, state: m.state });
+      registry.eventAppend(m.mac, BootEvents.postInstall({ ...report, by }));
+      const extra = { stage: 'post-install', by };
+      if (report.phase === 'started') {
+        return POST_FROM.includes(m.state) ? registry.machineTransition(m.mac, 'post-installing', 'post-install started (pxed provision)', extra) : m;
+      }
+      if (m.state !== 'post-installing') return m;
+      const ok = report.phase === 'ok';
+      return registry.machineTransition(m.mac, ok ? 'configured' : 'failed', `post-install ${report.phase} (pxed provision)`, extra);
     });
   }
 

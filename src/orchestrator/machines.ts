@@ -5,12 +5,14 @@
 // Arming a seed boot (boot_method iso/image): remotely, the orchestrator fetches the machine's iPXE script as a
 // netbooting machine would (the daemon mints the boot's token and moves it to booting) and reads the NoCloud seed
 // URL from it; locally, the same steps on the registry.
+// The post stage's results reach the machine's timeline through MachineOperations.recordPostInstall: locally
+// directly, remotely through POST /api/v1/machines/:mac/post-install (the CLI's API client).
 
 import type { TimelineEvent } from '../model/sentences.js';
 import { stageView } from '../model/stage.js';
 import { PxedError } from '../errors.js';
-import { MachineOperations } from '../machines/operations.js';
-import { BootEvents } from '../model/events.js';
+import { HttpMachineClient } from '../cli/client.js';
+import { MachineOperations, type PostInstallReport } from '../machines/operations.js';
 import type { InstallMode } from '../model/machine.js';
 import { openRegistry } from '../registry/sqlite.js';
 import type { HostSpec, Provisioning } from '../config/provisioning.js';
@@ -44,6 +46,7 @@ export function remoteMachines(server: string, token: string | undefined, fetchI
     if (res.status === 401) throw new PxedError('ORCH_API', `${server}: 401 (set PXED_TOKEN to the daemon's API token)`);
     return { status: res.status, json };
   };
+  let client: HttpMachineClient | undefined;
   const fail = (what: string, r: { status: number; json: unknown }) =>
     new PxedError('ORCH_API', `${what}: HTTP ${r.status} ${typeof r.json === 'object' && r.json && 'message' in r.json ? String((r.json as { message: unknown }).message) : ''}`.trim());
   return {
@@ -67,6 +70,10 @@ export function remoteMachines(server: string, token: string | undefined, fetchI
       const script = await res.text();
       if (res.status !== 200) throw new PxedError('ORCH_API', `arm ${mac}: GET /ipxe/${mac}: HTTP ${res.status}`);
       return seedArmFromScript(mac, script);
+    },
+    async recordPost(mac: string, report: PostInstallReport): Promise<void> {
+      client ??= new HttpMachineClient(server, token ?? '');
+      await client.postInstall(mac, report);
     },
     async status(mac: string): Promise<MachineStatus | null> {
       const r = await call('GET', `/machines/${mac}`);
@@ -126,16 +133,8 @@ export function localMachines(dbPath: string, prov: Readonly<Provisioning>, lo: 
       });
       return Promise.resolve({ serverUrl: serverUrl.replace(/\/+$/, ''), token });
     },
-    recordPost(mac: string, phase: 'started' | 'ok' | 'failed', detail: Record<string, unknown>) {
-      reg.atomically(() => {
-        const m = reg.machineGet(mac);
-        if (m === null) return;
-        reg.eventAppend(mac, BootEvents.postInstall({ phase, ...detail, by: 'pxed provision' }));
-        if (phase === 'started' && m.state === 'installed') reg.machineTransition(mac, 'post-installing', 'post-install started (pxed provision)', { stage: 'post-install' });
-        if (phase !== 'started' && m.state === 'post-installing') {
-          reg.machineTransition(mac, phase === 'ok' ? 'configured' : 'failed', `post-install ${phase === 'ok' ? 'ok' : 'failed'} (pxed provision)`, { stage: 'post-install' });
-        }
-      });
+    recordPost(mac: string, report: PostInstallReport) {
+      ops.recordPostInstall(mac, report, 'orchestrator');
       return Promise.resolve();
     },
     status(mac: string) {

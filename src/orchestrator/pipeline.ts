@@ -12,6 +12,7 @@ import { openLog } from './exec.js';
 import { buildSeedIso, checkSeedable, imageSeedDocuments, isoSeedDocuments } from './seed.js';
 import { runInfra } from './terraform/infra.js';
 import type { HostSpec, Provisioning } from '../config/provisioning.js';
+import type { PostInstallReport } from '../machines/operations.js';
 import type { HostSummaryRow, MachinePort, PostInstallRunner, SeedArm, Stage } from './types.js';
 
 export interface PipelineOptions {
@@ -233,12 +234,19 @@ async function waitInstalled(host: HostSpec, o: PipelineOptions, macs: string[],
 
 async function post(host: HostSpec, o: PipelineOptions, dir: string, logFile: string, row: HostSummaryRow, mac: string | undefined, status: (t: string) => void): Promise<void> {
   if (!o.post) throw new StageError('no post-install runner available');
-  const record = mac !== undefined ? o.machines?.recordPost?.bind(o.machines, mac) : undefined;
+  const record = async (report: PostInstallReport): Promise<void> => {
+    if (mac === undefined || !o.machines) return;
+    try {
+      await o.machines.recordPost(mac, report);
+    } catch (err) {
+      status(`post-install ${report.phase} not recorded on the machine's timeline: ${o.redact(describeError(err))}`);
+    }
+  };
   const t0 = Date.now();
-  await record?.('started', { host: host.name, logPath: logFile });
+  await record({ phase: 'started', host: host.name, logPath: logFile });
   const r = await o.post.run({ host, prov: o.prov, ip: row.ip, ...(mac !== undefined ? { mac } : {}), dir: path.join(dir, 'ansible'), logFile, env: o.env, signal: o.signal, progress: status });
   row.ansible = r.stats;
-  await record?.(r.ok ? 'ok' : 'failed', { stats: r.stats, logPath: logFile, durationMs: Date.now() - t0, exitCode: r.exitCode, ...(r.ok ? {} : { error: r.message }) });
+  await record({ phase: r.ok ? 'ok' : 'failed', host: host.name, stats: r.stats, logPath: logFile, durationMs: Date.now() - t0, exitCode: r.exitCode, ...(r.ok ? {} : { error: r.message }) });
   if (!r.ok) throw new StageError(r.message, r.exitCode, [], o.signal.aborted);
   status(r.message);
 }

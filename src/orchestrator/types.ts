@@ -2,6 +2,7 @@
 // post-install). A leaf module: it imports types only.
 
 import type { HostSpec, Provisioning } from '../config/provisioning.js';
+import type { PostInstallReport, PostInstallStats } from '../machines/operations.js';
 
 /** The stages of `pxed provision`, in the order they run for one host. */
 export const STAGES = ['infra', 'pxe', 'os', 'post'] as const;
@@ -35,13 +36,8 @@ export interface PostInstallRequest {
   progress?: (text: string) => void;
 }
 
-export interface AnsibleStats {
-  ok: number;
-  changed: number;
-  unreachable: number;
-  failed: number;
-  skipped: number;
-}
+/** Ansible's per-host play recap: the one type, with the report the machine operations record. */
+export type AnsibleStats = PostInstallStats;
 
 export interface PostInstallResult {
   ok: boolean;
@@ -70,10 +66,11 @@ export interface MachinePort {
   armSeed(mac: string): Promise<SeedArm>;
   /**
    * The post stage on the machine's timeline, as the daemon's own post-install records it: `post-install` started,
-   * then ok/failed with the stats and log path, the machine moving installed → post-installing → configured/failed.
-   * Only the local registry has it for now (the daemon's API has no route for it).
+   * then ok/failed with the stats and log path, the machine moving installed → post-installing → configured/failed
+   * (MachineOperations.recordPostInstall, locally or over the daemon's API). Throws when the machine is unknown or
+   * the daemon refuses; the stage reports that and carries on.
    */
-  recordPost?(mac: string, phase: 'started' | 'ok' | 'failed', detail: Record<string, unknown>): Promise<void>;
+  recordPost(mac: string, report: PostInstallReport): Promise<void>;
   close?(): Promise<void>;
 }
 

@@ -18,11 +18,13 @@ void test('changedPaths lists the differing leaves; arrays compare whole', () =>
   assert.deepEqual(changedPaths({ a: { b: 1 } }, { a: { b: 1 } }), []);
 });
 
-void test('policy, dhcp.uefi_strategy and the provisioning paths reload; everything bound at start waits for a restart', () => {
+void test('policy, dhcp.uefi_strategy, post_install hosts/timezone/ntp and the provisioning paths reload; everything bound at start waits for a restart', () => {
   const rows: [string, string[]][] = [
     ['policy: { unknown_macs: discover, install_mode: always, token_ttl_minutes: 5 }', []],
     ['dhcp: { uefi_strategy: direct }', []],
     ['provisioning: { install_config: /srv/other.yaml }', []],
+    ['post_install: { hosts: [web-01], timezone: Europe/Berlin, ntp_servers: [ntp.example] }', []],
+    ['post_install: { concurrency: 4, build_dir: /srv/build }', ['post_install.build_dir', 'post_install.concurrency']],
     ['http: { port: 8081 }', ['http.port']],
     ['tftp: { roots: [/srv/tftp], max_blksize: 512 }', ['tftp.max_blksize', 'tftp.roots']],
     ['server: { address: 192.0.2.7, drain_seconds: 3 }', ['server.address', 'server.drain_seconds']],

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isPxedError } from '../../src/errors.js';
-import { grubAssetPath, grubWord, renderGrubChain, renderGrubInstall, renderGrubLocalBoot, renderGrubRefusal, unsafeGrubReason } from '../../src/boot/grub.js';
+import { grubAssetPath, grubKernelArg, grubWord, renderGrubChain, renderGrubInstall, renderGrubLocalBoot, renderGrubRefusal, unsafeGrubReason } from '../../src/boot/grub.js';
 
 void test('grubWord: single-quotes so GRUB metacharacters stay literal', () => {
   assert.equal(grubWord('console=ttyS0,115200', 'arg'), "'console=ttyS0,115200'");
@@ -63,6 +63,64 @@ void test('grubWord: random printable input either round-trips as one quoted wor
   }
 });
 
+void test('grubKernelArg: key="w1 w2" becomes the word key=w1 w2 (GRUB re-quotes it for the kernel); plain args as grubWord', () => {
+  assert.equal(grubKernelArg('console=ttyS0,115200', 'arg'), "'console=ttyS0,115200'");
+  assert.equal(grubKernelArg('ds=nocloud;s=http://10.0.0.2/n/$t/', 'arg'), "'ds=nocloud;s=http://10.0.0.2/n/$t/'");
+  assert.equal(grubKernelArg('systemd.run="/bin/systemctl start a.target"', 'arg'), "'systemd.run=/bin/systemctl start a.target'");
+  assert.equal(grubKernelArg('k="${x};{y}|z"', 'arg'), "'k=${x};{y}|z'");
+});
+
+void test('grubKernelArg: hostile or unrepresentable arguments are refused with BOOT_SCRIPT_INVALID naming the field', () => {
+  const hostile: Array<[string, RegExp]> = [
+    ['', /empty/],
+    ["a'b", /' or \\/],
+    ['a\\b', /' or \\/],
+    ['k="a \'b"', /' or \\/],
+    ['k="a\\ b"', /' or \\/],
+    ['k="a  b"', /empty/],
+    ['k=" a"', /empty/],
+    ['k=""', /empty/],
+    ['k="a\tb"', /control/],
+    ['k="a\nlinux /evil"', /line break/],
+    ['k="a"b"', /double quote/],
+    ['"a b"', /whitespace/],
+    ['k="a b', /whitespace/],
+    ['k="caf\u00e9 x"', /non-ASCII/],
+    ['a b', /whitespace/],
+  ];
+  for (const [value, why] of hostile) {
+    assert.throws(
+      () => grubKernelArg(value, 'kernel argument 2'),
+      (err: unknown) => isPxedError(err, 'BOOT_SCRIPT_INVALID') && why.test(err.message) && err.details?.field === 'kernel argument 2',
+      JSON.stringify(value),
+    );
+  }
+});
+
+void test('grubKernelArg: random input either refused or one GRUB word holding the argument without its quotes', () => {
+  let seed = 11;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const alphabet = 'ab=" \'\\$;{}|#\t\n\u00e9';
+  for (let i = 0; i < 3000; i++) {
+    const s = Array.from({ length: 1 + rnd(12) }, () => alphabet[rnd(alphabet.length)]!).join('');
+    let w: string;
+    try {
+      w = grubKernelArg(s, 'fuzz');
+    } catch (err) {
+      assert.ok(isPxedError(err, 'BOOT_SCRIPT_INVALID'));
+      continue;
+    }
+    // One single-quoted word with nothing GRUB's loader would escape and no line break; its text is the argument
+    // with the quotes of key="..." taken out.
+    assert.match(w, /^'[^'\\"\r\n]+'$/);
+    const m = /^([^"\s]+)="([^"]*)"$/.exec(s);
+    assert.equal(w.slice(1, -1), m === null ? s : `${m[1]}=${m[2]}`);
+  }
+});
+
 void test('grubAssetPath: asset paths under pxed/assets; URLs and .. refused', () => {
   assert.equal(grubAssetPath('lab/vmlinuz', 'kernel'), "'/pxed/assets/lab/vmlinuz'");
   assert.equal(grubAssetPath('/lab/initrd.img', 'initrd 1'), "'/pxed/assets/lab/initrd.img'");
@@ -97,7 +155,7 @@ void test('renderGrubInstall: the whole config', () => {
     bootId: 'b-123',
     kernel: 'lab/vmlinuz',
     initrds: ['lab/initrd.img', 'lab/extra.img'],
-    args: ['console=ttyS0', 'pxed.phone_home=http://10.77.0.2:8080/api/v1/boot/TOKEN/events'],
+    args: ['console=ttyS0', 'pxed.phone_home=http://10.77.0.2:8080/api/v1/boot/TOKEN/events', 'systemd.run="/bin/echo a b"'],
   });
   assert.equal(
     cfg,
@@ -105,7 +163,7 @@ void test('renderGrubInstall: the whole config', () => {
       '# pxed install: 52:54:00:77:00:10, boot b-123',
       'set timeout=0',
       "echo 'pxed:_installing_custom_on_lab1_(52:54:00:77:00:10)'",
-      "linux '/pxed/assets/lab/vmlinuz' 'console=ttyS0' 'pxed.phone_home=http://10.77.0.2:8080/api/v1/boot/TOKEN/events'",
+      "linux '/pxed/assets/lab/vmlinuz' 'console=ttyS0' 'pxed.phone_home=http://10.77.0.2:8080/api/v1/boot/TOKEN/events' 'systemd.run=/bin/echo a b'",
       "initrd '/pxed/assets/lab/initrd.img' '/pxed/assets/lab/extra.img'",
       'boot',
       "echo 'pxed: loading or starting the kernel failed (signature refused?)'",

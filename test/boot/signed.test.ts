@@ -42,6 +42,13 @@ function dirs(): { signed: string; assets: string; cleanup(): void } {
   return { signed, assets, cleanup: () => fs.rmSync(base, { recursive: true, force: true }) };
 }
 
+/** A signed-chain host whose command line has a quoted argument with spaces (NixOS's systemd.run form). */
+const quotedArgs = (() => {
+  const h = structuredClone(hostSpec('quo1', 'custom', { pxe: { efi_binary: null, uefi_strategy: null, boot_chain: 'signed' } }));
+  h.install.custom!.cmdline = 'console=ttyS0 systemd.run="/bin/echo a b" pxed.phone_home={{ phone_home_url }}';
+  return h;
+})();
+
 function withSignedRig(fn: (r: Rig) => Promise<void>, bootChain: 'ipxe' | 'signed' = 'ipxe') {
   return async () => {
     const d = dirs();
@@ -49,6 +56,7 @@ function withSignedRig(fn: (r: Rig) => Promise<void>, bootChain: 'ipxe' | 'signe
       hostSpec('lab1', 'custom'),
       hostSpec('sec1', 'custom', { pxe: { efi_binary: null, uefi_strategy: null, boot_chain: 'signed' } }),
       hostSpec('ubu1', 'custom', { pxe: { efi_binary: null, uefi_strategy: null, boot_chain: 'signed', signed_loaders: 'ubuntu/netboot/amd64' } }),
+      quotedArgs,
     ];
     const r = rig({ bootChain, signed: { roots: [d.signed], assetRoots: [d.assets] } }, hosts);
     try {
@@ -132,6 +140,16 @@ void test(
     const next = await readAll((await r.policy.tftpOpen(`grub/grub.cfg-01-${MAC.replace(/:/g, '-')}`, TFTP_CLIENT))!.stream);
     assert.match(next, /is_installed.*\nexit\n$/);
     assert.equal(grubCfgEvents(r.registry.eventList(MAC)).at(-1)?.detail.variant, 'local-boot');
+  }),
+);
+
+void test(
+  'TFTP: a quoted argument with spaces stays one argument: one GRUB word without its quotes (GRUB re-quotes it)',
+  withSignedRig(async (r) => {
+    r.admin.create({ mac: MAC, host: 'quo1' });
+    const cfg = await readAll((await r.policy.tftpOpen(`grub/grub.cfg-01-${MAC}`, TFTP_CLIENT))!.stream);
+    assert.match(cfg, /^linux '\/pxed\/assets\/lab\/vmlinuz' 'console=ttyS0' 'systemd\.run=\/bin\/echo a b' 'pxed\.phone_home=http:\/\/10\.77\.0\.2:8080\/api\/v1\/boot\/[A-Za-z0-9_-]{43}\/events'$/m);
+    assert.equal(grubCfgEvents(r.registry.eventList(MAC)).at(-1)?.detail.variant, 'install');
   }),
 );
 

@@ -41,7 +41,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-void test('serve starts registry → HTTP → TFTP → DHCP → watchdog → retention, serves, and stops in reverse on SIGTERM', async () => {
+void test('serve starts registry → HTTP → TFTP → DHCP → watchdog → retention → post-install, serves, and stops in reverse on SIGTERM', async () => {
   writeFileSync(path.join(dir, 'pxed.yaml'), config());
   const child = server.spawn('node', [cliMain, 'serve', '--config', path.join(dir, 'pxed.yaml')], { detached: false });
   let log = '';
@@ -58,7 +58,7 @@ void test('serve starts registry → HTTP → TFTP → DHCP → watchdog → ret
       .filter((l) => l.includes(`"msg":"${msg}"`))
       .map((l) => (JSON.parse(l) as { service: string }).service);
   const started = order('service started');
-  assert.deepEqual(started, ['registry', 'http', 'tftp', 'dhcp', 'watchdog', 'retention']);
+  assert.deepEqual(started, ['registry', 'http', 'tftp', 'dhcp', 'watchdog', 'retention', 'post-install']);
   assert.deepEqual(order('service stopped'), [...started].reverse());
 });
 

@@ -1,22 +1,9 @@
-// MAC normalisation, IPv4/CIDR parsing, RFC 1123 host names, SSH public key shape.
+// IPv4/CIDR parsing, RFC 1123 host names, SSH public key shape.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ipInCidr, isHostLabel, isHostname, isSshPublicKey, normalizeMac, parseCidr, parseIpv4 } from '../../src/config/net.js';
+import { ipInCidr, isHostLabel, isHostname, isSshPublicKey, parseCidr, parseIpv4 } from '../../src/config/net.js';
 
 const ED25519 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICt0ZvimLKo7lC8WSoeglYL6UkQh+DEALiRL2N/Hrnvq ops@example.org';
-
-void test('normalizeMac accepts colon, hyphen, Cisco-dot and bare forms in any case', () => {
-  const want = '52:54:00:ab:cd:ef';
-  for (const s of ['52:54:00:ab:cd:ef', '52:54:00:AB:CD:EF', '52-54-00-AB-CD-EF', '5254.00ab.cdef', '525400ABCDEF', ' 52:54:00:ab:cd:ef ']) {
-    assert.equal(normalizeMac(s), want, s);
-  }
-});
-
-void test('normalizeMac refuses malformed MACs', () => {
-  for (const s of ['', '52:54:00:ab:cd', '52:54:00:ab:cd:ef:01', '52:54-00:ab:cd:ef', '52:54:00:zz:cd:ef', '5254.00ab.cde', '5:54:00:ab:cd:ef', '52.54.00.ab.cd.ef']) {
-    assert.equal(normalizeMac(s), null, s);
-  }
-});
 
 void test('IPv4 and CIDR parsing', () => {
   assert.equal(parseIpv4('192.0.2.1'), 0xc0000201);

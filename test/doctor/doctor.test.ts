@@ -115,5 +115,8 @@ void describe('pxed doctor', () => {
     ].join('\n');
     assert.deepEqual(parseProcNet(text, 'tcp', 8080), [{ proto: 'tcp', address: '127.0.0.1', port: 8080, inode: 4242 }]);
     assert.deepEqual(parseProcNet(text, 'udp', 8080).length, 2);
+    // Byte order (little-endian host) and a row that is not hex: kept as listed, never a crash.
+    const odd = ['hdr', '   0: 0A4D00C0:0043 00000000:0000 07 0 0 0 0 0 77 1', '   1: ZZ4D00C0:0043 00000000:0000 07 0 0 0 0 0 78 1'].join('\n');
+    assert.deepEqual(parseProcNet(odd, 'udp', 67).map((r) => r.address), ['192.0.77.10', 'ZZ4D00C0']);
   });
 });

@@ -32,6 +32,7 @@ void describe('bearer authentication', () => {
       'GET /openapi.json',
       'PATCH /machines/:mac',
       'POST /machines',
+      'POST /machines/:mac/post-install',
       'POST /machines/:mac/reinstall',
     ]);
   });

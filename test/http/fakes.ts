@@ -9,7 +9,7 @@ import type {
   PhoneHomeRequest,
   TokenArtifactRequest,
 } from '../../src/boot/types.js';
-import type { AdminApi, AdminEventQuery, AdminMachineCreate, AdminMachinePatch, PreviewArtifact } from '../../src/http/types.js';
+import type { AdminApi, AdminEventQuery, AdminPostInstallReport, AdminMachineCreate, AdminMachinePatch, PreviewArtifact } from '../../src/http/types.js';
 import type { Machine, MachineState } from '../../src/model/machine.js';
 import type { BootEvent } from '../../src/model/events.js';
 import type { HttpDeps } from '../../src/http/types.js';
@@ -128,6 +128,12 @@ export class FakeAdmin implements AdminApi {
     this.machines.set(mac, next);
     this.emit(mac, 'state', { from: m.state, to: 'registered', reason: reason ?? 'reinstall' });
     return next;
+  }
+  postInstall(mac: string, report: AdminPostInstallReport): Machine {
+    const m = this.machines.get(mac);
+    if (!m) throw new PxedError('REGISTRY_NOT_FOUND', `no machine ${mac}`);
+    this.emit(mac, 'post-install', { ...report });
+    return m;
   }
   events(mac: string, opts?: AdminEventQuery): BootEvent[] {
     if (!this.machines.has(mac)) throw new PxedError('REGISTRY_NOT_FOUND', `no machine ${mac}`);

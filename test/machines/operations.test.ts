@@ -136,3 +136,25 @@ void it("a MAC the entry's configuration does not name is refused with the reaso
   assert.equal(ops.adopt('52:54:00:00:00:04', 'web1', 'cli', { force: true }).state, 'registered');
   registry.close();
 });
+
+void it('recordPostInstall: the event with who asked, and the state it implies in the same transaction', () => {
+  const { registry, ops } = setup();
+  const m = ops.create({ mac: OTHER, host: 'ubu1' }, 'cli');
+  assert.throws(() => ops.recordPostInstall(m.mac, { phase: 'done' as 'ok' }, 'api'), code('MACHINE_BAD_INPUT'));
+  assert.throws(() => ops.recordPostInstall('52:54:00:00:00:09', { phase: 'ok' }, 'api'), code('MACHINE_NOT_FOUND'));
+  registry.machineCreate({ mac: '52:54:00:00:00:03', host: null });
+  assert.throws(() => ops.recordPostInstall('52:54:00:00:00:03', { phase: 'started' }, 'api'), code('MACHINE_CONFLICT'));
+  // Not installed yet: recorded, state kept.
+  assert.equal(ops.recordPostInstall(m.mac, { phase: 'started' }, 'orchestrator').state, 'registered');
+  registry.machineTransition(m.mac, 'booting', 't');
+  registry.machineTransition(m.mac, 'installed', 't');
+  assert.equal(ops.recordPostInstall(m.mac, { phase: 'started', host: 'ubu1' }, 'api').state, 'post-installing');
+  const stats = { ok: 3, changed: 1, unreachable: 0, failed: 1, skipped: 0 };
+  assert.equal(ops.recordPostInstall(m.mac, { phase: 'failed', stats, error: 'task "x": boom' }, 'api').state, 'failed');
+  const post = registry.eventList(m.mac).filter((e) => e.kind === 'post-install').map((e) => e.detail);
+  assert.deepEqual(post.map((d) => [d.phase, d.by]), [['started', 'orchestrator'], ['started', 'api'], ['failed', 'api']]);
+  assert.deepEqual(post[2]!.stats, stats);
+  const last = registry.eventList(m.mac).filter((e) => e.kind === 'state').at(-1)!;
+  assert.deepEqual(last.kind === 'state' && [last.detail.to, last.detail.by, last.detail.stage], ['failed', 'api', 'post-install']);
+  registry.close();
+});

@@ -23,3 +23,16 @@ void it('MAC_PATTERN (the published pattern) accepts exactly what parseMac accep
   const inputs = ['aa:bb:cc:0d:ee:ff', 'AA-BB-CC-0D-EE-FF', 'AABB.CC0D.EEFF', 'aabbcc0deeff', 'aa:bb-cc:dd:ee:ff', 'aa:bb:cc:dd:ee', 'aabb.ccdd.eeff.0011', 'zz:bb:cc:dd:ee:ff', 'aa:bb:cc:dd:ee:ff;', ''];
   for (const s of inputs) assert.equal(MAC_PATTERN.test(s), parseMac(s) !== null, s);
 });
+
+void it('parseMac accepts colon, hyphen, Cisco-dot and bare forms in any case', () => {
+  const want = '52:54:00:ab:cd:ef';
+  for (const s of ['52:54:00:ab:cd:ef', '52:54:00:AB:CD:EF', '52-54-00-AB-CD-EF', '5254.00ab.cdef', '525400ABCDEF', ' 52:54:00:ab:cd:ef ']) {
+    assert.equal(parseMac(s), want, s);
+  }
+});
+
+void it('parseMac refuses malformed MACs', () => {
+  for (const s of ['', '52:54:00:ab:cd', '52:54:00:ab:cd:ef:01', '52:54-00:ab:cd:ef', '52:54:00:zz:cd:ef', '5254.00ab.cde', '5:54:00:ab:cd:ef', '52.54.00.ab.cd.ef']) {
+    assert.equal(parseMac(s), null, s);
+  }
+});

@@ -103,9 +103,21 @@ export function writeStormFiles(dir: string, machines: number, sizes: StormSizes
   return { dir, config, db, expected, tftpRoot, assetRoot };
 }
 
+/** CPU seconds (user + system) process `pid` has used (Linux clock ticks are 1/100 s); null once it is gone. */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
 export interface DaemonSample {
   t: number;
   rssMb: number;
+  /** CPU seconds the daemon has used since it started. */
+  cpuS: number | null;
   heapMb: number | null;
   /** prom-client's event-loop delay p99 over the last scrape interval, in ms. */
   loopP99Ms: number | null;
@@ -156,7 +168,7 @@ export class StormDaemon {
       } catch {
         return;
       }
-      const s: DaemonSample = { t: (Date.now() - t0) / 1000, rssMb, heapMb: null, loopP99Ms: null, loopMaxMs: null };
+      const s: DaemonSample = { t: (Date.now() - t0) / 1000, rssMb, cpuS: cpuSeconds(this.pid), heapMb: null, loopP99Ms: null, loopMaxMs: null };
       try {
         const { stdout } = await run('ip', ['netns', 'exec', this.net.srv.name, 'curl', '-sS', '--max-time', '2', `http://${STORM_NET.server}:${HTTP_PORT}/metrics`], { timeout: 5000 });
         const metric = (name: string): number | null => {

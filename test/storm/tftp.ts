@@ -1,6 +1,7 @@
 // The simulated machines' TFTP read, built on the project's codec (src/tftp/codec.ts): a firmware-like client bound
 // to the machine's own address, lock-step (RFC 1350, as PXE ROMs do) or windowed (RFC 7440 windowsize, as EDK2
-// asks), blksize and tsize negotiated. On silence it re-sends its last ACK (or the RRQ) after `timeoutMs`; after
+// asks), blksize and tsize negotiated. A windowed read answers every unexpected block with an ACK of its last
+// in-order block, as EDK2 does. On silence it re-sends its last ACK (or the RRQ) after `timeoutMs`; after
 // `retries` silent periods, or an ERROR, the transfer is given up and started again from the RRQ, as a ROM retrying
 // its boot does (`restarts`). After the last block it dallies, re-sending the final ACK if the last block comes
 // again. The data is hashed as it arrives (SHA-256), not kept.
@@ -15,6 +16,8 @@ const DALLY_MS = 3000;
 export interface TftpReadOptions {
   localAddress: string;
   server: string;
+  /** The server's request port (default 69). */
+  port?: number;
   file: string;
   blksize: number;
   windowsize: number;
@@ -56,6 +59,8 @@ function attempt(o: TftpReadOptions): Promise<Attempt> {
   let inWindow = 0;
   let bytes = 0;
   let silent = 0;
+  /** Packets from the server heard since the last in-order one (duplicates, gaps, a stray port): for the report. */
+  let heardWhileSilent = 0;
   let retransmits = 0;
   let last: Buffer = rrq;
   return new Promise<Attempt>((resolve) => {
@@ -83,10 +88,12 @@ function attempt(o: TftpReadOptions): Promise<Attempt> {
     const arm = (): void => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        if (++silent > o.retries || Date.now() > o.deadline) return finish(false, `silent after ${silent - 1} re-sends`);
+        if (++silent > o.retries || Date.now() > o.deadline) {
+          return finish(false, `silent after ${silent - 1} re-sends (waiting for block ${expected}, server port ${tid}, ${heardWhileSilent} other packets heard meanwhile)`);
+        }
         retransmits++;
         inWindow = 0;
-        sock.send(last, tid > 0 ? tid : 69, o.server);
+        sock.send(last, tid > 0 ? tid : (o.port ?? 69), o.server);
         arm();
       }, o.timeoutMs);
     };
@@ -98,6 +105,7 @@ function attempt(o: TftpReadOptions): Promise<Attempt> {
     sock.on('message', (msg, rinfo) => {
       if (rinfo.address !== o.server) return;
       if (tid < 0) tid = rinfo.port;
+      heardWhileSilent++;
       if (rinfo.port !== tid) return;
       let p: TftpPacket;
       try {
@@ -114,14 +122,19 @@ function attempt(o: TftpReadOptions): Promise<Attempt> {
           if (name === 'windowsize') window = Number(opt.value);
         }
         silent = 0;
+        heardWhileSilent = 0;
         ack(0);
         arm();
         return;
       }
       if (p.op !== 'data') return;
       if (p.block !== (expected & 0xffff)) {
-        // A gap or a duplicate: re-acknowledge what we have so the sender restarts there (RFC 7440 §4).
-        if (window > 1 && inWindow > 0) {
+        // A gap or a block we already have: a windowed (EDK2) client acknowledges its last in-order block at once,
+        // for every such block (docs/protocol.md §6, EDK2 Mtftp4RrqHandleData), so the sender restarts there
+        // (RFC 7440 §4). Answering only the first of a window, as this client once did, deadlocked under loss: its
+        // timer re-sends its last ACK, which is stale once in-order blocks came after it; pxed ignores that as a
+        // duplicate, and the window pxed re-sends holds only blocks the client already has, so neither side moved.
+        if (window > 1) {
           inWindow = 0;
           ack(expected - 1);
         }
@@ -132,6 +145,7 @@ function attempt(o: TftpReadOptions): Promise<Attempt> {
       expected++;
       inWindow++;
       silent = 0;
+      heardWhileSilent = 0;
       if (p.data.length < blksize) {
         last = encode({ op: 'ack', block: (expected - 1) & 0xffff });
         return finish(true, ''); // finish() sends this final ACK
@@ -143,7 +157,7 @@ function attempt(o: TftpReadOptions): Promise<Attempt> {
       arm();
     });
     sock.bind(0, o.localAddress, () => {
-      sock.send(rrq, 69, o.server);
+      sock.send(rrq, o.port ?? 69, o.server);
       arm();
     });
   });
@@ -151,14 +165,14 @@ function attempt(o: TftpReadOptions): Promise<Attempt> {
 
 export async function tftpRead(o: TftpReadOptions): Promise<TftpReadResult> {
   let retransmits = 0;
-  let why = '';
+  const why: string[] = [];
   for (let n = 0; n < o.attempts && Date.now() < o.deadline; n++) {
     const a = await attempt(o);
     retransmits += a.retransmits;
     if (a.ok) return { bytes: a.bytes, sha256: a.sha256, retransmits, restarts: n };
-    why = a.why;
+    why.push(a.why);
     // A ROM waits a moment before it retries the boot.
     await new Promise((r) => setTimeout(r, 200 + Math.floor(Math.random() * 300)));
   }
-  throw new Error(`TFTP ${o.file} failed after ${o.attempts} attempts: ${why}`);
+  throw new Error(`TFTP ${o.file} failed after ${why.length} attempts: ${why.join('; ')}`);
 }

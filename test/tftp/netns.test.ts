@@ -28,6 +28,7 @@ let cli: Netns;
 let dir: string;
 let server: ChildProcess;
 const files: Record<string, Buffer> = {};
+const serverLog: string[] = [];
 
 function inCli(cmd: string, args: string[], input?: string): Promise<{ stdout: string }> {
   const p = run('ip', ['netns', 'exec', cli.name, cmd, ...args], { timeout: 60_000 });
@@ -53,9 +54,13 @@ before(async () => {
   cli = new Netns('tfc');
   vethPair(srv, 'eth0', `${SERVER}/24`, cli, 'eth0', `${CLIENT}/24`);
   await makeLossyPath();
-  // retries 12: the schedule (0.2 s growing to 1 s) outlasts curl's 5 s re-ACK interval (see fetchWith) by ~5 s.
-  const opts = { listen: [SERVER, LOSSY_SERVER], port: 69, roots: [root], timeoutMs: 200, backoff: 1.5, maxTimeoutMs: 1000, retries: 12, maxTransfersPerClient: 64 };
-  server = srv.spawn(process.execPath, [path.join(distRoot, 'test', 'tftp', 'serve-main.js'), JSON.stringify(opts)]);
+  // retries 12: the schedule (0.2 s growing to 1 s, ~10.6 s in all) outlasts curl's first re-sent ACK (~6 s, see
+  // fetchWith). unconfirmedRetries 3 (default 1): curl re-sends nothing before that, so an ACK of the OACK lost on
+  // both tries (~2.6 % of curl reads at 10 % loss) would leave it to that one re-send; real ROMs re-send within 1-4 s.
+  const opts = { listen: [SERVER, LOSSY_SERVER], port: 69, roots: [root], timeoutMs: 200, backoff: 1.5, maxTimeoutMs: 1000, retries: 12, unconfirmedRetries: 3, maxTransfersPerClient: 64 };
+  server = srv.spawn(process.execPath, [path.join(distRoot, 'test', 'tftp', 'serve-main.js'), JSON.stringify(opts)], { env: { ...process.env, PXED_LOG_LEVEL: 'info' } });
+  // The server's view of each transfer's end, to explain a failed one.
+  server.stderr!.on('data', (b: Buffer) => serverLog.push(...b.toString().split('\n').filter((l) => l.length > 0 && !l.includes('"transfer complete"'))));
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('server did not start')), 10_000);
     server.stdout!.once('data', (b: Buffer) => {
@@ -110,8 +115,8 @@ async function makeLossyPath(): Promise<void> {
 async function fetchWith(kind: number, name: string, i: number, host = SERVER): Promise<Buffer> {
   const out = path.join(dir, `out-${i}`);
   // curl re-sends a lost ACK only when its per-block timer fires: max-time / 50 (curl's tftp.c, retries capped at 50),
-  // i.e. 72 s without --max-time, so an ACK of the OACK lost twice stalled it past this test's 60 s. With -m 50 the
-  // timer is 5 s, inside the server's retry schedule (the server sends an unconfirmed OACK only twice, by design).
+  // i.e. every 72 s without --max-time, so an ACK of the OACK lost twice stalled it past this test's 60 s. With -m 50
+  // the timer is 5 s (whole seconds: the re-send comes after ~6 s), inside the server's retry schedule.
   if (kind === 0) await inCli('curl', ['-sS', '-m', '50', '--tftp-blksize', '1468', '-o', out, `tftp://${host}/${name}`]);
   else if (kind === 1) await inCli('tftp', [host], `mode binary\nrexmt 1\ntimeout 30\nget ${name} ${out}\nquit\n`);
   else if (host === SERVER) await inCli('atftp', ['--option', 'blksize 1468', '--option', 'tsize 0', '--option', 'windowsize 4', '-g', '-r', name, '-l', out, host]);
@@ -133,7 +138,9 @@ void describe('tftp in namespaces (port 69)', () => {
       // windowed); it also aborts on a retransmitted OACK. Client limits: the server re-sends on its timer as it must.
       assert.deepEqual(await fetchWith(i % 2, name, i, LOSSY_SERVER), files[name], `transfer ${i}`);
     });
-    await Promise.all(jobs);
+    const ends = await Promise.allSettled(jobs);
+    for (const line of serverLog) t.diagnostic(`server: ${line}`);
+    for (const e of ends) if (e.status === 'rejected') throw e.reason;
     const deadline = Date.now() + 15_000;
     let s = await stats();
     while (s.active! > 0 && Date.now() < deadline) {

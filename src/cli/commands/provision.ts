@@ -27,7 +27,8 @@ Options:
   --targets S...        stages to run, from: infra pxe os post (default: all four)
   --concurrency N       hosts at a time (default 4)
   --plan-only           terraform plan only: never applies, never registers, never waits
-  --server URL          register with a running pxed over its API (bearer token from PXED_TOKEN)
+  --server URL          register with a running pxed over its API (bearer token from PXED_TOKEN); the post
+                        stage's results (Ansible's recap, configured/failed) go onto its machine timeline
   --daemon-config F     without --server: use this pxed.yaml's registry (default configs/pxed.yaml)
   --timeout DUR         how long the os stage waits for "installed", e.g. 45m, 90s (default 60m)
   --build-dir D         work directories build/<host>/{tf,ansible,logs} (default build)
@@ -116,9 +117,10 @@ async function provision(argv: string[], io: CliIO): Promise<number> {
   }
   const redact = redactor(secrets);
 
-  const needsMachines = !values['plan-only'] && (targets.includes('pxe') || targets.includes('os'));
-  let machines: MachinePort | null = null;
   const server = values.server ?? io.env.PXED_SERVER;
+  // post alone needs no registry, but with --server its results go onto the daemon's timeline.
+  const needsMachines = !values['plan-only'] && (targets.includes('pxe') || targets.includes('os') || (targets.includes('post') && server !== undefined && server !== ''));
+  let machines: MachinePort | null = null;
   if (needsMachines) {
     if (server) {
       machines = remoteMachines(server, io.env.PXED_TOKEN);

@@ -23,6 +23,11 @@ export type PostInstallRegistry = Pick<
 
 export interface PostInstallServiceDeps {
   registry: PostInstallRegistry;
+  /**
+   * False while the feature is off (no post_install.hosts): start-up then leaves machines found post-installing
+   * alone (a `pxed provision` may be running their post stage). Default: on.
+   */
+  enabled?(): boolean;
   hostByName(name: string): HostSpec | null;
   /** True when the host's entry asks for post-install (daemon config post_install.hosts). */
   wants(host: HostSpec): boolean;
@@ -51,7 +56,8 @@ export class PostInstallService implements Service {
 
   async start(): Promise<void> {
     const { registry } = this.deps;
-    for (const m of registry.machineList({ state: 'post-installing' })) {
+    const interrupted = this.deps.enabled?.() === false ? [] : registry.machineList({ state: 'post-installing' });
+    for (const m of interrupted) {
       registry.atomically(() => {
         this.note(m.mac, { phase: 'interrupted', reason: 'the daemon stopped during the run' });
         registry.machineTransition(m.mac, 'failed', 'post-install interrupted by a daemon restart', { stage: 'post-install' });
@@ -59,8 +65,13 @@ export class PostInstallService implements Service {
       this.deps.log.warn('post-install was interrupted by a restart: machine marked failed', { mac: m.mac, host: m.host });
     }
     this.unsubscribe = registry.eventSubscribe((e) => this.onEvent(e));
-    for (const m of registry.machineList({ state: 'installed' })) this.consider(m.mac);
+    this.rescan();
     await Promise.resolve();
+  }
+
+  /** Queues every `installed` machine the config wants now (at start, and after a reload changed who is wanted). */
+  rescan(): void {
+    for (const m of this.deps.registry.machineList({ state: 'installed' })) this.consider(m.mac);
   }
 
   async stop(): Promise<void> {

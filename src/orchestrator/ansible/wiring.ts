@@ -1,4 +1,4 @@
-// Builds the daemon's PostInstallService from the frozen configs (app.ts only calls this). The ssh user, key and
+// Builds the daemon's PostInstallService over the config snapshot in effect (app.ts only calls this). The ssh user, key and
 // arguments come from defaults.yaml's ansible section; the address from the registry (last IP seen) or the
 // entry's static address. Ubuntu entries get the playbooks; NixOS entries get their generated configuration
 // (the one the installer got) applied with nixos-rebuild switch --target-host.
@@ -29,26 +29,33 @@ export function sshConnection(host: HostSpec, machine: Pick<Machine, 'ip'>, prov
   };
 }
 
-/** null when post_install.hosts is empty (the feature is off). */
-export function createPostInstallService(
-  cfg: Readonly<DaemonConfig>,
-  prov: Readonly<Provisioning>,
-  registry: PostInstallRegistry,
-  log: Logger,
-  env: NodeJS.ProcessEnv = process.env,
-): PostInstallService | null {
-  const pi = cfg.post_install;
-  if (pi.hosts.length === 0) return null;
-  const all = pi.hosts.includes('*');
-  const site = { timezone: pi.timezone, ntpServers: [...pi.ntp_servers] };
+/** What the service reads at each job: the daemon config and provisioning in effect (app.ts swaps both on SIGHUP). */
+export interface PostInstallSnapshot {
+  readonly config: Readonly<DaemonConfig>;
+  readonly provisioning: Readonly<Provisioning>;
+}
+
+/**
+ * The daemon's post-install service. `current` is read at each decision and job, so a reload's provisioning (the
+ * entries, defaults.yaml's ansible section) and post_install.hosts / timezone / ntp_servers apply to the next job;
+ * concurrency, build_dir and state_dir are bound at start. With post_install.hosts empty the service wants nobody
+ * (the feature is off until a reload names hosts).
+ */
+export function createPostInstallService(current: () => PostInstallSnapshot, registry: PostInstallRegistry, log: Logger, env: NodeJS.ProcessEnv = process.env): PostInstallService {
+  const bound = current().config.post_install;
+  const hosts = () => current().config.post_install.hosts;
   return new PostInstallService({
     registry,
-    hostByName: (n) => prov.hostByName(n),
-    wants: (h) => (all || pi.hosts.includes(h.name)) && (h.install.os === 'ubuntu' || h.install.os === 'nixos'),
-    connection: (h, m) => sshConnection(h, m, prov),
-    run: (h, conn, signal, m) =>
-      runPostInstall(h, conn, hostPaths(pi.build_dir, h.name), { stateDir: pi.state_dir, site, env, nixosConfig: nixosConfigFor(pi.build_dir, pi.state_dir, m.mac, env) }, signal),
-    concurrency: pi.concurrency,
+    enabled: () => hosts().length > 0,
+    hostByName: (n) => current().provisioning.hostByName(n),
+    wants: (h) => (hosts().includes('*') || hosts().includes(h.name)) && (h.install.os === 'ubuntu' || h.install.os === 'nixos'),
+    connection: (h, m) => sshConnection(h, m, current().provisioning),
+    run: (h, conn, signal, m) => {
+      const pi = current().config.post_install;
+      const site = { timezone: pi.timezone, ntpServers: [...pi.ntp_servers] };
+      return runPostInstall(h, conn, hostPaths(bound.build_dir, h.name), { stateDir: bound.state_dir, site, env, nixosConfig: nixosConfigFor(bound.build_dir, bound.state_dir, m.mac, env) }, signal);
+    },
+    concurrency: bound.concurrency,
     log,
   });
 }

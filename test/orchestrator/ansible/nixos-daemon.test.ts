@@ -29,8 +29,7 @@ function rig(binPath: string) {
   const host = nixHost();
   const prov = { hostByName: (n: string) => (n === host.name ? host : null), defaults: {} } as unknown as Provisioning;
   const reg = openRegistry(path.join(scratch('db'), 'pxed.db'));
-  const svc = createPostInstallService(cfg, prov, reg, silentLogger, { PATH: withPath(binPath).PATH });
-  assert.ok(svc !== null);
+  const svc = createPostInstallService(() => ({ config: cfg, provisioning: prov }), reg, silentLogger, { PATH: withPath(binPath).PATH });
   reg.machineCreate({ mac: MAC, host: 'nix-01', state: 'registered' });
   reg.machineUpdate(MAC, { ip: '192.0.2.60' });
   return { build, state, reg, svc };
