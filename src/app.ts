@@ -23,6 +23,7 @@ import type { Logger } from './log.js';
 import { MachineOperations, type SyncReport } from './machines/operations.js';
 import { DAEMON_BUSY_TIMEOUT_MS } from './registry/health.js';
 import { createPostInstallService } from './orchestrator/ansible/wiring.js';
+import type { WalCheckpointer } from './registry/checkpoint.js';
 import { openRegistry } from './registry/sqlite.js';
 import { systemClock } from './model/clock.js';
 import { prefixToNetmask } from './net/ipv4.js';
@@ -83,17 +84,21 @@ class RegistryService implements Service {
   constructor(
     private readonly registry: MachineRegistry,
     private readonly sync: () => void,
+    private readonly checkpoints: WalCheckpointer,
   ) {}
-  /** Brings the registry in line with the provisioning config (syncFromConfig). */
+  /** Brings the registry in line with the provisioning config (syncFromConfig), then checkpoints off the loop. */
   async start(): Promise<void> {
     this.sync();
+    this.checkpoints.start();
     await Promise.resolve();
   }
   /**
-   * Closing checkpoints the WAL into the database file (registry/sqlite.ts close). One turn of the event loop first:
-   * connections the HTTP stop cut report their transfer from their 'close' events.
+   * Closing checkpoints the WAL into the database file (registry/sqlite.ts close) once the checkpoint thread has
+   * closed its connection. One turn of the event loop first: connections the HTTP stop cut report their transfer
+   * from their 'close' events.
    */
   async stop(): Promise<void> {
+    await this.checkpoints.stop();
     await new Promise((r) => setImmediate(r));
     this.registry.close();
   }
@@ -230,7 +235,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       logger: log.child({ subsystem: 'watchdog' }),
     });
 
-    const ordered: Service[] = [new RegistryService(registry, sync), http];
+    const ordered: Service[] = [new RegistryService(registry, sync, registry.walCheckpointer()), http];
     if (tftp) ordered.push(tftp);
     // DHCP has nothing in flight: draining it is stopping it, so no new client is sent to a closing TFTP/HTTP.
     if (dhcp) ordered.push({ name: dhcp.name, start: () => dhcp!.start(), stop: () => dhcp!.stop(), drain: () => dhcp!.stop() });

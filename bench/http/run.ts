@@ -2,11 +2,16 @@
 //   1. small responses, `wrk -t2 -c64 -d10s --latency`:
 //        pxed GET /ipxe/:mac — rendered by the real BootPolicy over a file-backed SQLite registry (lookup + one event
 //        append per request), MACs rotating over 256 installed machines (local-boot script) — and, as a second
-//        figure, over 256 registered machines in 'always' mode (install script: token minted, state written)
+//        figure, the install script (token minted, state written): ALWAYS_MACHINES registered machines in 'always'
+//        mode, each with its install finished (state installed) before every round and each fetched at most once per
+//        round, so every request is a real render and mint (revoke, token, state, event) — not a re-serve of the
+//        armed script (guard.ts: no re-mint without a new DHCP exchange) nor a rate-limit refusal. The mints
+//        are counted in the registry and printed against wrk's request count, with the event loop's delay.
 //      vs nginx serving a static 1 KiB file.
 //   2. a 64 MiB asset, 4 parallel curls, each fetching it 4 times over one connection: MB/s (1 MB = 10^6 bytes).
 // Targets: ≥ 0.5× nginx req/s, ≥ 0.8× nginx MB/s. Writes the figures to docs/benchmarks.md under "## HTTP".
-// Run from the repository root: node <outDir>/bench/http/run.js [--no-write] [--smoke]
+// Run from the repository root: node <outDir>/bench/http/run.js [--no-write] [--smoke] [--install-only]
+// (--install-only: nginx and the install-script case only, figures not written.)
 // Every process it starts is in its own process group and is ended by PID; the temp dir is removed.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -14,8 +19,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
+import Database from 'better-sqlite3';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MachineOperations } from '../../src/machines/operations.js';
 import { MachineAdmin } from '../../src/boot/admin.js';
 import { BootPolicy } from '../../src/boot/policy.js';
@@ -29,13 +36,16 @@ import { FakeAdmin, syncScriptPolicy } from '../../test/http/fakes.js';
 const HOST = '127.0.0.1';
 const ASSET_SIZE = 64 * 1024 * 1024;
 const MACHINES = 256;
+/** Install-script machines: more than one round can render (wrk's two threads each walk their half once). */
+const ALWAYS_MACHINES = 40_000;
 /** wrk's 64 connections all come from one address: above the per-client cap a LAN client gets (src/http/limits.ts). */
 const BENCH_LIMITS = { perClientConnections: 256 };
 /** --smoke: a seconds-long check of the harness itself (figures not written). */
 const SMOKE = process.argv.includes('--smoke');
+const INSTALL_ONLY = process.argv.includes('--install-only');
 const WRK_SECONDS = SMOKE ? 1 : 10;
 const CURLS = 4;
-const ROUNDS = SMOKE ? 1 : 3;
+const ROUNDS = Number(/^--rounds=(\d+)$/.exec(process.argv.find((a) => a.startsWith('--rounds=')) ?? '')?.[1] ?? (SMOKE ? 1 : 3));
 const FETCHES_PER_CURL = SMOKE ? 1 : 4;
 
 interface WrkResult {
@@ -85,8 +95,10 @@ function toMs(v: string): number {
 }
 
 async function wrk(url: string, seconds: number, script?: string): Promise<WrkResult> {
-  const args = ['-t2', '-c64', `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url];
+  const args = [`-t${process.env.WRK_THREADS ?? 2}`, `-c${process.env.WRK_CONNS ?? 64}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url];
   const out = await runChild('wrk', args, (seconds + 30) * 1000);
+  const tail = out.split('\n').filter((l) => l.startsWith('tail ')).map((l) => l.slice(5)).join('; ');
+  if (tail !== '') console.error(`  wrk tail: ${tail}`);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? '';
   const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '';
@@ -183,7 +195,7 @@ function writeSection(section: string): void {
 }
 
 async function main(dir: string): Promise<void> {
-  const write = !process.argv.includes('--no-write') && !SMOKE;
+  const write = !process.argv.includes('--no-write') && !SMOKE && !INSTALL_ONLY;
   // nginx workers run as nobody: the tree must be world-readable.
   fs.chmodSync(dir, 0o755);
   const www = path.join(dir, 'www');
@@ -191,23 +203,45 @@ async function main(dir: string): Promise<void> {
   fs.writeFileSync(path.join(www, 'small.txt'), crypto.randomBytes(512).toString('hex'), { mode: 0o644 });
   fs.writeFileSync(path.join(www, 'big.bin'), crypto.randomBytes(ASSET_SIZE), { mode: 0o644 });
 
-  const macs = (prefix: string): string[] => Array.from({ length: MACHINES }, (_, i) => `${prefix}:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`);
-  const installedMacs = macs('52:54:00:b0');
-  const alwaysMacs = macs('52:54:00:b1');
+  const macs = (prefix: string, n: number): string[] =>
+    Array.from({ length: n }, (_, i) => `${prefix}:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`);
+  const installedMacs = macs('52:54:b0', MACHINES);
+  const alwaysMacs = macs('52:54:b1', SMOKE ? 2000 : ALWAYS_MACHINES);
 
   // The real policy over a file-backed registry (WAL, synchronous=NORMAL: the daemon's defaults).
   const registry = openRegistry(path.join(dir, 'registry.db'));
+  // As the daemon's registry service does (app.ts): WAL checkpoints on their thread (--no-checkpointer: in the
+  // commits, SQLite's default, for comparison).
+  const checkpoints = registry.walCheckpointer();
+  if (!process.argv.includes('--no-checkpointer')) checkpoints.start();
   const hosts = [hostSpec('bench-custom', 'custom')];
   const provisioning = provisioningOf(hosts);
   const s = settings({ serverAddress: HOST });
   const policy = new BootPolicy({ registry, provisioning, settings: s, osProfiles: stubProfiles, logger: silentLogger });
   const admin = new MachineAdmin({ operations: new MachineOperations({ registry, provisioning, installMode: 'once' }), registry, provisioning, policy });
+  // force: the entry names its own NIC's MAC; the bench registers many others for it.
   for (const mac of installedMacs) {
-    admin.create({ mac, host: 'bench-custom' });
+    admin.create({ mac, host: 'bench-custom', force: true });
     registry.machineTransition(mac, 'booting', 'bench setup');
     registry.machineTransition(mac, 'installed', 'bench setup');
   }
-  for (const mac of alwaysMacs) admin.create({ mac, host: 'bench-custom', installMode: 'always' });
+  registry.atomically(() => {
+    for (const mac of alwaysMacs) admin.create({ mac, host: 'bench-custom', installMode: 'always', force: true });
+  });
+  /**
+   * Ends every armed install (booting → installed), as the installer's last phone-home does: in 'always' mode the
+   * machine's next fetch then renders a new install (guard.ts holds an armed install until a new DHCP exchange, and
+   * remembers only its last 4 096 of those, fewer than the machines one round fetches).
+   */
+  const finishInstalls = (): void => {
+    registry.atomically(() => {
+      for (const mac of alwaysMacs) if (registry.machineGet(mac)?.state === 'booting') registry.machineTransition(mac, 'installed', 'bench: install finished');
+    });
+  };
+
+  // A second, read-only connection counts the mints (the registry's interface has no count).
+  const reader = new Database(path.join(dir, 'registry.db'), { readonly: true });
+  const tokenCount = (): number => reader.prepare('SELECT count(*) FROM tokens').pluck().get() as number;
 
   const app = buildHttpApp({ policy, admin, assetRoots: [www], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true, limits: BENCH_LIMITS });
   // The HTTP layer alone: the same app over a policy that returns a constant script (no registry), to show what
@@ -245,10 +279,58 @@ async function main(dir: string): Promise<void> {
       return file;
     };
     const installedLua = lua('installed', installedMacs);
-    const alwaysLua = lua('always', alwaysMacs);
+    // Install machines: wrk's two threads walk disjoint halves (even / odd indexes), each MAC once per run, the MAC
+    // computed from the index (a table of 40 000 strings is too big for one Lua chunk).
+    const alwaysLua = path.join(dir, 'always.lua');
+    fs.writeFileSync(
+      alwaysLua,
+      [
+        'local threads = 0',
+        'function setup(thread)',
+        '  thread:set("tid", threads)',
+        '  threads = threads + 1',
+        'end',
+        'local i = 0',
+        'request = function()',
+        `  local n = (i * 2 + tid) % ${alwaysMacs.length}`,
+        '  i = i + 1',
+        '  local path = string.format("/ipxe/52:54:b1:%02x:%02x:%02x?buildarch=x86_64&platform=efi", math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)',
+        '  return wrk.format("GET", path)',
+        'end',
+        'done = function(summary, latency, requests)',
+        '  for _, p in ipairs({ 90, 95, 98, 99, 99.5, 99.9 }) do io.write(string.format("tail p%g %.1f ms\\n", p, latency:percentile(p) / 1000)) end',
+        '  io.write(string.format("tail max %.1f ms, connect errors %d, read %d, write %d, timeout %d\\n", latency.max / 1000, summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout))',
+        'end',
+        '',
+      ].join('\n'),
+    );
 
     const nginxSmall = `http://${HOST}:${nginxPort}/small.txt`;
     const pxedBase = `http://${HOST}:${pxedPort}`;
+    /** One install-script round: every machine's DHCP exchange first, then wrk; the mints it made and the loop's delay. */
+    /** TCP segments retransmitted and packets the kernel's per-CPU backlog dropped, this network namespace. */
+    const netCounters = (): { retrans: number; drops: number } => {
+      const snmp = fs.readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Tcp:'));
+      const names = snmp[0]!.split(/\s+/);
+      const values = snmp[1]!.split(/\s+/);
+      const drops = fs.readFileSync('/proc/net/softnet_stat', 'utf8').trim().split('\n').reduce((a, l) => a + parseInt(l.split(' ')[1]!, 16), 0);
+      return { retrans: Number(values[names.indexOf('RetransSegs')]), drops };
+    };
+    const installRound = async (): Promise<WrkResult & { mints: number; loopP99ms: number; loopMaxms: number }> => {
+      finishInstalls();
+      const before = tokenCount();
+      const h = monitorEventLoopDelay({ resolution: 10 });
+      const net0 = netCounters();
+      h.enable();
+      const r = await wrk(pxedBase, WRK_SECONDS, alwaysLua);
+      h.disable();
+      const net1 = netCounters();
+      console.error(`  TCP segments retransmitted during the round: ${net1.retrans - net0.retrans}; backlog drops: ${net1.drops - net0.drops}`);
+      const mints = tokenCount() - before;
+      console.error(`  install: ${Math.round(r.rps)} req/s, p50 ${r.p50ms} ms, p99 ${r.p99ms} ms; ${r.requests} requests, ${mints} mints; loop delay p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, max ${(h.max / 1e6).toFixed(1)} ms`);
+      if (mints < r.requests * 0.95) throw new Error(`only ${mints} of ${r.requests} requests minted: the bench measured re-serves or refusals`);
+      return { ...r, mints, loopP99ms: h.percentile(99) / 1e6, loopMaxms: h.max / 1e6 };
+    };
     const check = await fetch(`${pxedBase}/ipxe/${installedMacs[0]}?buildarch=x86_64&platform=efi`);
     const body = await check.text();
     if (!body.startsWith('#!ipxe\n') || !/\nexit/.test(body)) throw new Error(`unexpected local-boot script:\n${body}`);
@@ -263,15 +345,30 @@ async function main(dir: string): Promise<void> {
     // and each figure is the median of its rounds.
     const rNginxAll: WrkResult[] = [];
     const rLocalAll: WrkResult[] = [];
-    const rInstallAll: WrkResult[] = [];
+    const rInstallAll: Array<Awaited<ReturnType<typeof installRound>>> = [];
     const rBareAll: WrkResult[] = [];
     const tNginxAll: Array<Awaited<ReturnType<typeof curlThroughput>>> = [];
     const tPxedAll: Array<Awaited<ReturnType<typeof curlThroughput>>> = [];
+    if (INSTALL_ONLY) {
+      for (let round = 1; round <= ROUNDS; round++) {
+        const n = await wrk(nginxSmall, WRK_SECONDS);
+        console.error(`round ${round}/${ROUNDS}: nginx ${Math.round(n.rps)} req/s, p50 ${n.p50ms} ms, p99 ${n.p99ms} ms`);
+        rNginxAll.push(n);
+        rInstallAll.push(await installRound());
+      }
+      const mid = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      console.log(
+        `install-only, medians of ${ROUNDS}: nginx ${Math.round(mid(rNginxAll.map((r) => r.rps)))} req/s; install ${Math.round(mid(rInstallAll.map((r) => r.rps)))} req/s ` +
+          `(×${(mid(rInstallAll.map((r) => r.rps)) / mid(rNginxAll.map((r) => r.rps))).toFixed(2)}), p50 ${mid(rInstallAll.map((r) => r.p50ms))} ms, p99 ${mid(rInstallAll.map((r) => r.p99ms))} ms, ` +
+          `loop delay p99 ${mid(rInstallAll.map((r) => r.loopP99ms)).toFixed(1)} ms; load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+      );
+      return;
+    }
     for (let round = 1; round <= ROUNDS; round++) {
       console.error(`round ${round}/${ROUNDS}: wrk nginx, pxed local-boot, pxed install, HTTP layer alone; curl nginx, pxed`);
       rNginxAll.push(await wrk(nginxSmall, WRK_SECONDS));
       rLocalAll.push(await wrk(pxedBase, WRK_SECONDS, installedLua));
-      rInstallAll.push(await wrk(pxedBase, WRK_SECONDS, alwaysLua));
+      rInstallAll.push(await installRound());
       rBareAll.push(await wrk(`http://${HOST}:${barePort}`, WRK_SECONDS, installedLua));
       tNginxAll.push(await curlThroughput(`http://${HOST}:${nginxPort}/big.bin`));
       tPxedAll.push(await curlThroughput(`${pxedBase}/assets/big.bin`));
@@ -334,6 +431,9 @@ async function main(dir: string): Promise<void> {
     }
     await app.close();
     await bare.close();
+    reader.close();
+    console.error(`checkpoints: ${JSON.stringify(checkpoints.snapshot())}`);
+    await checkpoints.stop();
     registry.close();
   }
 }

@@ -106,13 +106,15 @@ export class BootGuard {
 
   /**
    * Before rendering a script for `mac` in `state`: hold (re-serve or refuse) when an install is armed and no DHCP
-   * exchange was seen since its mint. `live(hash)` says whether the armed token is still live (not revoked/expired):
-   * a dead token protects nothing, so the fetch goes ahead.
+   * exchange was seen since its mint. A dead token protects nothing, so the fetch goes ahead: `tokens.live(hash)`
+   * says whether the armed token is still live (not revoked/expired), and when this process armed nothing for the MAC
+   * (a restart, an eviction) `tokens.anyLive(mac)` asks the registry whether the MAC holds a live token at all — a
+   * machine that got its DHCP answer before a restart and asks for its first script after it has none to protect.
    */
-  hold(mac: string, state: MachineState, address: string, live: (hash: string) => boolean): ScriptHold {
+  hold(mac: string, state: MachineState, address: string, tokens: { live: (hash: string) => boolean; anyLive: (mac: string) => boolean }): ScriptHold {
     if (!ARMED_STATES.includes(state) || this.rebooted.has(mac)) return null;
     const a = this.armed.get(mac);
-    if (a !== undefined && !live(a.hash)) return null;
+    if (a === undefined ? !tokens.anyLive(mac) : !tokens.live(a.hash)) return null;
     if (a !== undefined && a.address === address) return { kind: 'reserve', document: a.document, bootId: a.bootId };
     return {
       kind: 'refuse',

@@ -229,7 +229,7 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       return { contentType: IPXE_CONTENT_TYPE, body: renderUnknown(mac) };
     }
     const now = clock.now().getTime();
-    const hold = this.guard.hold(mac, machine.state, req.clientAddress, (hash) => this.tokens.isLive(hash));
+    const hold = this.guard.hold(mac, machine.state, req.clientAddress, this.tokens.liveness);
     if (hold !== null) return this.held(mac, hold, req.clientAddress, now);
     // The machine's IP in every DHCP mode (proxy mode has no lease to read it from): the address that fetched its
     // script over TCP. DHCP option 50 stays a hint (attribution.ts). Anyone can fetch any MAC's script: the update
@@ -243,11 +243,8 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
       if (!this.guard.mintAllowed(mac, now)) {
         return this.refusal(mac, 'rate-limited', 'too many install scripts for this machine; retry in a minute', req.clientAddress, now);
       }
-      // The new boot's state, tokens and script event land together or not at all.
-      registry.atomically(() => {
-        this.tokens.arm(machine, bootId, token);
-        registry.eventAppend(mac, BootEvents.script(scriptEvent(script, req.clientAddress, 0)));
-      });
+      // The new boot's state, tokens and script event land together or not at all (one registry write).
+      this.tokens.arm(machine, bootId, token, BootEvents.script(scriptEvent(script, req.clientAddress, 0)));
       this.guard.minted(mac, { hash: hashToken(token), bootId, address: req.clientAddress, document: script.document }, now);
       return script.document;
     }

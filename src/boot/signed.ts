@@ -97,7 +97,7 @@ export class SignedFiles {
 export interface GrubConfigDeps {
   readonly ctx: Pick<PolicyContext, 'registry' | 'provisioning' | 'serverUrl' | 'clock'>;
   readonly renderer: Pick<ScriptRenderer, 'renderScript' | 'installBoot'>;
-  readonly tokens: Pick<BootTokens, 'arm' | 'isLive'>;
+  readonly tokens: Pick<BootTokens, 'arm' | 'liveness'>;
   readonly attribution: Pick<Attribution, 'note'>;
   /** The install-hijack guard and mint rate limit of /ipxe/<mac> (guard.ts), applied to the config fetch too. */
   readonly guard?: Pick<BootGuard, 'hold' | 'mintAllowed' | 'minted' | 'refusalAdmitted'>;
@@ -127,7 +127,7 @@ export function renderGrubConfig(deps: GrubConfigDeps, mac: string, clientAddres
   const now = deps.ctx.clock.now().getTime();
   // While an install is armed, only a new DHCP exchange lets a fetch re-arm it: the address that got the live token
   // gets the same config again (a retransmitted RRQ too), any other address a refusal.
-  const hold = deps.guard?.hold(mac, machine.state, clientAddress, (hash) => deps.tokens.isLive(hash)) ?? null;
+  const hold = deps.guard?.hold(mac, machine.state, clientAddress, deps.tokens.liveness) ?? null;
   if (hold !== null) return hold.kind === 'refuse' ? grubRefusal(deps, mac, clientAddress, hold.reason, hold.message, now) : String(hold.document.body);
   const query = { platform: 'efi', arch: buildArchOf(machine.firmware) };
   const script = deps.renderer.renderScript(machine, query, false);
@@ -155,10 +155,7 @@ export function renderGrubConfig(deps: GrubConfigDeps, mac: string, clientAddres
     if (deps.guard !== undefined && !deps.guard.mintAllowed(mac, now)) {
       return grubRefusal(deps, mac, clientAddress, 'rate-limited', 'too many install configs for this machine; retry in a minute', now);
     }
-    registry.atomically(() => {
-      deps.tokens.arm(machine, bootId, token);
-      registry.eventAppend(mac, BootEvents.grubConfig({ variant: 'install', client: clientAddress, bootId, os: host.install.os }));
-    });
+    deps.tokens.arm(machine, bootId, token, BootEvents.grubConfig({ variant: 'install', client: clientAddress, bootId, os: host.install.os }));
     deps.guard?.minted(mac, { hash: hashToken(token), bootId, address: clientAddress, document: { contentType: GRUB_CONTENT_TYPE, body } }, now);
     return body;
   }

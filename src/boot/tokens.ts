@@ -3,7 +3,7 @@
 
 import { revokedLongAgo, type BootGuard } from './guard.js';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { BootEvents } from '../model/events.js';
+import { BootEvents, type BootEventBody } from '../model/events.js';
 import { LOCAL_STATES, type Machine } from '../model/machine.js';
 import type { BootToken } from '../registry/types.js';
 import type { PolicyContext } from './settings.js';
@@ -41,22 +41,28 @@ export class BootTokens {
     private readonly guard: BootGuard,
   ) {}
 
-  /** Revokes the previous tokens, stores the new one (hashed) and moves the machine to booting. */
-  arm(machine: Machine, bootId: string, token: string): void {
+  /**
+   * Moves the machine to booting, revokes the previous tokens, stores the new one (hashed) and appends `event` (what
+   * armed it), in one registry write (bootArm): all of it lands or none.
+   */
+  arm(machine: Machine, bootId: string, token: string, event: BootEventBody): void {
     const now = this.ctx.clock.now();
     const reason =
       LOCAL_STATES.includes(machine.state)
         ? 'netboot in install mode always: reinstalling'
         : 'iPXE install script rendered';
-    this.ctx.registry.machineTransition(machine.mac, 'booting', reason, { bootId });
-    this.ctx.registry.tokenRevokeAll(machine.mac, now.toISOString());
-    this.ctx.registry.tokenInsert({
-      hash: hashToken(token),
-      mac: machine.mac,
-      bootId,
-      createdAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + this.ctx.settings.tokenTtlMinutes * 60_000).toISOString(),
-      revokedAt: null,
+    this.ctx.registry.bootArm({
+      token: {
+        hash: hashToken(token),
+        mac: machine.mac,
+        bootId,
+        createdAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + this.ctx.settings.tokenTtlMinutes * 60_000).toISOString(),
+        revokedAt: null,
+      },
+      reason,
+      detail: { bootId },
+      event,
     });
   }
 
@@ -89,6 +95,14 @@ export class BootTokens {
     const t = this.ctx.registry.tokenGet(hash);
     return t !== null && t.revokedAt === null && Date.parse(t.expiresAt) > this.ctx.clock.now().getTime();
   }
+
+  /** True when the MAC holds any token that is not revoked and has not expired. */
+  anyLive(mac: string): boolean {
+    return this.ctx.registry.tokenLiveExists(mac, this.ctx.clock.now().toISOString());
+  }
+
+  /** The guard's view of the tokens (guard.ts hold). */
+  readonly liveness = { live: (hash: string): boolean => this.isLive(hash), anyLive: (mac: string): boolean => this.anyLive(mac) };
 
   /** Records a refused (expired or revoked) token use on the machine's timeline (folded); returns null (→ 404). */
   refuse(r: ResolvedToken, route: string, clientAddress: string): null {

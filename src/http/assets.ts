@@ -89,10 +89,15 @@ export function assetResolver(assetRoots: readonly string[], ipxeBinRoots: reado
  * reusing a few big buffers (returned only when the socket has taken the bytes: the write callback) keeps GC and
  * allocation out of the loop. That roughly doubles throughput over fs.createReadStream piping (bench/http).
  */
-const CHUNK = 512 * 1024;
+/**
+ * 128 KiB: a download to a slow client pins its buffer until the socket drains it, so the chunk times the number of
+ * concurrent downloads is the daemon's memory in a boot storm (200 machines: 512 KiB chunks put pxed at 223 MB RSS,
+ * docs/benchmarks.md "Boot storm, 200 machines"); the pool keeps the same 4 MiB as 8 × 512 KiB did.
+ */
+const CHUNK = 128 * 1024;
 /** Buffers in flight per transfer: one being read while up to two are being written. */
 const IN_FLIGHT = 3;
-const POOL_MAX = 8;
+const POOL_MAX = 32;
 const pool: Buffer[] = [];
 const takeBuffer = (): Buffer => pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
 const giveBuffer = (b: Buffer): void => {

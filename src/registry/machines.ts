@@ -101,17 +101,22 @@ export function machineTransition(s: SqliteStore, mac: string, to: MachineState,
   if (!isMachineState(to)) throw invalid(`unknown machine state ${String(to)}`);
   toJson(detail, 'detail');
   return s.write('machineTransition', m, () => {
-    const row = machineRow(s, m);
-    if (!row) throw notFound(m);
-    const from = row.state as MachineState;
-    assertTransition(from, to, m);
-    if (row.host === null) {
-      throw new PxedError('LIFECYCLE_ILLEGAL', `machine ${m} has no install entry: set its host before it can be ${to}`, { from, to, mac: m });
-    }
-    const t = s.stamp();
-    s.stmt('UPDATE machines SET state = ?, state_changed_at = ?, updated_at = ? WHERE mac = ?').run(to, t, t, m);
-    const ev: StateDetail = { from, to, reason, ...(to === 'registered' ? { tokensRevoked: revokeTokens(s, m, t) } : {}) };
-    insertEvent(s, m, t, { kind: 'state', detail: { ...ev, ...withoutKeys(detail, ev) } });
+    transitionRow(s, m, to, reason, detail);
     return rowToMachine(machineRow(s, m)!);
   });
+}
+
+/** Inside a write: machineTransition's checks, UPDATE and state event for the canonical MAC `m`. */
+export function transitionRow(s: SqliteStore, m: string, to: MachineState, reason: string, detail: Record<string, unknown>): void {
+  const row = machineRow(s, m);
+  if (!row) throw notFound(m);
+  const from = row.state as MachineState;
+  assertTransition(from, to, m);
+  if (row.host === null) {
+    throw new PxedError('LIFECYCLE_ILLEGAL', `machine ${m} has no install entry: set its host before it can be ${to}`, { from, to, mac: m });
+  }
+  const t = s.stamp();
+  s.stmt('UPDATE machines SET state = ?, state_changed_at = ?, updated_at = ? WHERE mac = ?').run(to, t, t, m);
+  const ev: StateDetail = { from, to, reason, ...(to === 'registered' ? { tokensRevoked: revokeTokens(s, m, t) } : {}) };
+  insertEvent(s, m, t, { kind: 'state', detail: { ...ev, ...withoutKeys(detail, ev) } });
 }

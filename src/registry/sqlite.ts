@@ -19,6 +19,7 @@ import { PxedError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import type { BootEvent, BootEventBody } from '../model/events.js';
 import type { Machine, MachineCreate, MachinePatch, MachineState } from '../model/machine.js';
+import { WalCheckpointer, type CheckpointerOptions } from './checkpoint.js';
 import { asRegistryError } from './checks.js';
 import * as events from './events.js';
 import { quickCheck, refuseNewerSchema, requireWritable, writeProbe } from './health.js';
@@ -28,7 +29,7 @@ import * as retention from './retention.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
 import { SqliteStore } from './store.js';
 import * as tokens from './tokens.js';
-import type { BootToken, Lease, MachineRegistry } from './types.js';
+import type { BootArm, BootToken, Lease, MachineRegistry } from './types.js';
 
 export { SCHEMA_VERSION };
 
@@ -47,10 +48,12 @@ export interface RegistryOptions {
 export class SqliteRegistry implements MachineRegistry {
   readonly path: string;
   private readonly store: SqliteStore;
+  private readonly synchronous: 'NORMAL' | 'FULL';
 
   /** Prefer openRegistry(); the constructor takes an open handle and only assigns. */
   constructor(db: Database.Database, dbPath: string, opts: RegistryOptions = {}) {
     this.path = dbPath;
+    this.synchronous = opts.synchronous === 'FULL' ? 'FULL' : 'NORMAL';
     this.store = new SqliteStore(db, opts.now ?? (() => new Date()), opts.log ?? createLogger({ level: 'warn' }).child({ subsystem: 'registry' }));
   }
 
@@ -108,12 +111,20 @@ export class SqliteRegistry implements MachineRegistry {
     tokens.tokenInsert(this.store, token);
   }
 
+  bootArm(arm: BootArm): void {
+    tokens.bootArm(this.store, arm);
+  }
+
   tokenGet(hash: string): BootToken | null {
     return tokens.tokenGet(this.store, hash);
   }
 
   tokenRevokeAll(mac: string, at?: string): number {
     return tokens.tokenRevokeAll(this.store, mac, at);
+  }
+
+  tokenLiveExists(mac: string, at: string): boolean {
+    return tokens.tokenLiveExists(this.store, mac, at);
   }
 
   // ---- pruning ----
@@ -153,6 +164,12 @@ export class SqliteRegistry implements MachineRegistry {
   }
 
   // ---- housekeeping ----
+
+  /** A checkpointer for this registry (checkpoint.ts): WAL checkpoints on a thread while it runs. Not started. */
+  walCheckpointer(opts: CheckpointerOptions = {}): WalCheckpointer {
+    const { store } = this;
+    return new WalCheckpointer({ db: store.db, path: this.path, synchronous: this.synchronous, commits: () => store.commits, log: store.log }, opts);
+  }
 
   /** PRAGMA integrity_check: 'ok' or the problems found, one per line. */
   integrityCheck(): string {

@@ -19,6 +19,17 @@ export interface BootToken {
 
 export type { Lease };
 
+/** A new install boot (MachineRegistry.bootArm). */
+export interface BootArm {
+  /** The new boot's token (its mac is the machine's). */
+  token: BootToken;
+  /** The state event's reason and extra detail (as machineTransition). */
+  reason: string;
+  detail: Record<string, unknown>;
+  /** The event recording what armed it (the script or config served). */
+  event: BootEventBody;
+}
+
 export interface MachineRegistry {
   /**
    * Runs `fn` so that every registry write it makes commits together or not at all (one transaction); events reach
@@ -50,9 +61,17 @@ export interface MachineRegistry {
   eventSubscribe(listener: (event: BootEvent) => void): () => void;
 
   tokenInsert(token: BootToken): void;
+  /**
+   * Arms a new install boot in one transaction: the machine moves to booting (state event), its live tokens are
+   * revoked at token.createdAt, the token is stored and `event` appended — what machineTransition, tokenRevokeAll,
+   * tokenInsert and eventAppend inside atomically() would write, with their checks, in one write without savepoints.
+   */
+  bootArm(arm: BootArm): void;
   tokenGet(hash: string): BootToken | null;
   /** Revokes every live token of the MAC; returns how many. */
   tokenRevokeAll(mac: string, at?: string): number;
+  /** Whether the MAC holds a token that is neither revoked nor expired at `at` (ISO time). */
+  tokenLiveExists(mac: string, at: string): boolean;
 
   // Bounded pruning (retention.ts): each call deletes at most one batch; callers repeat until less comes back.
   /** Deletes the oldest discovered machines beyond `keep` (with their events and tokens); returns their MACs. */

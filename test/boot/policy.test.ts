@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type Database from 'better-sqlite3';
 import { isPxedError } from '../../src/errors.js';
 import { hashToken } from '../../src/boot/tokens.js';
 import type { Firmware } from '../../src/boot/types.js';
@@ -218,12 +219,11 @@ void test(
     // The machine reboots (a new DHCP exchange), so its next script re-arms: that arming fails.
     await r.policy.dhcpBoot(query(client('efi-x64', { isIpxe: true })));
     const eventsBefore = r.registry.eventList(MAC).length;
-    const realInsert = r.registry.tokenInsert.bind(r.registry);
-    r.registry.tokenInsert = () => {
-      throw new Error('disk full');
-    };
+    // The token's INSERT fails inside the arming write, after the state change and the revocation ran in it.
+    const db = (r.registry as unknown as { store: { db: Database.Database } }).store.db;
+    db.exec("CREATE TEMP TRIGGER fail_token BEFORE INSERT ON tokens BEGIN SELECT RAISE(ABORT, 'disk full'); END");
     assert.throws(() => r.policy.machineScript(scriptReq(MAC)), /disk full/);
-    r.registry.tokenInsert = realInsert;
+    db.exec('DROP TRIGGER fail_token');
     assert.equal(r.registry.machineGet(MAC)?.state, 'booting');
     assert.equal(r.registry.eventList(MAC).length, eventsBefore, 'no state or script event from the failed arming');
     // The live token was not revoked: the installer of the armed boot carries on.

@@ -3,7 +3,7 @@
 // - DHCP: each input goes straight into the service's packet handler (the function its sockets call), for volume;
 //   replies are encoded but never sent (a mutated packet names arbitrary addresses).
 // - TFTP: datagrams over loopback to the listener and to live transfer ports (a real RRQ opens one now and then).
-// - HTTP: requests through fastify's inject (method, URL, headers, body mutated from real requests).
+// - HTTP: requests through fastify's inject (method, URL, headers, body mutated from real requests), 8 in flight.
 // A finding is an exception other than the protocol's "malformed" error, an HTTP 500 HTTP_INTERNAL, an input that
 // takes longer than HANG_MS, or an uncaught exception/unhandled rejection while fuzzing; its input is saved under
 // test/artifacts/fuzz/.

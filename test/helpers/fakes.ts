@@ -6,7 +6,7 @@ import { PxedError } from '../../src/errors.js';
 import { systemClock, type Clock } from '../../src/model/clock.js';
 import type { BootEvent, BootEventBody } from '../../src/model/events.js';
 import type { Machine, MachineCreate, MachinePatch, MachineState } from '../../src/model/machine.js';
-import type { BootToken, Lease, MachineRegistry } from '../../src/registry/types.js';
+import type { BootArm, BootToken, Lease, MachineRegistry } from '../../src/registry/types.js';
 import type { HttpBootPolicy, HttpDocument, IpxeScriptRequest, PhoneHomeRequest, TokenArtifactRequest } from '../../src/boot/types.js';
 
 const T0 = '2026-01-01T00:00:00.000Z';
@@ -115,8 +115,17 @@ export class FixedRegistry implements MachineRegistry {
   tokenInsert(token: BootToken): void {
     this.tokens.set(token.hash, token);
   }
+  bootArm(arm: BootArm): void {
+    this.machineTransition(arm.token.mac, 'booting', arm.reason, arm.detail);
+    this.tokenRevokeAll(arm.token.mac, arm.token.createdAt);
+    this.tokenInsert(arm.token);
+    this.eventAppend(arm.token.mac, arm.event);
+  }
   tokenGet(hash: string): BootToken | null {
     return this.tokens.get(hash) ?? null;
+  }
+  tokenLiveExists(mac: string, at: string): boolean {
+    return [...this.tokens.values()].some((t) => t.mac === mac && t.revokedAt === null && t.expiresAt > at);
   }
   tokenRevokeAll(mac: string, at = this.stamp()): number {
     let n = 0;

@@ -28,4 +28,16 @@ void describe('tokens', () => {
     assert.equal(reg.tokenGet(hash('2'))!.revokedAt, '2026-02-02T00:00:00.000Z');
     assert.equal(reg.tokenGet(hash('3'))!.revokedAt, null);
   });
+
+  void it('tokenLiveExists: only a token neither revoked nor expired at the given time counts', () => {
+    reg.machineCreate({ mac: MAC, host: 'a' });
+    const t = token('1', MAC);
+    assert.equal(reg.tokenLiveExists(MAC, t.createdAt), false, 'no token yet');
+    reg.tokenInsert(t);
+    assert.equal(reg.tokenLiveExists('AA-BB-CC-DD-EE-01', t.createdAt), true, 'any MAC spelling');
+    assert.equal(reg.tokenLiveExists(MAC, t.expiresAt), false, 'expired at its expiry time');
+    reg.tokenRevokeAll(MAC, t.createdAt);
+    assert.equal(reg.tokenLiveExists(MAC, t.createdAt), false, 'revoked');
+    assert.throws(() => reg.tokenLiveExists('nope', t.createdAt), code('MAC_INVALID'));
+  });
 });

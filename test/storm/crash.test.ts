@@ -86,6 +86,10 @@ void test('kill -9 mid-storm, restart: integrity ok, nothing acknowledged lost, 
   // Kill as soon as a machine holds a token (its install script was served; the event stream may lag by a second or
   // two on a loaded machine, the installer's pause is longer) and the rest are still on their way.
   await waitFor('a machine with its install script', () => scripted.size >= 1, 90_000, 20);
+  // The event is committed and delivered before the script's bytes reach the machine: a kill at once can lose that
+  // response, and the machine's retried GET is then (install_mode once) told an install is in progress. Give the
+  // response a moment over the 2 ms link first.
+  await new Promise((r) => setTimeout(r, 500));
   const killedAt = Date.now();
   await daemon!.kill9();
   stream.kill('SIGKILL');

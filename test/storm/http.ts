@@ -66,5 +66,6 @@ export async function httpFetch(url: string, o: HttpOptions): Promise<HttpResult
       await new Promise((r) => setTimeout(r, Math.min(2000, 250 * 2 ** n) + Math.floor(Math.random() * 200)));
     }
   }
-  throw new Error(`HTTP ${o.method ?? 'GET'} ${url} failed after ${o.attempts} attempts: ${String(last)}`);
+  if (last === undefined) throw new Error(`HTTP ${o.method ?? 'GET'} ${url} not attempted: the storm's deadline had passed`);
+  throw new Error(`HTTP ${o.method ?? 'GET'} ${url} failed: ${String(last)}${Date.now() >= o.deadline ? ' (then the storm\'s deadline passed)' : ` (${o.attempts} attempts)`}`);
 }
