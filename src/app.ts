@@ -190,7 +190,6 @@ export async function buildApp(opts: AppOptions): Promise<App> {
           timeoutMs: cfg.tftp.timeout_ms,
           retries: cfg.tftp.retries,
           cacheBytes: cfg.tftp.cache_mb * 1024 * 1024,
-          workers: cfg.tftp.workers,
           policy,
           log: log.child({ subsystem: 'tftp' }),
           metrics: metrics.tftp,

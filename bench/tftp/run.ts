@@ -5,10 +5,9 @@
 // Bounded: every client run has a timeout; everything is torn down at the end (also on failure).
 //
 // Run as root from the repo root after building:  node <outDir>/bench/tftp/run.js [--quick] [--cases=k1,k2]
-//   [--pxed-workers=0,2] [--cpu-prof=DIR]
-// --cases: only these cases (lock1468, win8, win16, lock512, conc50, conc50c). --pxed-workers: one pxed per value of
-// `workers`, side by side ("pxed" is workers 0, "pxed-wN" the others). --cpu-prof: V8 CPU profiles of the pxed
-// processes into DIR (summarise with bench/tftp/profile-top.js).
+//   [--rounds=N] [--cpu-prof=DIR]
+// --cases: only these cases (lock1468, win8, win16, lock512, conc50, conc50c). --cpu-prof: a V8 CPU profile of the
+// pxed process into DIR (summarise with bench/tftp/profile-top.js).
 // MB/s are 10^6 bytes per second; each figure is the median of RUNS rounds (servers measured back to back).
 // Per case the CPU time each server process used (utime + stime of all its threads), the clients' CPU time (the
 // children this process waited for) and the machine's idle share are printed too: on 2 cores the 50 curl clients
@@ -30,16 +29,11 @@ const arg = (name: string): string | undefined => process.argv.find((a) => a.sta
 const quick = process.argv.includes('--quick');
 const onlyCases = arg('cases')?.split(',');
 const cpuProfDir = arg('cpu-prof');
-/** pxed variants by `workers` (the first one is the column compared with dnsmasq in the targets). */
-const pxedWorkers = (arg('pxed-workers') ?? '').split(',').filter(Boolean).map(Number);
-type ServerName = string;
-const pxedNames: ServerName[] = pxedWorkers.length === 0 ? ['pxed'] : pxedWorkers.map((w, i) => (i === 0 && w === 0 ? 'pxed' : `pxed-w${w}`));
-const workersOf = (name: ServerName): number | undefined => (pxedWorkers.length === 0 ? undefined : pxedWorkers[pxedNames.indexOf(name)]);
-/** All servers run at once, each on its own address of the server-side veth, so that every round measures them back
- * to back (this 2-core machine is shared: load from other work shifts figures between minutes). */
-const ADDR: Record<ServerName, string> = { dnsmasq: '10.231.9.3', 'tftpd-hpa': '10.231.9.4' };
-pxedNames.forEach((n, i) => (ADDR[n] = i === 0 ? '10.231.9.1' : `10.231.9.${10 + i}`));
-const RUNS = quick ? 1 : 3;
+type ServerName = 'pxed' | 'dnsmasq' | 'tftpd-hpa';
+/** All three servers run at once, each on its own address of the server-side veth, so that every round measures
+ * them back to back (this 2-core machine is shared: load from other work shifts figures between minutes). */
+const ADDR: Record<ServerName, string> = { pxed: '10.231.9.1', dnsmasq: '10.231.9.3', 'tftpd-hpa': '10.231.9.4' };
+const RUNS = Number(arg('rounds') ?? (quick ? 1 : 3));
 const BIG = (quick ? 16 : 64) * 1024 * 1024;
 const SMALL = 1.5 * 1024 * 1024;
 const CONCURRENT = 50;
@@ -105,8 +99,9 @@ async function main(): Promise<void> {
   const pingpong = path.join(dir, 'pingpong');
   const multiget = path.join(dir, 'multiget');
   try {
-    vethPair(srv, 'eth0', `${ADDR[pxedNames[0]!]}/24`, cli, 'eth0', `${CLIENT}/24`);
-    for (const [name, a] of Object.entries(ADDR)) if (name !== pxedNames[0]) srv.ip('addr', 'add', `${a}/24`, 'dev', 'eth0');
+    vethPair(srv, 'eth0', `${ADDR.pxed}/24`, cli, 'eth0', `${CLIENT}/24`);
+    srv.ip('addr', 'add', `${ADDR.dnsmasq}/24`, 'dev', 'eth0');
+    srv.ip('addr', 'add', `${ADDR['tftpd-hpa']}/24`, 'dev', 'eth0');
     sh('gcc', ['-O2', '-o', pingpong, path.join(process.cwd(), 'bench', 'tftp', 'pingpong.c')]);
     sh('gcc', ['-O2', '-o', multiget, path.join(process.cwd(), 'bench', 'tftp', 'multiget.c')]);
 
@@ -131,10 +126,9 @@ async function main(): Promise<void> {
     // --- servers ---
     const startServer = async (name: ServerName): Promise<ChildProcess> => {
       let child: ChildProcess;
-      if (name.startsWith('pxed')) {
-        const w = workersOf(name);
-        const opts = { listen: [ADDR[name]], port: 69, roots: [root], maxTransfers: 200, maxTransfersPerClient: 200, ...(w === undefined ? {} : { workers: w }) };
-        const prof = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfDir)}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+      if (name === 'pxed') {
+        const opts = { listen: [ADDR.pxed], port: 69, roots: [root], maxTransfers: 200, maxTransfersPerClient: 200 };
+        const prof = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(cpuProfDir)}`, '--cpu-prof-name=pxed.cpuprofile'] : [];
         child = srv.spawn(process.execPath, [...prof, path.join(distRoot, 'test', 'tftp', 'serve-main.js'), JSON.stringify(opts)]);
       } else if (name === 'dnsmasq') {
         child = srv.spawn('dnsmasq', ['-k', '-C', '/dev/null', '--port=0', '--pid-file=', '--enable-tftp', `--tftp-root=${root}`, `--listen-address=${ADDR.dnsmasq}`, '--bind-interfaces', '--tftp-max=200']);
@@ -198,7 +192,7 @@ async function main(): Promise<void> {
     const cases = allCases.filter((c) => !onlyCases || onlyCases.includes(c.key));
 
     const all: Record<string, Partial<Record<ServerName, CaseResult[]>>> = {};
-    const names: ServerName[] = [...pxedNames, 'dnsmasq', 'tftpd-hpa'];
+    const names: ServerName[] = ['pxed', 'dnsmasq', 'tftpd-hpa'];
     const children: ChildProcess[] = [];
     console.error(`load before: ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
     try {
@@ -210,7 +204,7 @@ async function main(): Promise<void> {
             const cpu0 = cpuSeconds(children[i]!.pid);
             const client0 = childrenCpu();
             const [idle0, total0] = machineTicks();
-            const t = await c.go(ADDR[name]!);
+            const t = await c.go(ADDR[name]);
             const [idle1, total1] = machineTicks();
             const r: CaseResult = { ...t, cpu: cpuSeconds(children[i]!.pid) - cpu0, clientCpu: childrenCpu() - client0, idle: (idle1 - idle0) / Math.max(1, total1 - total0) };
             ((all[c.key] ??= {})[name] ??= []).push(r);
@@ -238,14 +232,14 @@ async function main(): Promise<void> {
     lines.push(`Machine: ${os.cpus().length} CPUs (nproc), ${cpu}, Linux ${os.release()}, Node ${process.version}.`);
     lines.push(`Server and clients in two network namespaces joined by a veth pair; the three servers run side by side and are measured back to back in each of ${RUNS} rounds; median per server; ceiling = best round; MB/s = 10^6 bytes/s.`);
     lines.push('');
-    lines.push(`| case | ${names.join(' | ')} | ${pxedNames.map((n) => `${n} / dnsmasq`).join(' | ')} |`);
-    lines.push(`|---|${names.map(() => '---|').join('')}${pxedNames.map(() => '---|').join('')}`);
+    lines.push(`| case | ${names.join(' | ')} | pxed / dnsmasq |`);
+    lines.push(`|---|${names.map(() => '---|').join('')}---|`);
     for (const c of cases) {
       const r = results[c.key]!;
-      const ratio = (p: ServerName): string => (r[p] && r.dnsmasq ? (r.dnsmasq.seconds / r[p].seconds).toFixed(2) : 'n/a');
+      const ratio = r.pxed && r.dnsmasq ? (r.dnsmasq.seconds / r.pxed.seconds).toFixed(2) : 'n/a';
       const cell = (s: ServerName): string =>
         `${mbs(r[s])} MB/s${c.key.startsWith('conc') ? ` (${r[s]?.seconds.toFixed(2)} s)` : ''}, CPU ${r[s]?.cpu.toFixed(2)} s + clients ${r[s]?.clientCpu.toFixed(2)} s, idle ${(100 * (r[s]?.idle ?? 0)).toFixed(0)}%`;
-      lines.push(`| ${c.label} | ${names.map(cell).join(' | ')} | ${pxedNames.map(ratio).join(' | ')} |`);
+      lines.push(`| ${c.label} | ${names.map(cell).join(' | ')} | ${ratio} |`);
     }
     lines.push(`| lock-step ceiling (C, one datagram / one 4-byte reply) | 1468 B: ${ceiling[1468]!.toFixed(1)} MB/s | 512 B: ${ceiling[512]!.toFixed(1)} MB/s | | |`);
     lines.push('');
@@ -265,9 +259,7 @@ async function main(): Promise<void> {
     lines.push(`- lock-step ≥ dnsmasq: blksize 1468 ${t1.toFixed(2)}×, blksize 512 ${t1b.toFixed(2)}× → ${t1 >= 1 && t1b >= 1 ? 'met' : 'NOT met'}`);
     lines.push(`- windowsize ≥ 2.5× dnsmasq lock-step (1468): ${t2.toFixed(2)}× (best of windowsize 8/16) → ${t2 >= 2.5 ? 'met' : 'NOT met'}`);
     lines.push(`- 50 concurrent wall time ≤ dnsmasq: ${conc('pxed').toFixed(2)} s vs ${conc('dnsmasq').toFixed(2)} s → ${t3 >= 1 ? 'met' : 'NOT met'}`);
-    for (const p of pxedNames.slice(1)) {
-      lines.push(`- ${p}: 50 concurrent wall time ≤ 0.8 × dnsmasq: ${conc(p).toFixed(2)} s vs ${conc('dnsmasq').toFixed(2)} s = ${(conc(p) / conc('dnsmasq')).toFixed(2)}× → ${conc(p) <= 0.8 * conc('dnsmasq') ? 'met' : 'NOT met'}; one C client: ${conc(p, 'conc50c').toFixed(2)} s vs ${conc('dnsmasq', 'conc50c').toFixed(2)} s = ${(conc(p, 'conc50c') / conc('dnsmasq', 'conc50c')).toFixed(2)}× (pxed ${(conc('pxed', 'conc50c') / conc('dnsmasq', 'conc50c')).toFixed(2)}×); lock-step 1468 vs pxed ${(rate('lock1468', p) / rate('lock1468', 'pxed')).toFixed(2)}×`);
-    }
+    lines.push(`- 50 concurrent from one C client: ${conc('pxed', 'conc50c').toFixed(2)} s vs ${conc('dnsmasq', 'conc50c').toFixed(2)} s = ${(conc('pxed', 'conc50c') / conc('dnsmasq', 'conc50c')).toFixed(2)}× dnsmasq's wall time`);
     lines.push(`- pxed lock-step at 1468 is ${((100 * rate('lock1468', 'pxed')) / 1e6 / ceiling[1468]!).toFixed(0)}% of the machine's ceiling (dnsmasq ${((100 * rate('lock1468', 'dnsmasq')) / 1e6 / ceiling[1468]!).toFixed(0)}%).`);
     console.log(lines.join('\n'));
   } finally {

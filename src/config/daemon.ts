@@ -77,8 +77,6 @@ export const tftpSchema = z.strictObject({
   retries: z.number().int().min(0).max(100).default(5),
   /** In-memory cache of served files up to 16 MiB (boot loaders), in MiB; 0 turns it off. */
   cache_mb: z.number().int().min(0).max(4096).default(64),
-  /** Threads that carry TFTP transfers (0 = all in the main thread; docs/benchmarks.md "TFTP transfers in worker threads"). */
-  workers: z.number().int().min(0).max(8).default(0),
   /**
    * Signed Secure Boot chain (pxe.boot_chain: signed, docs/secure-boot.md): roots holding the signed shim and GRUB,
    * first found wins (Debian's shim-signed, grub-efi-amd64-signed; grub-efi-arm64-signed for ARM64 clients).

@@ -86,8 +86,7 @@ export class FileCache {
       const before = await fh.stat({ bigint: true });
       if (!before.isFile()) throw new PxedError('TFTP_NOT_A_FILE', 'not a regular file', { file });
       const size = Number(before.size);
-      // Shared memory: a worker thread serving this file reads the same bytes without a copy (pool.ts).
-      const data = Buffer.from(new SharedArrayBuffer(size));
+      const data = Buffer.allocUnsafeSlow(size);
       for (let off = 0; off < size; ) {
         const { bytesRead } = await fh.read(data, off, size - off, off);
         if (bytesRead === 0) throw new PxedError('TFTP_SOURCE_SHORT', 'file shrank during read', { at: off, size });

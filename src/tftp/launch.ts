@@ -1,5 +1,5 @@
-// What a transfer is started with: its retransmission timing from the service's options, and the in-thread variant
-// (the server's own socket pair and Transfer; pool.ts/worker.ts are the threaded one).
+// What a transfer is started with: its retransmission timing from the service's options, and its socket pair and
+// Transfer object (begun by the server once it is registered).
 
 import type dgram from 'node:dgram';
 import { describeError } from '../errors.js';
@@ -8,7 +8,7 @@ import type { ResolvedOptions } from './options.js';
 import type { TftpClientRef } from './ports.js';
 import { closeQuietly, transferSockets } from './sockets.js';
 import type { Source } from './source.js';
-import { Transfer, type TransferEnd, type TransferParams, type TransferTiming, type TransferView } from './transfer.js';
+import { Transfer, type TransferEnd, type TransferParams, type TransferTiming } from './transfer.js';
 
 /** Floor of the per-transfer retransmission budget (small files on a lossy link). */
 const RETRANSMIT_FLOOR = 4 * 1024 * 1024;
@@ -30,21 +30,21 @@ export function transferTiming(cfg: ResolvedOptions, size: number): TransferTimi
   };
 }
 
-export interface InThreadParams {
+export interface LaunchParams {
   local: string;
   client: TftpClientRef;
   source: Source;
   spec: Pick<TransferParams, 'name' | 'blksize' | 'windowsize' | 'oack' | 'timing'>;
   /** Called once when it ends, after its sockets are scheduled to close and its source is closing. */
-  onEnd: (t: TransferView, end: TransferEnd) => void;
+  onEnd: (t: Transfer, end: TransferEnd) => void;
   /** Creates (and counts) a socket. */
   newSocket: (address: string, reuseAddr: boolean) => dgram.Socket;
   running: () => boolean;
   log: Logger;
 }
 
-/** A transfer in this thread on its own socket pair (not begun yet); null when the service stopped meanwhile. */
-export async function transferInThread(p: InThreadParams): Promise<Transfer | null> {
+/** A transfer on its own socket pair (not begun yet); null when the service stopped meanwhile. */
+export async function launchTransfer(p: LaunchParams): Promise<Transfer | null> {
   const { tsock, guard } = await transferSockets(p.local, p.client, p.newSocket);
   if (!p.running()) {
     closeQuietly(tsock);

@@ -47,11 +47,6 @@ export interface TftpServiceOptions {
    */
   cacheBytes?: number;
   cacheFileBytes?: number;
-  /**
-   * Threads that carry transfers (pool.ts; default 0 = all in the main thread). The main thread keeps port 69, the
-   * caps and the reports; files from the cache or the roots are sent from the threads, generated files stay here.
-   */
-  workers?: number;
   /** Answer iPXE's `autoexec.ipxe` probe with an instant ERROR 1 without asking policy or roots (default true, docs/protocol.md Q14). */
   autoexecNotFound?: boolean;
   /** Dynamic files and transfer reports. Without it only the static roots are served. */
@@ -80,11 +75,7 @@ export const TFTP_DEFAULTS = {
   autoexecNotFound: true,
   cacheBytes: 64 * 1024 * 1024,
   cacheFileBytes: 16 * 1024 * 1024,
-  workers: 0,
 } as const;
-
-/** Most transfer threads (tftp.workers). */
-export const WORKERS_MAX = 8;
 
 export interface TftpStats {
   /** Transfers sending data now. */
@@ -99,8 +90,6 @@ export interface TftpStats {
   refused: number;
   /** Unconfirmed transfers ended to make room for a new request (maxUnconfirmed). */
   evicted: number;
-  /** Transfers started in a transfer thread (tftp.workers), of `started`. */
-  threaded: number;
   /** Timer-driven retransmission rounds, summed over ended transfers. */
   retransmits: number;
   /** DATA payload bytes sent more than once, summed over ended transfers. */
@@ -141,6 +130,5 @@ export function resolveOptions(opts: TftpServiceOptions): ResolvedOptions {
     autoexecNotFound: opts.autoexecNotFound ?? TFTP_DEFAULTS.autoexecNotFound,
     cacheBytes: Math.max(0, opts.cacheBytes ?? TFTP_DEFAULTS.cacheBytes),
     cacheFileBytes: Math.max(0, opts.cacheFileBytes ?? TFTP_DEFAULTS.cacheFileBytes),
-    workers: Math.max(0, Math.min(WORKERS_MAX, Math.floor(opts.workers ?? TFTP_DEFAULTS.workers))),
   };
 }

@@ -18,11 +18,10 @@ import { normalizeName } from './confine.js';
 import { negotiate } from './negotiate.js';
 import { firstOf, policyOpener, StaticRoots } from './open.js';
 import type { TftpClientRef, TftpFileOpener, TftpTransferReport } from './ports.js';
-import { TransferPool } from './pool.js';
+import { launchTransfer, transferTiming } from './launch.js';
 import { bind, sendError, udpSocket } from './sockets.js';
 import type { Source } from './source.js';
-import { endReport, type Transfer, type TransferEnd, type TransferView } from './transfer.js';
-import { transferInThread, transferTiming } from './launch.js';
+import { endReport, type Transfer, type TransferEnd } from './transfer.js';
 
 export type { TftpClientRef, TftpFileOpener, TftpPolicyPort, TftpTransferReport } from './ports.js';
 export { TFTP_DEFAULTS, type TftpServiceOptions, type TftpStats, type TftpTransferInfo } from './options.js';
@@ -33,9 +32,7 @@ const READ_CHUNK = 256 * 1024;
 const MAX_SWEEP_MS = 100;
 
 interface Active {
-  transfer: TransferView;
-  /** The transfer when it runs in this thread (the sweep ticks it); null in a worker thread (pool.ts). */
-  local: Transfer | null;
+  transfer: Transfer;
   /** The filename as the client sent it (to recognise a retransmitted RRQ). */
   raw: string;
 }
@@ -54,11 +51,10 @@ export class TftpService implements Service {
   private pendingCount = 0;
   private readonly perClient = new Map<string, number>();
   private sweep: NodeJS.Timeout | null = null;
-  private pool: TransferPool | null = null;
   private opener: TftpFileOpener | null = null;
   private running = false;
   private openSockets = 0;
-  private readonly counters = { started: 0, completed: 0, failed: 0, refused: 0, evicted: 0, threaded: 0, retransmits: 0, retransmittedBytes: 0 };
+  private readonly counters = { started: 0, completed: 0, failed: 0, refused: 0, evicted: 0, retransmits: 0, retransmittedBytes: 0 };
 
   constructor(private readonly opts: TftpServiceOptions) {
     this.cfg = resolveOptions(opts);
@@ -91,12 +87,8 @@ export class TftpService implements Service {
       await this.closeListeners();
       throw new PxedError('TFTP_BIND', `cannot bind TFTP port ${this.cfg.port}: ${describeError(err)}`, { listen: this.cfg.listen }, { cause: err });
     }
-    const sweepMs = Math.max(5, Math.min(MAX_SWEEP_MS, Math.floor(this.cfg.timeoutMs / 4)));
-    if (this.cfg.workers > 0) {
-      this.pool = new TransferPool(this.cfg.workers, sweepMs, this.log);
-      await this.pool.start();
-    }
     this.running = true;
+    const sweepMs = Math.max(5, Math.min(MAX_SWEEP_MS, Math.floor(this.cfg.timeoutMs / 4)));
     this.sweep = setInterval(() => this.onSweep(), sweepMs);
     this.sweep.unref();
   }
@@ -107,9 +99,6 @@ export class TftpService implements Service {
     this.sweep = null;
     for (const a of [...this.transfers.values()]) a.transfer.abort('server stopping');
     await this.closeListeners();
-    // Threads release their transfers' sockets and descriptors, then end (their sources close on release).
-    await this.pool?.stop();
-    this.pool = null;
     // Transfer sockets close on the next turn of the loop (after any queued ERROR left).
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setImmediate(r));
@@ -178,7 +167,7 @@ export class TftpService implements Service {
 
   private onSweep(): void {
     const now = Date.now();
-    for (const a of this.transfers.values()) a.local?.tick(now);
+    for (const a of this.transfers.values()) a.transfer.tick(now);
   }
 
   private reply(sock: dgram.Socket, rinfo: dgram.RemoteInfo, code: number, message: string): void {
@@ -243,7 +232,7 @@ export class TftpService implements Service {
   private admit(address: string): string | null {
     if ((this.perClient.get(address) ?? 0) >= this.cfg.maxTransfersPerClient) return 'per-client transfer cap';
     let unconfirmed = this.pendingCount;
-    let oldest: TransferView | null = null;
+    let oldest: Transfer | null = null;
     for (const { transfer: t } of this.transfers.values()) {
       if (t.confirmed) continue;
       unconfirmed++;
@@ -328,39 +317,24 @@ export class TftpService implements Service {
   private async begin(local: string, rrq: TftpRequest, name: string, source: Source, client: TftpClientRef): Promise<boolean> {
     const key = `${client.address}|${client.port}`;
     const neg = negotiate(rrq.options, source.size, { maxBlksize: this.cfg.maxBlksize, maxWindowsize: this.cfg.maxWindowsize });
-    const ended = (t: TransferView, end: TransferEnd): void => this.onTransferEnd(t, end, client, neg.accepted, neg.tsizeAsked);
-    const spec = { name, blksize: neg.blksize, windowsize: neg.windowsize, oack: neg.oack, timing: transferTiming(this.cfg, source.size) };
-    // Files from the cache or the roots go to a transfer thread when there are any; generated files stay here.
-    const portable = this.pool?.available ? (source.portable?.() ?? null) : null;
-    let transfer: TransferView | null;
-    let inThread: Transfer | null = null;
-    if (portable && this.pool) {
-      transfer = await this.pool.run({ ...spec, local, client, source: portable }, {
-        onEnd: ended,
-        onReleased: () => {
-          this.openSockets -= 2;
-          source.close().catch(() => undefined);
-        },
-      });
-      if (transfer) this.openSockets += 2;
-    } else {
-      const made = (a: string, reuse: boolean): dgram.Socket => this.newSocket(a, reuse);
-      transfer = inThread = await transferInThread({ local, client, source, spec, onEnd: ended, newSocket: made, running: () => this.running, log: this.log });
-    }
-    if (transfer === null) return false;
+    const transfer = await launchTransfer({
+      local,
+      client,
+      source,
+      spec: { name, blksize: neg.blksize, windowsize: neg.windowsize, oack: neg.oack, timing: transferTiming(this.cfg, source.size) },
+      onEnd: (t, end) => this.onTransferEnd(t, end, client, neg.accepted, neg.tsizeAsked),
+      newSocket: (a, reuse) => this.newSocket(a, reuse),
+      running: () => this.running,
+      log: this.log,
+    });
+    if (!transfer) return false;
     if (this.pending.get(key) === rrq.filename) this.pending.delete(key);
-    if (!this.running) {
-      // Only a thread's transfer gets here (the pool is stopping): ended and reported like any running one.
-      transfer.abort('server stopping');
-      return true;
-    }
     // Another RRQ from the same port may have finished setting up meanwhile: the newest wins.
     this.transfers.get(key)?.transfer.abort('superseded by a new request from the same port');
-    this.transfers.set(key, { transfer, local: inThread, raw: rrq.filename });
+    this.transfers.set(key, { transfer, raw: rrq.filename });
     this.counters.started++;
-    if (!inThread) this.counters.threaded++;
-    if (this.log.enabled('debug')) this.log.debug('transfer start', { client: client.address, port: client.port, path: name, size: source.size, options: neg.accepted, thread: inThread ? 'main' : 'worker' });
-    inThread?.begin();
+    if (this.log.enabled('debug')) this.log.debug('transfer start', { client: client.address, port: client.port, path: name, size: source.size, options: neg.accepted });
+    transfer.begin();
     return true;
   }
 
@@ -370,7 +344,8 @@ export class TftpService implements Service {
     else this.perClient.set(address, n);
   }
 
-  private onTransferEnd(t: TransferView, end: TransferEnd, client: TftpClientRef, options: Record<string, string>, tsizeAsked: boolean): void {
+  /** Called by the transfer when it ends (its sockets are closing and its source is closed by launch.ts). */
+  private onTransferEnd(t: Transfer, end: TransferEnd, client: TftpClientRef, options: Record<string, string>, tsizeAsked: boolean): void {
     const key = `${client.address}|${client.port}`;
     if (this.transfers.get(key)?.transfer === t) this.transfers.delete(key);
     this.releaseClient(client.address);

@@ -2,22 +2,9 @@
 // (the unacknowledged window) stay in the transfer's own packet buffers, so a source never rewinds.
 // The fast path is synchronous: `available()` says how many bytes can be copied now, `load()` refills.
 
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { PxedError } from '../errors.js';
-
-/**
- * A source another thread can serve from (pool.ts): bytes in memory (shared, not copied, when the buffer lives in a
- * SharedArrayBuffer as the file cache's do), or an open descriptor read positionally (fds are per process; the
- * sending thread owns the descriptor and closes it after the other thread is done).
- */
-export type PortableSource = { kind: 'buffer'; data: Uint8Array } | { kind: 'fd'; fd: number; size: number; chunk: number };
-
-/** What FileSource needs of an open file: a fs.promises FileHandle, or a descriptor borrowed from another thread. */
-export interface PositionalFile {
-  readonly fd?: number;
-  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
-  close(): Promise<void>;
-}
 
 export interface Source {
   readonly size: number;
@@ -28,8 +15,6 @@ export interface Source {
   /** Makes more bytes available (at least one unless the source is exhausted). */
   load(): Promise<void>;
   close(): Promise<void>;
-  /** The same bytes for another thread, or null (then it is served in this thread). Only before any read. */
-  portable?(): PortableSource | null;
 }
 
 /**
@@ -50,15 +35,10 @@ export class FileSource implements Source {
   private filePos = 0;
 
   constructor(
-    private readonly fh: PositionalFile,
+    private readonly fh: FileHandle,
     readonly size: number,
     private readonly chunkSize: number,
   ) {}
-
-  portable(): PortableSource | null {
-    if (this.fh.fd === undefined || this.filePos > 0 || this.reading) return null;
-    return { kind: 'fd', fd: this.fh.fd, size: this.size, chunk: this.chunkSize };
-  }
 
   available(): number {
     return this.curLen - this.curPos + this.aheadLen;
@@ -138,10 +118,6 @@ export class BufferSource implements Source {
 
   constructor(private readonly data: Buffer) {
     this.size = data.length;
-  }
-
-  portable(): PortableSource | null {
-    return this.pos === 0 ? { kind: 'buffer', data: this.data } : null;
   }
 
   available(): number {

@@ -37,24 +37,6 @@ export interface TransferEnd {
   clientErrorCode?: number;
 }
 
-/** What the server reads of a running transfer, in this thread or in a worker (pool.ts). */
-export interface TransferView {
-  readonly address: string;
-  readonly port: number;
-  readonly name: string;
-  readonly size: number;
-  readonly blksize: number;
-  readonly windowsize: number;
-  readonly startedAt: number;
-  readonly confirmed: boolean;
-  readonly silent: boolean;
-  readonly lastProgressAt: number;
-  readonly bytesAcked: number;
-  readonly retransmits: number;
-  readonly retransmittedBytes: number;
-  abort(detail: string): void;
-}
-
 export interface TransferParams {
   /** Connected to the client (address:port): the kernel delivers only the client's packets here and sends take the
    * cached route. Packets from any other TID reach the server's guard socket on the same port (ERROR 5). */
@@ -69,11 +51,9 @@ export interface TransferParams {
   oack: TftpOption[];
   timing: TransferTiming;
   onEnd: (t: Transfer, end: TransferEnd) => void;
-  /** Called when the client acknowledges something new (a worker publishes the transfer's state then). */
-  onProgress?: (t: Transfer) => void;
 }
 
-export class Transfer implements TransferView {
+export class Transfer {
   readonly address: string;
   readonly port: number;
   readonly name: string;
@@ -88,7 +68,6 @@ export class Transfer implements TransferView {
   private readonly source: Source;
   private readonly timing: TransferTiming;
   private readonly onEnd: TransferParams['onEnd'];
-  private readonly onProgress: TransferParams['onProgress'];
   private readonly slots: Buffer[] = [];
   private readonly oackPacket: Buffer | null;
   private state: 'oack' | 'data' | 'done';
@@ -124,7 +103,6 @@ export class Transfer implements TransferView {
     this.windowsize = p.windowsize;
     this.timing = p.timing;
     this.onEnd = p.onEnd;
-    this.onProgress = p.onProgress;
     this.totalBlocks = Math.floor(this.size / this.blksize) + 1;
     const slotCount = Math.min(this.windowsize, this.totalBlocks);
     for (let i = 0; i < slotCount; i++) this.slots.push(Buffer.allocUnsafe(DATA_HEADER + Math.min(this.blksize, this.size)));
@@ -243,7 +221,6 @@ export class Transfer implements TransferView {
     this.retries = 0;
     this.curTimeoutMs = this.timing.initialTimeoutMs;
     this.deadline = Date.now() + this.curTimeoutMs;
-    this.onProgress?.(this);
   }
 
   private blockLen(abs: number): number {
@@ -319,7 +296,7 @@ export class Transfer implements TransferView {
  * with ERROR 8 before any data (docs/protocol.md §6.2): normal, reported as 'size-probe'.
  */
 export function endReport(
-  t: TransferView,
+  t: Transfer,
   end: TransferEnd,
   client: TftpClientRef,
   options: Record<string, string>,

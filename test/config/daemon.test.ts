@@ -27,7 +27,7 @@ void describe('daemon config schema', () => {
     assert.equal(c.dhcp.boot_server_port, 4011);
     assert.deepEqual(c.dhcp.vendor_prefixes, ['PXEClient', 'HTTPClient']);
     assert.equal(c.dhcp.uefi_strategy, 'binl');
-    assert.deepEqual(c.tftp, { enabled: true, port: 69, roots: ['/usr/lib/ipxe'], max_blksize: 1468, max_transfers: 200, max_per_client: 8, timeout_ms: 1000, retries: 5, cache_mb: 64, workers: 0, signed_roots: ['/usr/lib/shim', '/usr/lib/grub/x86_64-efi-signed', '/usr/lib/grub/arm64-efi-signed'] });
+    assert.deepEqual(c.tftp, { enabled: true, port: 69, roots: ['/usr/lib/ipxe'], max_blksize: 1468, max_transfers: 200, max_per_client: 8, timeout_ms: 1000, retries: 5, cache_mb: 64, signed_roots: ['/usr/lib/shim', '/usr/lib/grub/x86_64-efi-signed', '/usr/lib/grub/arm64-efi-signed'] });
     assert.deepEqual(c.http, { port: 8080, asset_roots: [], limits: {} });
     assert.equal(c.registry.database, '/etc/pxed/var/pxed.db');
     assert.deepEqual(c.policy, {
@@ -68,17 +68,17 @@ void describe('daemon config schema', () => {
         'dhcp:',
         '  mode: full',
         '  full: { range_start: 192.0.2.10, range_end: 192.0.3.5, subnet: 192.0.2.0/24 }',
-        'tftp: { port: "69", max_blksize: 4, workers: 9 }',
+        'tftp: { port: "69", max_blksize: 4 }',
         'policy: { unknown_macs: maybe }',
         'sever: {}',
       ].join('\n'),
     );
     assert.deepEqual(
       i.map((x) => `${x.line}:${x.col} ${x.path}`),
-      ['4:47 dhcp.full.range_end', '5:15 tftp.port', '5:34 tftp.max_blksize', '5:46 tftp.workers', '6:25 policy.unknown_macs', '7:1 sever'],
+      ['4:47 dhcp.full.range_end', '5:15 tftp.port', '5:34 tftp.max_blksize', '6:25 policy.unknown_macs', '7:1 sever'],
     );
     assert.match(i[0]!.message, /inside subnet 192\.0\.2\.0\/24/);
-    assert.match(i[5]!.message, /unknown key "sever"; expected one of server, dhcp, tftp/);
+    assert.match(i[4]!.message, /unknown key "sever"; expected one of server, dhcp, tftp/);
     assert.deepEqual(issues('admin: { token_env: T }\ndhcp: { mode: full }\n').map((x) => x.path), ['dhcp.full']);
   });
 

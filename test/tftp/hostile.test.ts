@@ -16,8 +16,6 @@ import { waitFor } from '../helpers/netns.js';
 import { rrqPacket, tftpGet } from './client.js';
 
 const HOST = '127.0.0.1';
-/** Transfer threads (tftp.workers): 0 here; workers.test.ts runs this file again with 2 (PXED_TEST_TFTP_WORKERS). */
-const WORKERS = Number(process.env.PXED_TEST_TFTP_WORKERS ?? 0);
 let dir: string;
 const small = crypto.randomBytes(512 * 10 + 1);
 const big = crypto.randomBytes(3 * 1024 * 1024 + 5);
@@ -51,7 +49,6 @@ before(async () => {
     roots: [dir],
     timeoutMs: 150,
     retransmitRatio: 1,
-    workers: WORKERS,
     policy: { tftpOpen: () => Promise.resolve(null), tftpTransferred: (r) => reports.push(r) },
   });
   await svc.start();

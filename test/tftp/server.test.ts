@@ -20,8 +20,6 @@ import { traversalCorpus } from './traversal.js';
 
 const run = promisify(execFile);
 const HOST = '127.0.0.1';
-/** Transfer threads (tftp.workers): 0 here; workers.test.ts runs this file again with 2 (PXED_TEST_TFTP_WORKERS). */
-const WORKERS = Number(process.env.PXED_TEST_TFTP_WORKERS ?? 0);
 
 let dir: string;
 let root: string;
@@ -86,7 +84,6 @@ before(async () => {
     // medium.bin (3 MiB) is read from disk in chunks; the smaller files come from the file cache.
     cacheFileBytes: 1024 * 1024,
     policy,
-    workers: WORKERS,
   });
   await svc.start();
   port = svc.port;
@@ -344,7 +341,6 @@ void describe('timeouts, caps, cleanup', () => {
       retries: 3,
       maxTransfersPerClient: 2,
       maxTransfers: 3,
-      workers: WORKERS,
       policy: { tftpOpen: () => Promise.resolve(null), tftpTransferred: (r) => rep2.push(r) },
     });
     await s2.start();
