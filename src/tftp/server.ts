@@ -204,10 +204,11 @@ export class TftpService implements Service {
 
   /**
    * A repeated RRQ from the same ip:port: the same file while we set it up, or while the transfer is still sending
-   * and making progress, is a retransmission (ignored; our timer resends). The same file to a transfer that has
-   * fallen silent (unconfirmed, sends used up) or stalled for a timeout means the client did not hear us or
-   * restarted: the stale transfer ends and a fresh one starts, so it neither lingers nor counts twice.
-   * Another file supersedes.
+   * and making progress, is a retransmission (ignored; our timer resends). The same file to an unconfirmed transfer
+   * that has fallen silent (sends used up) is answered again from that transfer's port: the client may have latched
+   * onto it when our first answer arrived late, and would not hear a new port (seen at 1 000 machines in bench/storm).
+   * The same file to a confirmed transfer stalled for a timeout means the client restarted the read: the stale
+   * transfer ends and a fresh one starts, so it neither lingers nor counts twice. Another file supersedes.
    */
   private isRepeat(key: string, filename: string): boolean {
     if (this.pending.get(key) === filename) return true;
@@ -215,8 +216,11 @@ export class TftpService implements Service {
     if (!existing) return false;
     const t = existing.transfer;
     if (existing.raw === filename) {
-      const stalled = t.confirmed ? Date.now() - t.lastProgressAt >= this.cfg.timeoutMs : t.silent;
-      if (!stalled) return true;
+      if (!t.confirmed) {
+        if (t.silent) t.answerAgain(Date.now());
+        return true;
+      }
+      if (Date.now() - t.lastProgressAt < this.cfg.timeoutMs) return true;
       t.abort('restarted: the same request again after the transfer stalled');
       return false;
     }
@@ -236,7 +240,8 @@ export class TftpService implements Service {
     for (const { transfer: t } of this.transfers.values()) {
       if (t.confirmed) continue;
       unconfirmed++;
-      if (oldest === null || t.startedAt < oldest.startedAt) oldest = t;
+      // Oldest first among those whose sends are used up (they cost their client least), then the oldest of all.
+      if (oldest === null || (t.silent && !oldest.silent) || (t.silent === oldest.silent && t.startedAt < oldest.startedAt)) oldest = t;
     }
     if (unconfirmed >= this.cfg.maxUnconfirmed) {
       if (oldest === null) return 'unconfirmed transfer cap';

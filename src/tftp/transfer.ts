@@ -167,6 +167,22 @@ export class Transfer {
     return !this.confirmed && this.retries >= this.timing.unconfirmedRetries;
   }
 
+  /**
+   * The client asked again before confirming anything (its RRQ again): answer it from this transfer's port, as a
+   * fresh request would be answered, with a fresh unconfirmed budget. The client may have heard our first answer late
+   * and latched onto this port (RFC 1350 §4: the first TID it hears), so a new transfer on another port would go
+   * unheard. Only for unconfirmed transfers; one request still draws at most 1 + unconfirmedRetries packets.
+   */
+  answerAgain(now: number): void {
+    if (this.confirmed || this.state === 'done') return;
+    this.retries = 0;
+    this.retransmits++;
+    this.curTimeoutMs = this.timing.initialTimeoutMs;
+    this.deadline = now + this.curTimeoutMs;
+    if (this.state === 'oack') this.socket.send(this.oackPacket!);
+    else for (let b = this.base; b < this.next && !this.done; b++) this.sendBlock(b);
+  }
+
   /** Ends the transfer from outside (server stopping, superseded request). */
   abort(detail: string): void {
     this.finish({ outcome: 'aborted', detail });

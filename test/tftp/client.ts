@@ -167,3 +167,21 @@ export const rrqPacket = (filename: string, options: Array<[string, string]> = [
 export function sendNow(sock: dgram.Socket, msg: Buffer, port: number, host: string): Promise<void> {
   return new Promise((resolve) => sock.send(msg, port, host, () => resolve()));
 }
+
+/** A raw UDP peer that records every packet it gets (with the sender's port) and may answer from `onData`. */
+export interface Peer {
+  sock: dgram.Socket;
+  got: Array<{ p: TftpPacket; port: number }>;
+}
+
+export async function peer(address: string, onData?: (p: TftpPacket, port: number, s: dgram.Socket) => void): Promise<Peer> {
+  const sock = dgram.createSocket('udp4');
+  const got: Peer['got'] = [];
+  sock.on('message', (m, ri) => {
+    const p = decode(m);
+    got.push({ p, port: ri.port });
+    onData?.(p, ri.port, sock);
+  });
+  await new Promise<void>((r) => sock.bind(0, address, r));
+  return { sock, got };
+}

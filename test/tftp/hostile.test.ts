@@ -5,15 +5,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { decode, encode, type TftpPacket } from '../../src/tftp/codec.js';
+import { encode } from '../../src/tftp/codec.js';
 import type { TftpTransferReport } from '../../src/tftp/ports.js';
 import { TftpService } from '../../src/tftp/server.js';
 import { waitFor } from '../helpers/netns.js';
-import { rrqPacket, tftpGet } from './client.js';
+import { peer, rrqPacket, tftpGet } from './client.js';
 
 const HOST = '127.0.0.1';
 let dir: string;
@@ -22,22 +21,6 @@ const big = crypto.randomBytes(3 * 1024 * 1024 + 5);
 const reports: TftpTransferReport[] = [];
 let svc: TftpService;
 
-interface Peer {
-  sock: dgram.Socket;
-  got: Array<{ p: TftpPacket; port: number }>;
-}
-
-async function peer(address: string, onData?: (p: TftpPacket, port: number, s: dgram.Socket) => void): Promise<Peer> {
-  const sock = dgram.createSocket('udp4');
-  const got: Peer['got'] = [];
-  sock.on('message', (m, ri) => {
-    const p = decode(m);
-    got.push({ p, port: ri.port });
-    onData?.(p, ri.port, sock);
-  });
-  await new Promise<void>((r) => sock.bind(0, address, r));
-  return { sock, got };
-}
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tftp-hostile-'));
