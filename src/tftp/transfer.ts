@@ -155,11 +155,13 @@ export class Transfer {
     this.retransmits++;
     this.curTimeoutMs = Math.min(this.curTimeoutMs * this.timing.backoff, this.timing.maxTimeoutMs);
     this.deadline = now + this.curTimeoutMs;
-    if (this.state === 'oack') {
-      this.socket.send(this.oackPacket!);
-      return;
-    }
-    for (let b = this.base; b < this.next && !this.done; b++) this.sendBlock(b);
+    this.sendAgain();
+  }
+
+  /** Re-sends what is outstanding: the OACK, or the window from the lowest unacknowledged block. */
+  private sendAgain(): void {
+    if (this.state === 'oack') this.socket.send(this.oackPacket!);
+    else for (let b = this.base; b < this.next && !this.done; b++) this.sendBlock(b);
   }
 
   /** No ACK yet and no more sends allowed before one comes (the client may never have heard us). */
@@ -179,8 +181,7 @@ export class Transfer {
     this.retransmits++;
     this.curTimeoutMs = this.timing.initialTimeoutMs;
     this.deadline = now + this.curTimeoutMs;
-    if (this.state === 'oack') this.socket.send(this.oackPacket!);
-    else for (let b = this.base; b < this.next && !this.done; b++) this.sendBlock(b);
+    this.sendAgain();
   }
 
   /** Ends the transfer from outside (server stopping, superseded request). */
