@@ -29,6 +29,7 @@ import { BootPolicy } from '../../src/boot/policy.js';
 import type { HttpDocument } from '../../src/boot/types.js';
 import { buildHttpApp } from '../../src/http/app.js';
 import { silentLogger } from '../../src/log.js';
+import { recordTimeline } from './timeline.js';
 import { openRegistry } from '../../src/registry/sqlite.js';
 import { hostSpec, provisioningOf, settings, stubProfiles } from '../../test/boot/fixtures.js';
 import { FakeAdmin, syncScriptPolicy } from '../../test/http/fakes.js';
@@ -43,6 +44,8 @@ const BENCH_LIMITS = { perClientConnections: 256 };
 /** --smoke: a seconds-long check of the harness itself (figures not written). */
 const SMOKE = process.argv.includes('--smoke');
 const INSTALL_ONLY = process.argv.includes('--install-only');
+/** --timeline: the server-side per-connection timeline and an `ss` sampler during each install round (timeline.ts). */
+const TIMELINE = process.argv.includes('--timeline');
 const WRK_SECONDS = SMOKE ? 1 : 10;
 const CURLS = 4;
 const ROUNDS = Number(/^--rounds=(\d+)$/.exec(process.argv.find((a) => a.startsWith('--rounds=')) ?? '')?.[1] ?? (SMOKE ? 1 : 3));
@@ -99,6 +102,7 @@ async function wrk(url: string, seconds: number, script?: string): Promise<WrkRe
   const out = await runChild('wrk', args, (seconds + 30) * 1000);
   const tail = out.split('\n').filter((l) => l.startsWith('tail ')).map((l) => l.slice(5)).join('; ');
   if (tail !== '') console.error(`  wrk tail: ${tail}`);
+  else if (TIMELINE) console.error(out);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? '';
   const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '';
@@ -297,7 +301,45 @@ async function main(dir: string): Promise<void> {
         '  local path = string.format("/ipxe/52:54:b1:%02x:%02x:%02x?buildarch=x86_64&platform=efi", math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)',
         '  return wrk.format("GET", path)',
         'end',
+        ...(TIMELINE
+          ? [
+              // --timeline: each response's own latency, uncorrected (wrk 4 adds coordinated-omission samples to the
+              // histogram it reports), matched to its request by the MAC the install script carries (pxed.mac=).
+              'local ffi = require("ffi")',
+              'ffi.cdef[[ typedef struct { long s; long us; } pxed_tv; int gettimeofday(pxed_tv *tv, void *tz); ]]',
+              'local tv = ffi.new("pxed_tv")',
+              'local function now() ffi.C.gettimeofday(tv, nil); return tonumber(tv.s) * 1000 + tonumber(tv.us) / 1000 end',
+              'local sent = {}',
+              'lat, at = {}, {}',
+              'local plain = request',
+              'request = function() local r = plain(); sent[string.match(r, "/ipxe/([^?]+)")] = now(); return r end',
+              'response = function(status, headers, body)',
+              '  local mac = string.match(body, "pxed%.mac=(%S+)")',
+              '  local t = mac and sent[mac]',
+              '  if t then lat[#lat + 1] = now() - t; at[#at + 1] = t; sent[mac] = nil end',
+              'end',
+              'local all = {}',
+              'local setup0 = setup',
+              'setup = function(thread) setup0(thread); all[#all + 1] = thread end',
+            ]
+          : []),
         'done = function(summary, latency, requests)',
+        ...(TIMELINE
+          ? [
+              '  local l, a = {}, {}',
+              '  for _, t in ipairs(all) do local tl, ta = t:get("lat"), t:get("at"); for i, v in ipairs(tl) do l[#l + 1] = v; a[#a + 1] = ta[i] end end',
+              '  local idx = {}',
+              '  for i = 1, #l do idx[i] = i end',
+              '  table.sort(idx, function(x, y) return l[x] < l[y] end)',
+              '  local t0 = math.huge',
+              '  for i = 1, #a do if a[i] < t0 then t0 = a[i] end end',
+              '  local function p(q) return l[idx[math.max(1, math.floor(q / 100 * #idx))]] end',
+              '  io.write(string.format("tail uncorrected (%d responses): p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f max %.1f ms\\n", #idx, p(50), p(90), p(99), p(99.9), p(100)))',
+              '  local top = {}',
+              '  for k = #idx, math.max(1, #idx - 11), -1 do top[#top + 1] = string.format("%.0f ms at +%.0f ms", l[idx[k]], a[idx[k]] - t0) end',
+              '  io.write("tail slowest: " .. table.concat(top, ", ") .. "\\n")',
+            ]
+          : []),
         '  for _, p in ipairs({ 90, 95, 98, 99, 99.5, 99.9 }) do io.write(string.format("tail p%g %.1f ms\\n", p, latency:percentile(p) / 1000)) end',
         '  io.write(string.format("tail max %.1f ms, connect errors %d, read %d, write %d, timeout %d\\n", latency.max / 1000, summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout))',
         'end',
@@ -321,9 +363,11 @@ async function main(dir: string): Promise<void> {
       const before = tokenCount();
       const h = monitorEventLoopDelay({ resolution: 10 });
       const net0 = netCounters();
+      const timeline = TIMELINE ? recordTimeline(app.server, pxedPort) : null;
       h.enable();
       const r = await wrk(pxedBase, WRK_SECONDS, alwaysLua);
       h.disable();
+      if (timeline !== null) console.error(`  ${await timeline.stop()}`);
       const net1 = netCounters();
       console.error(`  TCP segments retransmitted during the round: ${net1.retrans - net0.retrans}; backlog drops: ${net1.drops - net0.drops}`);
       const mints = tokenCount() - before;
