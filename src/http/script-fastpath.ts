@@ -2,7 +2,8 @@
 // installed machine reboots into local boot through it), so this request gets a path without the framework's
 // per-request machinery: it parses the plain URL form iPXE's bootstrap script produces, asks the policy (its
 // machineScript is synchronous: no promise per request) and answers with the same status, headers, body, metrics and
-// log line as the fastify route.
+// log line as the fastify route. Renders share a budget per event-loop turn (turns.ts): past it, a request waits, in
+// arrival order, for a later turn, so that new connections are accepted and timers run between renders.
 //
 // Contract: the fast path takes a request only when its answer cannot differ from the fastify route's —
 //   GET, the server not closing, path exactly /ipxe/<seg> with <seg> of [A-Za-z0-9:._-] (nothing to decode),
@@ -14,6 +15,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { HttpBootPolicy, HttpDocument } from './types.js';
 import type { Logger } from '../log.js';
 import type { HttpMetrics } from './metrics.js';
+import { TurnBudget } from './turns.js';
 
 export const SCRIPT_ROUTE = '/ipxe/:mac';
 const PREFIX = '/ipxe/';
@@ -98,11 +100,14 @@ export interface ScriptFastPathDeps {
   closing: () => boolean;
   /** The app's error mapping (the same one fastify's error handler uses). */
   answerError: (err: unknown, method: string, url: string) => { status: number; body: unknown };
+  /** The per-turn budget of renders (turns.ts); one of its own by default. */
+  turns?: TurnBudget;
 }
 
 /** A request listener that answers plain /ipxe/<mac> GETs and returns false for everything else. */
 export function scriptFastPath(deps: ScriptFastPathDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { policy, metrics, log } = deps;
+  const turns = deps.turns ?? new TurnBudget();
   const ok = metrics.counter(SCRIPT_ROUTE, 'GET', 200);
   const finish = (req: IncomingMessage, res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: string | Buffer, started: number): void => {
     res.writeHead(status, headers);
@@ -137,21 +142,29 @@ export function scriptFastPath(deps: ScriptFastPathDeps): (req: IncomingMessage,
     }
   };
 
-  return (req, res) => {
-    if (req.method !== 'GET' || req.url === undefined || deps.closing()) return false;
-    const url = req.url;
-    const plain = parsePlainScriptUrl(url);
-    if (plain === null) return false;
-    const started = performance.now();
+  const serve = (req: IncomingMessage, res: ServerResponse, url: string, plain: { mac: string; query: Record<string, string> }, started: number): void => {
+    // A request that waited for a later turn (turns.ts) and whose client has gone meanwhile (or whose connection the
+    // server's stop destroyed) is not rendered: nothing would receive the answer, and nothing is written for it.
+    if (req.socket.destroyed) return;
     const request = { mac: plain.mac, query: plain.query, clientAddress: clientAddressOf(req) };
     let doc: HttpDocument;
     try {
       doc = policy.machineScript(request);
     } catch (err) {
       fail(req, res, url, err, started);
-      return true;
+      return;
     }
     answer(req, res, url, doc, started);
+  };
+
+  return (req, res) => {
+    if (req.method !== 'GET' || req.url === undefined || deps.closing()) return false;
+    const url = req.url;
+    const plain = parsePlainScriptUrl(url);
+    if (plain === null) return false;
+    // Timed from arrival: the metrics' duration includes any wait for a later turn.
+    const started = performance.now();
+    turns.run(() => serve(req, res, url, plain, started));
     return true;
   };
 }
