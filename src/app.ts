@@ -249,7 +249,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       maxAgeDays: cfg.registry.event_max_age_days,
     }));
     // Last to start, first to stop: its jobs are aborted while the registry is still open.
-    const postInstall = createPostInstallService(() => current, registry, log.child({ subsystem: 'post-install' }), opts.env ?? process.env);
+    const postInstall = createPostInstallService(() => current, registry, operations, log.child({ subsystem: 'post-install' }), opts.env ?? process.env);
     ordered.push(postInstall);
     const services = new ServiceGroup(ordered, log);
 

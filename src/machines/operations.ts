@@ -22,7 +22,7 @@ import { parseMac } from '../net/mac.js';
 import type { MachineRegistry } from '../registry/types.js';
 
 /** Who asked for an operation; recorded as `by` on the state event. */
-export type Actor = 'api' | 'cli' | 'config' | 'orchestrator';
+export type Actor = 'api' | 'cli' | 'config' | 'orchestrator' | 'daemon';
 
 export interface MachineInput {
   /** Any spelling parseMac accepts. */
@@ -95,11 +95,15 @@ export interface PostInstallReport {
   exitCode?: number | null;
   /** Why it failed (phase failed). */
   error?: string;
+  /** Where it ran: the machine's address, or chroot (phase started). */
+  target?: string;
 }
 
 const POST_PHASES: readonly string[] = ['started', 'ok', 'failed'];
 /** States a started post-install moves to post-installing from (configured: a re-run). */
 const POST_FROM: readonly string[] = ['installed', 'configured'];
+/** Who ran a post stage, in the state change's reason: the daemon's own service, or `pxed provision`. */
+const postRunner = (by: Actor): string => (by === 'daemon' ? 'daemon' : 'pxed provision');
 const REASON_ASSIGNED = 'install entry assigned';
 
 function bad(field: string, message: string): PxedError {
@@ -205,11 +209,12 @@ export class MachineOperations {
   }
 
   /**
-   * Records a post stage run elsewhere (`pxed provision`): a `post-install` event with the report and `by`, and in
-   * the same transaction the state it implies: started moves installed/configured → post-installing; ok/failed
-   * moves post-installing → configured/failed. In any other state (re-armed meanwhile, a post-only run on a
-   * machine that never installed) the event is recorded and the state left as it is. MACHINE_BAD_INPUT for an
-   * unknown phase, MACHINE_NOT_FOUND, MACHINE_CONFLICT for a machine without an install entry.
+   * Records a post stage run (`pxed provision`, or the daemon's own post-install service with `by` daemon): a
+   * `post-install` event with the report and `by`, and in the same transaction the state it implies: started moves
+   * installed/configured → post-installing; ok/failed moves post-installing → configured/failed. In any other state
+   * (re-armed meanwhile, a post-only run on a machine that never installed) the event is recorded and the state left
+   * as it is. MACHINE_BAD_INPUT for an unknown phase, MACHINE_NOT_FOUND, MACHINE_CONFLICT for a machine without an
+   * install entry.
    */
   recordPostInstall(rawMac: string, report: PostInstallReport, by: Actor): Machine {
     if (!POST_PHASES.includes(report.phase)) throw bad('phase', 'must be started, ok or failed');
@@ -220,11 +225,11 @@ export class MachineOperations {
       registry.eventAppend(m.mac, BootEvents.postInstall({ ...report, by }));
       const extra = { stage: 'post-install', by };
       if (report.phase === 'started') {
-        return POST_FROM.includes(m.state) ? registry.machineTransition(m.mac, 'post-installing', 'post-install started (pxed provision)', extra) : m;
+        return POST_FROM.includes(m.state) ? registry.machineTransition(m.mac, 'post-installing', `post-install started (${postRunner(by)})`, extra) : m;
       }
       if (m.state !== 'post-installing') return m;
       const ok = report.phase === 'ok';
-      return registry.machineTransition(m.mac, ok ? 'configured' : 'failed', `post-install ${report.phase} (pxed provision)`, extra);
+      return registry.machineTransition(m.mac, ok ? 'configured' : 'failed', `post-install ${report.phase} (${postRunner(by)})`, extra);
     });
   }
 

@@ -1,7 +1,8 @@
 // Event-driven post-install in the daemon. When the registry records `installed` for a machine whose install entry
 // is in post_install.hosts, the machine is queued (bounded concurrency); its job moves it to `post-installing`,
 // runs the post-install stage and moves it to `configured` (ok) or `failed`, with timeline events
-// `post-install` {phase: started | ok | failed | interrupted}. Queued machines stay `installed`: at start-up every
+// `post-install` {phase: started | ok | failed | interrupted}; started/ok/failed go through the one machine operation
+// (MachineOperations.recordPostInstall, by daemon), as `pxed provision`'s do. Queued machines stay `installed`: at start-up every
 // such machine is queued again, and one found `post-installing` (the daemon stopped mid-run) is marked failed with
 // an `interrupted` event, never left silently where it was. stop() aborts running jobs (their children are killed
 // by process group) and waits for them.
@@ -10,6 +11,7 @@ import { describeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { BootEvents, type BootEvent, type PostInstallDetail } from '../../model/events.js';
 import type { Machine } from '../../model/machine.js';
+import type { PostInstallReport } from '../../machines/operations.js';
 import type { MachineRegistry } from '../../registry/types.js';
 import type { Service } from '../../service.js';
 import type { Connection } from './inventory.js';
@@ -23,6 +25,8 @@ export type PostInstallRegistry = Pick<
 
 export interface PostInstallServiceDeps {
   registry: PostInstallRegistry;
+  /** MachineOperations.recordPostInstall bound to the daemon as actor: the event and the state change it implies. */
+  record(mac: string, report: PostInstallReport): Machine;
   /**
    * False while the feature is off (no post_install.hosts): start-up then leaves machines found post-installing
    * alone (a `pxed provision` may be running their post stage). Default: on.
@@ -121,10 +125,7 @@ export class PostInstallService implements Service {
     const m = registry.machineGet(mac);
     if (m === null || m.state !== 'installed') return; // re-armed or moved on while queued
     const conn = this.deps.connection(host, m);
-    registry.atomically(() => {
-      registry.machineTransition(mac, 'post-installing', 'post-install started', { stage: 'post-install' });
-      this.note(mac, { phase: 'started', host: host.name, ...(conn === null ? {} : { target: conn.kind === 'ssh' ? conn.address : 'chroot' }) });
-    });
+    this.deps.record(mac, { phase: 'started', host: host.name, ...(conn === null ? {} : { target: conn.kind === 'ssh' ? conn.address : 'chroot' }) });
     log.info('post-install started', { mac, host: host.name });
     if (conn === null) {
       this.finish(mac, host, null, 'no address known for the installed machine');
@@ -142,25 +143,24 @@ export class PostInstallService implements Service {
 
   private finish(mac: string, host: HostSpec, out: PostInstallOutcome | null, error: string | null): void {
     const { registry, log } = this.deps;
-    const detail = {
-      method: out?.method ?? null,
+    const ok = out !== null && out.ok;
+    const report: PostInstallReport = {
+      phase: ok ? 'ok' : 'failed',
+      host: host.name,
       stats: out?.stats ?? null,
-      logPath: out?.logPath ?? null,
       durationMs: out?.durationMs ?? 0,
       exitCode: out?.exitCode ?? null,
+      ...(out === null ? {} : { method: out.method, logPath: out.logPath }),
+      ...(ok || error === null ? {} : { error }),
     };
-    const ok = out !== null && out.ok;
-    const current = registry.machineGet(mac);
-    if (current === null || current.state !== 'post-installing') {
-      log.warn('machine left post-installing during the run: result recorded as an event only', { mac, state: current?.state ?? null });
-      if (current !== null) this.note(mac, { phase: ok ? 'ok' : 'failed', ...detail, error });
+    if (registry.machineGet(mac) === null) {
+      log.warn('machine deleted during its post-install: result not recorded', { mac, host: host.name, ok });
       return;
     }
-    registry.atomically(() => {
-      this.note(mac, { phase: ok ? 'ok' : 'failed', ...detail, ...(ok ? {} : { error }) });
-      registry.machineTransition(mac, ok ? 'configured' : 'failed', ok ? 'post-install ok' : 'post-install failed', { stage: 'post-install' });
-    });
-    if (ok) log.info('post-install ok', { mac, host: host.name, stats: detail.stats, log: detail.logPath });
-    else log.warn('post-install failed', { mac, host: host.name, error, log: detail.logPath });
+    const after = this.deps.record(mac, report);
+    if (after.state !== (ok ? 'configured' : 'failed')) {
+      log.warn('machine left post-installing during the run: result recorded as an event only', { mac, state: after.state });
+    } else if (ok) log.info('post-install ok', { mac, host: host.name, stats: report.stats, log: report.logPath });
+    else log.warn('post-install failed', { mac, host: host.name, error, log: report.logPath });
   }
 }

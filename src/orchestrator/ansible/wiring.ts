@@ -7,6 +7,7 @@ import { loadNixosTemplates, type NixosTemplates } from '../../boot/os/nixos.js'
 import type { DaemonConfig } from '../../config/daemon.js';
 import type { HostSpec, Provisioning } from '../../config/provisioning.js';
 import type { Logger } from '../../log.js';
+import type { MachineOperations } from '../../machines/operations.js';
 import type { Machine } from '../../model/machine.js';
 import { PostInstallService, type PostInstallRegistry } from './daemon.js';
 import type { Connection } from './inventory.js';
@@ -41,11 +42,18 @@ export interface PostInstallSnapshot {
  * concurrency, build_dir and state_dir are bound at start. With post_install.hosts empty the service wants nobody
  * (the feature is off until a reload names hosts).
  */
-export function createPostInstallService(current: () => PostInstallSnapshot, registry: PostInstallRegistry, log: Logger, env: NodeJS.ProcessEnv = process.env): PostInstallService {
+export function createPostInstallService(
+  current: () => PostInstallSnapshot,
+  registry: PostInstallRegistry,
+  operations: Pick<MachineOperations, 'recordPostInstall'>,
+  log: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): PostInstallService {
   const bound = current().config.post_install;
   const hosts = () => current().config.post_install.hosts;
   return new PostInstallService({
     registry,
+    record: (mac, report) => operations.recordPostInstall(mac, report, 'daemon'),
     enabled: () => hosts().length > 0,
     hostByName: (n) => current().provisioning.hostByName(n),
     wants: (h) => (hosts().includes('*') || hosts().includes(h.name)) && (h.install.os === 'ubuntu' || h.install.os === 'nixos'),

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostSpec } from '../../../src/config/provisioning.js';
 import { silentLogger } from '../../../src/log.js';
+import { MachineOperations } from '../../../src/machines/operations.js';
 import { PostInstallService, POST_INSTALL_EVENT } from '../../../src/orchestrator/ansible/daemon.js';
 import { hostPaths, runPostInstall } from '../../../src/orchestrator/ansible/stage.js';
 import { openRegistry, type SqliteRegistry } from '../../../src/registry/sqlite.js';
@@ -49,9 +50,12 @@ function rig(bin: string, hosts: HostSpec[], concurrency = 2, dbFile = path.join
   const reg = openRegistry(dbFile);
   const build = scratch('build');
   const state = scratch('state');
+  const hostByName = (n: string): HostSpec | null => hosts.find((h) => h.name === n) ?? null;
+  const ops = new MachineOperations({ registry: reg, provisioning: { hostByName }, installMode: 'once' });
   const svc = new PostInstallService({
     registry: reg,
-    hostByName: (n) => hosts.find((h) => h.name === n) ?? null,
+    record: (mac, report) => ops.recordPostInstall(mac, report, 'daemon'),
+    hostByName,
     wants,
     connection: (_h, m) => (m.ip === null ? null : { kind: 'ssh', address: m.ip, user: 'devops' }),
     run: (h, conn, signal) => runPostInstall(h, conn, hostPaths(build, h.name), { stateDir: state, env: withPath(bin) }, signal),
@@ -91,6 +95,11 @@ void test('installed → post-installing → configured, three hosts at most two
   assert.deepEqual(phases(r.reg, macs[0]!), ['started', 'ok']);
   const ok = r.reg.eventList(macs[0]!).find((e) => e.kind === POST_INSTALL_EVENT && e.detail.phase === 'ok')!;
   assert.deepEqual(ok.detail.stats, { ok: 12, changed: 3, unreachable: 0, failed: 0, skipped: 2, rescued: 0, ignored: 0 });
+  // Written by the one machine operation (recordPostInstall), as `pxed provision`'s results are, with the daemon as actor.
+  assert.equal(ok.detail.by, 'daemon');
+  const last = r.reg.eventList(macs[0]!).filter((e) => e.kind === 'state').at(-1)!;
+  assert.equal(last.detail.reason, 'post-install ok (daemon)');
+  assert.equal(last.detail.by, 'daemon');
   assert.equal(ok.detail.logPath, path.join(r.build, 'web-01', 'logs', 'post.log'));
   assert.ok(existsSync(path.join(r.build, 'web-02', 'ansible', 'inventory.yaml')));
   const peaks = readFileSync(path.join(r.state, 'peaks'), 'utf8').trim().split('\n').map(Number);

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { daemonConfigSchema } from '../../../src/config/daemon.js';
 import type { Provisioning } from '../../../src/config/provisioning.js';
 import { silentLogger } from '../../../src/log.js';
+import { MachineOperations } from '../../../src/machines/operations.js';
 import type { MachineState } from '../../../src/model/machine.js';
 import { POST_INSTALL_EVENT } from '../../../src/orchestrator/ansible/daemon.js';
 import { createPostInstallService } from '../../../src/orchestrator/ansible/wiring.js';
@@ -29,7 +30,7 @@ function rig(binPath: string) {
   const host = nixHost();
   const prov = { hostByName: (n: string) => (n === host.name ? host : null), defaults: {} } as unknown as Provisioning;
   const reg = openRegistry(path.join(scratch('db'), 'pxed.db'));
-  const svc = createPostInstallService(() => ({ config: cfg, provisioning: prov }), reg, silentLogger, { PATH: withPath(binPath).PATH });
+  const svc = createPostInstallService(() => ({ config: cfg, provisioning: prov }), reg, new MachineOperations({ registry: reg, provisioning: prov, installMode: 'once' }), silentLogger, { PATH: withPath(binPath).PATH });
   reg.machineCreate({ mac: MAC, host: 'nix-01', state: 'registered' });
   reg.machineUpdate(MAC, { ip: '192.0.2.60' });
   return { build, state, reg, svc };
