@@ -22,7 +22,7 @@ import os from 'node:os';
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { MachineOperations } from '../../src/machines/operations.js';
 import { MachineAdmin } from '../../src/boot/admin.js';
 import { BootPolicy } from '../../src/boot/policy.js';
@@ -46,6 +46,8 @@ const SMOKE = process.argv.includes('--smoke');
 const INSTALL_ONLY = process.argv.includes('--install-only');
 /** --timeline: the server-side per-connection timeline and an `ss` sampler during each install round (timeline.ts). */
 const TIMELINE = process.argv.includes('--timeline');
+/** --raw: wrk's per-response latencies without its coordinated-omission correction (a Lua response hook: costs wrk CPU). */
+const RAW = TIMELINE || process.argv.includes('--raw');
 const WRK_SECONDS = SMOKE ? 1 : 10;
 const CURLS = 4;
 const ROUNDS = Number(/^--rounds=(\d+)$/.exec(process.argv.find((a) => a.startsWith('--rounds=')) ?? '')?.[1] ?? (SMOKE ? 1 : 3));
@@ -102,7 +104,7 @@ async function wrk(url: string, seconds: number, script?: string): Promise<WrkRe
   const out = await runChild('wrk', args, (seconds + 30) * 1000);
   const tail = out.split('\n').filter((l) => l.startsWith('tail ')).map((l) => l.slice(5)).join('; ');
   if (tail !== '') console.error(`  wrk tail: ${tail}`);
-  else if (TIMELINE) console.error(out);
+  else if (RAW) console.error(out);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? '';
   const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? '';
@@ -216,7 +218,14 @@ async function main(dir: string): Promise<void> {
   const registry = openRegistry(path.join(dir, 'registry.db'));
   // As the daemon's registry service does (app.ts): WAL checkpoints on their thread (--no-checkpointer: in the
   // commits, SQLite's default, for comparison).
-  const checkpoints = registry.walCheckpointer();
+  // --ckpt-interval=MS / --ckpt-bound=PAGES: the checkpointer's options (checkpoint.ts), for experiments.
+  const flag = (name: string): number | undefined => {
+    const v = new RegExp(`^--${name}=(\\d+)$`).exec(process.argv.find((a) => a.startsWith(`--${name}=`)) ?? '')?.[1];
+    return v === undefined ? undefined : Number(v);
+  };
+  const ckptInterval = flag('ckpt-interval');
+  const ckptBound = flag('ckpt-bound');
+  const checkpoints = registry.walCheckpointer({ ...(ckptInterval !== undefined ? { intervalMs: ckptInterval } : {}), ...(ckptBound !== undefined ? { boundPages: ckptBound } : {}) });
   if (!process.argv.includes('--no-checkpointer')) checkpoints.start();
   const hosts = [hostSpec('bench-custom', 'custom')];
   const provisioning = provisioningOf(hosts);
@@ -301,9 +310,9 @@ async function main(dir: string): Promise<void> {
         '  local path = string.format("/ipxe/52:54:b1:%02x:%02x:%02x?buildarch=x86_64&platform=efi", math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)',
         '  return wrk.format("GET", path)',
         'end',
-        ...(TIMELINE
+        ...(RAW
           ? [
-              // --timeline: each response's own latency, uncorrected (wrk 4 adds coordinated-omission samples to the
+              // --raw: each response's own latency, uncorrected (wrk 4 adds coordinated-omission samples to the
               // histogram it reports), matched to its request by the MAC the install script carries (pxed.mac=).
               'local ffi = require("ffi")',
               'ffi.cdef[[ typedef struct { long s; long us; } pxed_tv; int gettimeofday(pxed_tv *tv, void *tz); ]]',
@@ -324,7 +333,7 @@ async function main(dir: string): Promise<void> {
             ]
           : []),
         'done = function(summary, latency, requests)',
-        ...(TIMELINE
+        ...(RAW
           ? [
               '  local l, a = {}, {}',
               '  for _, t in ipairs(all) do local tl, ta = t:get("lat"), t:get("at"); for i, v in ipairs(tl) do l[#l + 1] = v; a[#a + 1] = ta[i] end end',
@@ -364,10 +373,34 @@ async function main(dir: string): Promise<void> {
       const h = monitorEventLoopDelay({ resolution: 10 });
       const net0 = netCounters();
       const timeline = TIMELINE ? recordTimeline(app.server, pxedPort) : null;
+      // --raw: renders that took long on the event loop (the whole machineScript call), by time in the round.
+      const slow: Array<[number, number]> = [];
+      const roundStart = performance.now();
+      const render = policy.machineScript;
+      if (RAW) {
+        policy.machineScript = (req) => {
+          const t0 = performance.now();
+          const doc = render.call(policy, req);
+          const dt = performance.now() - t0;
+          if (dt > 10) slow.push([t0 - roundStart, dt]);
+          return doc;
+        };
+      }
+      const gcs: number[] = [];
+      const gcObserver = new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) gcs.push(e.duration);
+      });
+      gcObserver.observe({ entryTypes: ['gc'] });
       h.enable();
       const r = await wrk(pxedBase, WRK_SECONDS, alwaysLua);
       h.disable();
+      gcObserver.disconnect();
+      if (RAW) {
+        policy.machineScript = render;
+        console.error(`  renders over 10 ms: ${slow.length}; longest: ${[...slow].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([at, dt]) => `${dt.toFixed(0)} ms at +${at.toFixed(0)}`).join(', ')}`);
+      }
       if (timeline !== null) console.error(`  ${await timeline.stop()}`);
+      console.error(`  GC during the round: ${gcs.length} pauses, ${gcs.reduce((a, b) => a + b, 0).toFixed(0)} ms in all, longest ${Math.max(0, ...gcs).toFixed(1)} ms, ${gcs.filter((d) => d > 10).length} over 10 ms`);
       const net1 = netCounters();
       console.error(`  TCP segments retransmitted during the round: ${net1.retrans - net0.retrans}; backlog drops: ${net1.drops - net0.drops}`);
       const mints = tokenCount() - before;

@@ -1,7 +1,7 @@
 // bench/http diagnostics (not product code): where an install-script request spends its time, seen from the server.
 // Per connection (keyed by the client's port) it records, in the server's thread:
 //   data  — the request's bytes reach JS (the socket's 'data' event, before the HTTP parser runs),
-//   done  — the fast path has answered (res.end returned: the response is in the kernel's send buffer or queued),
+//   done  — the response's 'finish' (its last byte handed to the kernel),
 // so that `data(k+1) - done(k)` on one connection is the time the request spent outside the server's JS (the client
 // reading the answer and writing the next request, the kernel, and the server's loop not yet reaching that socket),
 // and `done - data` the server's own service time. With wrk's latency (client write → response read) beside it, a
@@ -50,16 +50,18 @@ export function recordTimeline(server: Server, serverPort: number): Timeline {
       if (st.lastDone >= 0) gaps.push(st.pendingData - st.lastDone);
     });
   };
-  // Appended after the app's request listener: runs once the fast path has answered (synchronously).
-  const onRequest = (req: { socket: Socket }): void => {
+  // The answer is complete when the response's 'finish' fires (the fast path may answer in a later turn: turns.ts).
+  const onRequest = (req: { socket: Socket }, res: { once(ev: 'finish', fn: () => void): void }): void => {
     if (!recording) return;
     const st = conns.get(req.socket.remotePort ?? -1);
     if (st === undefined || st.pendingData < 0) return;
-    st.lastDone = performance.now();
-    service.push(st.lastDone - st.pendingData);
-    st.requests++;
-    if (st.firstDone < 0) st.firstDone = st.lastDone;
-    st.pendingData = -1;
+    res.once('finish', () => {
+      st.lastDone = performance.now();
+      service.push(st.lastDone - st.pendingData);
+      st.requests++;
+      if (st.firstDone < 0) st.firstDone = st.lastDone;
+      st.pendingData = -1;
+    });
   };
   server.on('connection', onConnection);
   server.on('request', onRequest);
