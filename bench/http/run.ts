@@ -14,10 +14,9 @@
 // (--install-only: nginx and the install-script case only, figures not written.)
 // Every process it starts is in its own process group and is ended by PID; the temp dir is removed.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import Database from 'better-sqlite3';
 import path from 'node:path';
@@ -29,6 +28,8 @@ import { BootPolicy } from '../../src/boot/policy.js';
 import type { HttpDocument } from '../../src/boot/types.js';
 import { buildHttpApp } from '../../src/http/app.js';
 import { silentLogger } from '../../src/log.js';
+import { installLua } from './install-lua.js';
+import { freePort, machineInfo, runChild, toMs, waitForPort } from './procs.js';
 import { recordTimeline } from './timeline.js';
 import { openRegistry } from '../../src/registry/sqlite.js';
 import { hostSpec, provisioningOf, settings, stubProfiles } from '../../test/boot/fixtures.js';
@@ -61,44 +62,6 @@ interface WrkResult {
   errors: string;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function runChild(cmd: string, args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      reject(new Error(`${cmd} timed out`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${cmd} exited ${code}: ${err}`));
-    });
-  });
-}
-
-function toMs(v: string): number {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(v.trim());
-  if (!m) return NaN;
-  const n = Number(m[1]);
-  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
-}
-
 async function wrk(url: string, seconds: number, script?: string): Promise<WrkResult> {
   const args = [`-t${process.env.WRK_THREADS ?? 2}`, `-c${process.env.WRK_CONNS ?? 64}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url];
   const out = await runChild('wrk', args, (seconds + 30) * 1000);
@@ -129,24 +92,6 @@ async function curlThroughput(url: string): Promise<{ mbps: number; bytes: numbe
   return { mbps: bytes / 1e6 / seconds, bytes, seconds };
 }
 
-function machineInfo(): string {
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  let nginxVersion: string;
-  try {
-    nginxVersion = execFileSync('sh', ['-c', 'nginx -v 2>&1'], { encoding: 'utf8' }).trim().replace('nginx version: ', '');
-  } catch {
-    nginxVersion = 'nginx';
-  }
-  const wrkVersion = (() => {
-    try {
-      return execFileSync('sh', ['-c', 'wrk -v 2>&1 | head -1'], { encoding: 'utf8' }).trim().split(' ').slice(0, 2).join(' ');
-    } catch {
-      return 'wrk';
-    }
-  })();
-  return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Linux ${os.release()}, Node ${process.version}, ${nginxVersion}, ${wrkVersion}`;
-}
-
 function nginxConf(dir: string, port: number): string {
   return [
     'worker_processes 1;',
@@ -166,23 +111,6 @@ function nginxConf(dir: string, port: number): string {
     '}',
     '',
   ].join('\n');
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, HOST);
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`port ${port} did not open`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function writeSection(section: string): void {
@@ -212,7 +140,7 @@ async function main(dir: string): Promise<void> {
   const macs = (prefix: string, n: number): string[] =>
     Array.from({ length: n }, (_, i) => `${prefix}:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`);
   const installedMacs = macs('52:54:b0', MACHINES);
-  const alwaysMacs = macs('52:54:b1', SMOKE ? 2000 : ALWAYS_MACHINES);
+  const alwaysMacs = macs('52:54:b1', SMOKE ? 10_000 : ALWAYS_MACHINES);
 
   // The real policy over a file-backed registry (WAL, synchronous=NORMAL: the daemon's defaults).
   const registry = openRegistry(path.join(dir, 'registry.db'));
@@ -292,69 +220,8 @@ async function main(dir: string): Promise<void> {
       return file;
     };
     const installedLua = lua('installed', installedMacs);
-    // Install machines: wrk's two threads walk disjoint halves (even / odd indexes), each MAC once per run, the MAC
-    // computed from the index (a table of 40 000 strings is too big for one Lua chunk).
     const alwaysLua = path.join(dir, 'always.lua');
-    fs.writeFileSync(
-      alwaysLua,
-      [
-        'local threads = 0',
-        'function setup(thread)',
-        '  thread:set("tid", threads)',
-        '  threads = threads + 1',
-        'end',
-        'local i = 0',
-        'request = function()',
-        `  local n = (i * 2 + tid) % ${alwaysMacs.length}`,
-        '  i = i + 1',
-        '  local path = string.format("/ipxe/52:54:b1:%02x:%02x:%02x?buildarch=x86_64&platform=efi", math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)',
-        '  return wrk.format("GET", path)',
-        'end',
-        ...(RAW
-          ? [
-              // --raw: each response's own latency, uncorrected (wrk 4 adds coordinated-omission samples to the
-              // histogram it reports), matched to its request by the MAC the install script carries (pxed.mac=).
-              'local ffi = require("ffi")',
-              'ffi.cdef[[ typedef struct { long s; long us; } pxed_tv; int gettimeofday(pxed_tv *tv, void *tz); ]]',
-              'local tv = ffi.new("pxed_tv")',
-              'local function now() ffi.C.gettimeofday(tv, nil); return tonumber(tv.s) * 1000 + tonumber(tv.us) / 1000 end',
-              'local sent = {}',
-              'lat, at = {}, {}',
-              'local plain = request',
-              'request = function() local r = plain(); sent[string.match(r, "/ipxe/([^?]+)")] = now(); return r end',
-              'response = function(status, headers, body)',
-              '  local mac = string.match(body, "pxed%.mac=(%S+)")',
-              '  local t = mac and sent[mac]',
-              '  if t then lat[#lat + 1] = now() - t; at[#at + 1] = t; sent[mac] = nil end',
-              'end',
-              'local all = {}',
-              'local setup0 = setup',
-              'setup = function(thread) setup0(thread); all[#all + 1] = thread end',
-            ]
-          : []),
-        'done = function(summary, latency, requests)',
-        ...(RAW
-          ? [
-              '  local l, a = {}, {}',
-              '  for _, t in ipairs(all) do local tl, ta = t:get("lat"), t:get("at"); for i, v in ipairs(tl) do l[#l + 1] = v; a[#a + 1] = ta[i] end end',
-              '  local idx = {}',
-              '  for i = 1, #l do idx[i] = i end',
-              '  table.sort(idx, function(x, y) return l[x] < l[y] end)',
-              '  local t0 = math.huge',
-              '  for i = 1, #a do if a[i] < t0 then t0 = a[i] end end',
-              '  local function p(q) return l[idx[math.max(1, math.floor(q / 100 * #idx))]] end',
-              '  io.write(string.format("tail uncorrected (%d responses): p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f max %.1f ms\\n", #idx, p(50), p(90), p(99), p(99.9), p(100)))',
-              '  local top = {}',
-              '  for k = #idx, math.max(1, #idx - 11), -1 do top[#top + 1] = string.format("%.0f ms at +%.0f ms", l[idx[k]], a[idx[k]] - t0) end',
-              '  io.write("tail slowest: " .. table.concat(top, ", ") .. "\\n")',
-            ]
-          : []),
-        '  for _, p in ipairs({ 90, 95, 98, 99, 99.5, 99.9 }) do io.write(string.format("tail p%g %.1f ms\\n", p, latency:percentile(p) / 1000)) end',
-        '  io.write(string.format("tail max %.1f ms, connect errors %d, read %d, write %d, timeout %d\\n", latency.max / 1000, summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout))',
-        'end',
-        '',
-      ].join('\n'),
-    );
+    fs.writeFileSync(alwaysLua, installLua(alwaysMacs.length, RAW));
 
     const nginxSmall = `http://${HOST}:${nginxPort}/small.txt`;
     const pxedBase = `http://${HOST}:${pxedPort}`;
