@@ -10,13 +10,18 @@
 // Contract: `run(job)` runs the job at once when nothing is waiting and this turn has spent less than the budget;
 // otherwise the job waits in one FIFO queue and runs in a later turn (setImmediate, the check phase), at most a
 // budget's worth per turn. Every job runs exactly once, in arrival order among the queued ones; a turn does at most
-// one job past the budget. Nothing is left scheduled once the queue is empty. Jobs must not throw (the fast path
+// one job past the budget. Nothing is left scheduled once the queue is empty. At most `maxWaiting` jobs wait: past
+// that a job runs at once, as without the budget. The bound matters: a deferred request writes no response yet, so
+// Node's own backpressure on a pipelining client (it stops reading a socket whose answers pile up unread) never
+// engages, and one client pipelining requests without reading would otherwise queue them without limit. Jobs must not throw (the fast path
 // answers its own errors); if one does, the accounting and the queue carry on and the error propagates.
 
 /** Synchronous render time one event-loop turn may spend before the rest waits for the next turn. About three
  * install renders on the reference machine (docs/benchmarks.md): short enough that a burst of 64 new connections is
  * accepted within tens of milliseconds, long enough that the extra turns cost ~1 % of throughput. */
 export const TURN_BUDGET_MS = 0.5;
+/** Jobs that may wait: the default connection cap (limits.ts), i.e. one waiting request per open connection. */
+export const TURN_MAX_WAITING = 512;
 
 export class TurnBudget {
   private readonly queue: Array<() => void> = [];
@@ -26,6 +31,7 @@ export class TurnBudget {
   constructor(
     private readonly budgetMs = TURN_BUDGET_MS,
     private readonly now: () => number = () => performance.now(),
+    private readonly maxWaiting = TURN_MAX_WAITING,
   ) {}
 
   /** Jobs waiting for a later turn. */
@@ -34,7 +40,7 @@ export class TurnBudget {
   }
 
   run(job: () => void): void {
-    if (this.queue.length === 0 && this.spent < this.budgetMs) {
+    if ((this.queue.length === 0 && this.spent < this.budgetMs) || this.queue.length >= this.maxWaiting) {
       this.schedule(); // the turn's end resets the budget
       this.timed(job);
     } else {

@@ -59,6 +59,23 @@ void describe('TurnBudget', () => {
     await turn();
     assert.deepEqual(ran, ['next']);
   });
+
+  void it('at most maxWaiting jobs wait: past that a job runs at once', async () => {
+    let clock = 0;
+    const ran: number[] = [];
+    const budget = new TurnBudget(1, () => clock, 2);
+    const job = (n: number) => () => {
+      clock += 2;
+      ran.push(n);
+    };
+    for (let n = 1; n <= 5; n++) budget.run(job(n));
+    // 1 runs and spends the budget; 2 and 3 wait; the queue is full, so 4 and 5 run at once.
+    assert.deepEqual(ran, [1, 4, 5]);
+    assert.equal(budget.waiting, 2);
+    for (let i = 0; i < 4; i++) await turn();
+    assert.deepEqual(ran, [1, 4, 5, 2, 3]);
+    assert.equal(budget.waiting, 0);
+  });
 });
 
 /** A keep-alive HTTP/1.1 client on a raw socket: sends GET `path`, resolves with each whole response's body. */
@@ -160,6 +177,50 @@ void describe('script fast path under load, real sockets', () => {
       for (let i = 0; i < 3; i++) await turn();
       assert.deepEqual(rendered, ['52:54:00:18:02:01']);
     } finally {
+      await app.close();
+    }
+  });
+
+  void it('a client pipelining requests without reading is stopped by backpressure, not queued without limit', async () => {
+    let rendered = 0;
+    const policy = syncScriptPolicy((req) => {
+      const until = performance.now() + 0.05;
+      while (performance.now() < until);
+      rendered++;
+      return { contentType: 'text/plain; charset=utf-8', body: `#!ipxe\necho ${req.mac}\n` };
+    });
+    const app = buildHttpApp({ policy, admin: new FakeAdmin(), assetRoots: [], ipxeBinRoots: [], adminToken: null, logger: silentLogger, ready: () => true });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const c = net.connect((app.server.address() as AddressInfo).port, '127.0.0.1');
+    c.on('error', () => undefined);
+    c.pause(); // never reads an answer
+    try {
+      await new Promise((resolve) => c.once('connect', resolve));
+      const chunk = Buffer.from('GET /ipxe/52:54:00:18:03:01 HTTP/1.1\r\nHost: t\r\n\r\n'.repeat(1000));
+      const total = 200;
+      let sent = 0;
+      const deadline = Date.now() + 4000;
+      // Bounded: 200 chunks (9.6 MB) or 4 s, whichever first; a write the server no longer reads never drains.
+      while (sent < total && Date.now() < deadline) {
+        if (c.write(chunk)) sent++;
+        else {
+          const drained = await Promise.race([new Promise((r) => c.once('drain', () => r(true))), new Promise((r) => setTimeout(() => r(false), 1000))]);
+          sent++;
+          if (!drained) break;
+        }
+      }
+      // Before the bound the server read and queued every request (all 200 000, 430 MB of heap in a trial).
+      assert.ok(sent < total, `the server read all ${total * 1000} pipelined requests of a client that reads nothing`);
+      // What it did read is answered into the unread socket until Node stops reading it: the renders settle.
+      let last = -1;
+      for (const end = Date.now() + 8000; rendered !== last && Date.now() < end; ) {
+        last = rendered;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      assert.equal(rendered, last, 'renders go on for a client whose answers pile up unread');
+      assert.ok(rendered < sent * 1000);
+    } finally {
+      c.destroy();
       await app.close();
     }
   });
