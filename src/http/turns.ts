@@ -13,8 +13,9 @@
 // one job past the budget. Nothing is left scheduled once the queue is empty. At most `maxWaiting` jobs wait: past
 // that a job runs at once, as without the budget. The bound matters: a deferred request writes no response yet, so
 // Node's own backpressure on a pipelining client (it stops reading a socket whose answers pile up unread) never
-// engages, and one client pipelining requests without reading would otherwise queue them without limit. Jobs must not throw (the fast path
-// answers its own errors); if one does, the accounting and the queue carry on and the error propagates.
+// engages, and one client pipelining requests without reading would otherwise queue them without limit. Jobs must
+// not throw (the fast path answers its own errors); if one does, the accounting and the queue carry on and the error
+// propagates.
 
 /** Synchronous render time one event-loop turn may spend before the rest waits for the next turn. About three
  * install renders on the reference machine (docs/benchmarks.md): short enough that a burst of 64 new connections is
