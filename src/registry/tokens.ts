@@ -67,7 +67,7 @@ export function tokenGet(s: SqliteStore, hash: string): BootToken | null {
   });
 }
 
-/** Through the partial index tokens_live (schema.ts): only the MAC's unrevoked tokens are read. */
+/** Through the index tokens_mac_revoked (schema.ts), at (mac, NULL): only the MAC's unrevoked tokens are read. */
 export function tokenLiveExists(s: SqliteStore, mac: string, at: string): boolean {
   const m = parseMacOrThrow(mac);
   return s.read('tokenLiveExists', () => s.stmt('SELECT 1 FROM tokens WHERE mac = ? AND revoked_at IS NULL AND expires_at > ? LIMIT 1').get(m, at) !== undefined);
