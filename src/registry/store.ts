@@ -33,7 +33,7 @@ export class SqliteStore {
   /** When `data_version` was last read (performance.now()) and whether that was in the current event-loop turn. */
   private versionReadAt = 0;
   private versionReadThisTurn = false;
-  /** processCommits when `data_version` was last read. */
+  /** Commits by the process's other connections (processCommits - commitCount) when `data_version` was last read. */
   private versionReadAfter = -1;
   /** write() nesting (atomically() around other writes) and the machines the outermost write has touched. */
   private writeDepth = 0;
@@ -110,21 +110,23 @@ export class SqliteStore {
 
   /**
    * Clears the machine cache when another connection has committed. `data_version` is read again after any commit
-   * by a connection of this process, and otherwise at most once per event-loop turn and millisecond (each read is a
-   * read transaction: WAL lock syscalls). Within one synchronous stretch another process's commit cannot be told
-   * apart from one that lands just after it: any signal from that process arrives in a later turn, or through a
-   * blocking call that takes longer than a millisecond.
+   * by another connection of this process, and otherwise at most once per event-loop turn and millisecond (each read
+   * is a read transaction: WAL lock syscalls). This connection's own commits do not move its `data_version` (SQLite's
+   * contract) and drop what they change from the cache themselves (write()). Within one synchronous stretch another
+   * process's commit cannot be told apart from one that lands just after it: any signal from that process arrives in
+   * a later turn, or through a blocking call that takes longer than a millisecond.
    */
   private syncExternalVersion(): void {
     const now = performance.now();
-    if (this.versionReadThisTurn && now - this.versionReadAt < 1 && this.versionReadAfter === processCommits) return;
+    const othersCommits = processCommits - this.commitCount;
+    if (this.versionReadThisTurn && now - this.versionReadAt < 1 && this.versionReadAfter === othersCommits) return;
     const version = this.stmt<[], number>('PRAGMA data_version').pluck().get() as number;
     if (version !== this.cacheVersion) {
       this.machineCache.clear();
       this.cacheVersion = version;
     }
     this.versionReadAt = now;
-    this.versionReadAfter = processCommits;
+    this.versionReadAfter = othersCommits;
     if (!this.versionReadThisTurn) {
       this.versionReadThisTurn = true;
       setImmediate(() => {
