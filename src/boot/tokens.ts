@@ -2,15 +2,29 @@
 // sha256 hash (registry BootToken), live until revoked (install finished, machine re-armed, newer boot) or expired.
 
 import { revokedLongAgo, type BootGuard } from './guard.js';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomFillSync, randomUUID } from 'node:crypto';
 import { BootEvents, type BootEventBody } from '../model/events.js';
 import { LOCAL_STATES, type Machine } from '../model/machine.js';
 import type { BootToken } from '../registry/types.js';
 import type { PolicyContext } from './settings.js';
 
+const TOKEN_BYTES = 32;
+/** Random bytes for the next 128 tokens, filled at once (one CSPRNG call instead of one per install script, as
+ * node's randomUUID() keeps its own); each byte is handed out once and zeroed as it goes. */
+const tokenPool = Buffer.alloc(TOKEN_BYTES * 128);
+let tokenPoolOffset = tokenPool.length;
+
 /** 32 random bytes (256 bits) as base64url: 43 URL-safe characters. */
 export function mintToken(): string {
-  return randomBytes(32).toString('base64url');
+  if (tokenPoolOffset === tokenPool.length) {
+    randomFillSync(tokenPool);
+    tokenPoolOffset = 0;
+  }
+  const end = tokenPoolOffset + TOKEN_BYTES;
+  const token = tokenPool.toString('base64url', tokenPoolOffset, end);
+  tokenPool.fill(0, tokenPoolOffset, end);
+  tokenPoolOffset = end;
+  return token;
 }
 
 /** The stored form: sha256 hex of the token text. */
