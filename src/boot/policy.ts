@@ -254,6 +254,13 @@ export class BootPolicy implements DhcpBootPolicy, TftpBootPolicy, HttpBootPolic
     return script.document;
   }
 
+  /** HttpBootPolicy.inOneWrite: the renders' state, tokens and events in one registry transaction. A render whose
+   * commit fails leaves only in-memory records the guard checks against the registry (an armed token that is not
+   * live there holds nothing), so none needs undoing. */
+  inOneWrite(fn: () => void): void {
+    this.ctx.registry.atomically(fn);
+  }
+
   /** A held fetch (guard.ts): the armed script again for its own address, a refusal for any other. */
   private held(mac: string, hold: NonNullable<ScriptHold>, client: string, now: number): HttpDocument {
     if (hold.kind === 'refuse') return this.refusal(mac, hold.reason, hold.message, client, now);

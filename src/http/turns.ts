@@ -15,7 +15,8 @@
 // Node's own backpressure on a pipelining client (it stops reading a socket whose answers pile up unread) never
 // engages, and one client pipelining requests without reading would otherwise queue them without limit. Jobs must
 // not throw (the fast path answers its own errors); if one does, the accounting and the queue carry on and the error
-// propagates.
+// propagates. `around`, when given, wraps each turn's run of queued jobs (the fast path writes their registry rows in
+// one transaction, script-fastpath.ts); it must call its argument at most once and must not throw.
 
 /** Synchronous render time one event-loop turn may spend before the rest waits for the next turn. About three
  * install renders on the reference machine (docs/benchmarks.md): short enough that a burst of 64 new connections is
@@ -33,6 +34,7 @@ export class TurnBudget {
     private readonly budgetMs = TURN_BUDGET_MS,
     private readonly now: () => number = () => performance.now(),
     private readonly maxWaiting = TURN_MAX_WAITING,
+    private readonly around: ((runQueued: () => void) => void) | null = null,
   ) {}
 
   /** Jobs waiting for a later turn. */
@@ -65,11 +67,16 @@ export class TurnBudget {
     setImmediate(this.turnEnd);
   }
 
+  private readonly runQueued = (): void => {
+    while (this.queue.length > 0 && this.spent < this.budgetMs) this.timed(this.queue.shift()!);
+  };
+
   /** The check phase of a turn: queued jobs up to what is left of the budget, then a fresh budget for the next turn. */
   private readonly turnEnd = (): void => {
     this.scheduled = false;
     try {
-      while (this.queue.length > 0 && this.spent < this.budgetMs) this.timed(this.queue.shift()!);
+      if (this.around === null) this.runQueued();
+      else this.around(this.runQueued);
     } finally {
       this.spent = 0;
       if (this.queue.length > 0) this.schedule();

@@ -51,6 +51,13 @@ export interface HttpBootPolicy {
    * Synchronous, like every method here: errors are thrown.
    */
   machineScript(req: IpxeScriptRequest): HttpDocument;
+  /**
+   * Optional: runs `fn` (several machineScript calls) so that what they write lands in one registry transaction, or
+   * none of it. A call inside that throws has its own writes undone and the others go on. Throws REGISTRY_* without
+   * calling `fn` when the transaction cannot begin, and after it when the commit fails: then nothing `fn` wrote
+   * happened, and no document it returned may be sent.
+   */
+  inOneWrite?(fn: () => void): void;
   /** Token routes; null = 404 (unknown/expired token or unknown artifact; an expired known token is recorded). */
   tokenArtifact(req: TokenArtifactRequest): HttpDocument | null;
   /**

@@ -60,6 +60,27 @@ void describe('TurnBudget', () => {
     assert.deepEqual(ran, ['next']);
   });
 
+  void it('`around` wraps each turn’s run of queued jobs, and only that', async () => {
+    let clock = 0;
+    const ran: string[] = [];
+    const budget = new TurnBudget(1, () => clock, 512, (runQueued) => {
+      ran.push('[');
+      runQueued();
+      ran.push(']');
+    });
+    const job = (n: string) => () => {
+      clock += 0.4;
+      ran.push(n);
+    };
+    for (const n of ['a', 'b', 'c', 'd', 'e', 'f']) budget.run(job(n));
+    assert.deepEqual(ran, ['a', 'b', 'c']); // at once, outside: a turn ends once past the budget
+    await turn(); // the check phase of this turn: its budget is spent, the queued run is empty
+    await turn();
+    await turn();
+    assert.deepEqual(ran.join(''), 'abc[][def]');
+    assert.equal(budget.waiting, 0);
+  });
+
   void it('at most maxWaiting jobs wait: past that a job runs at once', async () => {
     let clock = 0;
     const ran: number[] = [];
