@@ -11,7 +11,7 @@
 //   2. a 64 MiB asset, 4 parallel curls, each fetching it 4 times over one connection: MB/s (1 MB = 10^6 bytes).
 // Targets: ≥ 0.5× nginx req/s, ≥ 0.8× nginx MB/s. Writes the figures to docs/benchmarks.md under "## HTTP".
 // Run from the repository root: node <outDir>/bench/http/run.js [--no-write] [--smoke] [--install-only]
-// (--install-only: nginx and the install-script case only, figures not written.)
+// (--install-only: nginx and the install-script case only, figures not written; --always=N: install machines, default 80 000.)
 // Every process it starts is in its own process group and is ended by PID; the temp dir is removed.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -38,8 +38,10 @@ import { FakeAdmin, syncScriptPolicy } from '../../test/http/fakes.js';
 const HOST = '127.0.0.1';
 const ASSET_SIZE = 64 * 1024 * 1024;
 const MACHINES = 256;
-/** Install-script machines: more than one round can render (wrk's two threads each walk their half once). */
-const ALWAYS_MACHINES = 40_000;
+/** Install-script machines: more than one round can render (wrk's two threads each walk their half once; a round
+ * that runs out stops with an error rather than measure re-serves). 40 000 until renders passed 4 000/s in one
+ * round (one transaction per turn's renders); --always=N to change it. */
+const ALWAYS_MACHINES = Number(/^--always=(\d+)$/.exec(process.argv.find((a) => a.startsWith('--always=')) ?? '')?.[1] ?? 80_000);
 /** wrk's 64 connections all come from one address: above the per-client cap a LAN client gets (src/http/limits.ts). */
 const BENCH_LIMITS = { perClientConnections: 256 };
 /** --smoke: a seconds-long check of the harness itself (figures not written). */
