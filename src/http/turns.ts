@@ -15,8 +15,9 @@
 // Node's own backpressure on a pipelining client (it stops reading a socket whose answers pile up unread) never
 // engages, and one client pipelining requests without reading would otherwise queue them without limit. Jobs must
 // not throw (the fast path answers its own errors); if one does, the accounting and the queue carry on and the error
-// propagates. `around`, when given, wraps each turn's run of queued jobs (the fast path writes their registry rows in
-// one transaction, script-fastpath.ts); it must call its argument at most once and must not throw.
+// propagates. `around`, when given, wraps each turn's run of queued jobs, in the turns that run at least one (the fast
+// path writes their registry rows in one transaction, script-fastpath.ts); it must call its argument at most once and
+// must not throw.
 
 /** Synchronous render time one event-loop turn may spend before the rest waits for the next turn. About three
  * install renders on the reference machine (docs/benchmarks.md): short enough that a burst of 64 new connections is
@@ -75,8 +76,11 @@ export class TurnBudget {
   private readonly turnEnd = (): void => {
     this.scheduled = false;
     try {
-      if (this.around === null) this.runQueued();
-      else this.around(this.runQueued);
+      // Only when a job will run: an empty run would cost the fast path an empty transaction in every turn.
+      if (this.queue.length > 0 && this.spent < this.budgetMs) {
+        if (this.around === null) this.runQueued();
+        else this.around(this.runQueued);
+      }
     } finally {
       this.spent = 0;
       if (this.queue.length > 0) this.schedule();
