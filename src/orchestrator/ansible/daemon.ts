@@ -4,8 +4,8 @@
 // `post-install` {phase: started | ok | failed | interrupted}; started/ok/failed go through the one machine
 // operation (MachineOperations.recordPostInstall, by daemon), as `pxed provision`'s do. Queued machines stay
 // `installed`: at start-up every such machine is queued again, and one found `post-installing` (the daemon stopped
-// mid-run) is marked failed with an `interrupted` event, never left silently where it was. stop() aborts running jobs (their children are killed
-// by process group) and waits for them.
+// mid-run) is marked failed with an `interrupted` event, never left silently where it was. stop() aborts running
+// jobs (their children are killed by process group) and waits for them.
 import type { HostSpec } from '../../config/provisioning.js';
 import { describeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
